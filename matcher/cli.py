@@ -1,0 +1,326 @@
+"""The ``matcher`` command line: import, index, match, shortlist, evaluate, serve."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from .ingest import ImportReport, InputFileError
+from .settings import Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("data_dir", "encoder", "database_url", "shared_data_dir", "mlflow_uri"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)
+
+
+def _print_report(title: str, report: ImportReport) -> None:
+    print(f"{title} : {report.summary()}", file=sys.stderr)
+
+
+# -- import ----------------------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace) -> int:
+    from .catalogue import Catalogue
+    from .ingest import read_labels, read_needs, read_suppliers
+
+    settings = _settings(args)
+    settings.ensure_dirs()
+    catalogue = Catalogue(settings.db_url)
+    for path in args.files:
+        kind = args.kind or next((k for k in ("suppliers", "needs", "labels", "qrels") if k in Path(path).stem.lower()), None)
+        if kind is None:
+            print(f"{path}: cannot tell whether it holds suppliers, needs or labels: use --kind", file=sys.stderr)
+            return 2
+        if kind == "suppliers":
+            records, report = read_suppliers(path)
+            ins, upd = catalogue.upsert_suppliers(records)
+        elif kind == "needs":
+            records, report = read_needs(path)
+            ins, upd = catalogue.upsert_needs(records)
+        else:
+            records, report = read_labels(path)
+            ins, upd = catalogue.upsert_labels(records), 0
+        catalogue.log_import(kind, str(path), report.read, report.accepted, report.rejected)
+        _print_report(f"{path} ({kind})", report)
+        print(f"{path} : {ins} ajoutés, {upd} mis à jour.")
+    return 0
+
+
+def cmd_import_decp(args: argparse.Namespace) -> int:
+    from .catalogue import Catalogue
+    from .decp import read_awards, suppliers_from_awards
+
+    settings = _settings(args)
+    settings.ensure_dirs()
+    awards, report = read_awards(args.files)
+    suppliers = suppliers_from_awards(awards)
+    ins, upd = Catalogue(settings.db_url).upsert_suppliers(suppliers)
+    Catalogue(settings.db_url).log_import("decp", ";".join(map(str, args.files)), report.read, report.accepted, report.rejected)
+    _print_report("DECP", report)
+    print(f"DECP : {len(awards)} marchés distincts, {len(suppliers)} titulaires ({ins} ajoutés, {upd} mis à jour).")
+    return 0
+
+
+def cmd_import_ilab(args: argparse.Namespace) -> int:
+    from .catalogue import Catalogue
+    from .ilab import read_ilab
+
+    settings = _settings(args)
+    settings.ensure_dirs()
+    suppliers, report = read_ilab(args.file)
+    catalogue = Catalogue(settings.db_url)
+    ins, upd = catalogue.upsert_suppliers(suppliers)
+    catalogue.log_import("ilab", str(args.file), report.read, report.accepted, report.rejected)
+    _print_report("i-Lab", report)
+    print(f"i-Lab : {len(suppliers)} start-ups ({ins} ajoutées, {upd} mises à jour).")
+    return 0
+
+
+# -- index, match, shortlist -----------------------------------------------------------------
+def cmd_index(args: argparse.Namespace) -> int:
+    from .engine import Engine
+
+    engine = Engine.open(_settings(args), progress=True)
+    m = engine.manifest
+    print(f"Index prêt : {m.size} textes de preuve, {len(engine.corpus)} fournisseurs, encodeur {m.encoder_key}, créé le {m.created_at}.")
+    return 0
+
+
+def _filters(args: argparse.Namespace):
+    from .rank import Filters
+
+    return Filters(segments=args.segment or [], regions=args.region or [], tags=args.tag or [])
+
+
+def _check_k(k: int, settings: Settings) -> None:
+    if not 1 <= k <= settings.max_k:
+        raise SystemExit(f"k: must be between 1 and {settings.max_k}, got {k}")
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from .engine import Engine
+    from .rank import Query
+
+    settings = _settings(args)
+    _check_k(args.k, settings)
+    text = args.text.strip()
+    if not text or len(text) > settings.max_text_chars:
+        raise SystemExit(f"text: must be 1 to {settings.max_text_chars} characters")
+    engine = Engine.open(settings)
+    query = Query(text, cpv=args.cpv or [], buyer_id=args.buyer or "", segment=args.need_segment or "")
+    results = engine.match(query, args.k, _filters(args))
+    if args.json:
+        print(json.dumps({"results": [r.to_dict() for r in results], "versions": engine.versions()}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Besoin : {text}\n")
+    for r in results:
+        print(f"{r.rank:>3}. {r.supplier.name}  (score {r.score:.3f}, {r.supplier.region or 'région inconnue'})")
+        for reason in r.explanation.reasons:
+            print(textwrap.fill(reason, width=100, initial_indent="       - ", subsequent_indent="         "))
+    if not results:
+        print("Aucun fournisseur ne passe les filtres.")
+    return 0
+
+
+SHORTLIST_COLUMNS = ["acheteur_id", "acheteur", "rang", "fournisseur_id", "fournisseur", "score", "region", "segments", "besoins_couverts", "raison_principale", "site_web"]
+
+
+def cmd_shortlist(args: argparse.Namespace) -> int:
+    from .engine import Engine
+
+    settings = _settings(args)
+    _check_k(args.k, settings)
+    engine = Engine.open(settings)
+    buyers = engine.catalogue.buyers()
+    if args.buyer:
+        buyers = [b for b in buyers if b[0] in args.buyer]
+        missing = set(args.buyer) - {b[0] for b in buyers}
+        if missing:
+            raise SystemExit(f"buyer: unknown buyer id(s) {', '.join(sorted(missing))} (see `matcher buyers`)")
+    rows = []
+    for buyer_id, buyer_name, n_needs in buyers:
+        needs, entries = engine.shortlist(buyer_id, args.k)
+        print(f"\n=== Liste de start-up pertinentes — {buyer_name or buyer_id} ({n_needs} besoins) ===")
+        print(f"{'rang':>4}  {'start-up':<34} {'score':>6}  {'région':<28} besoins couverts")
+        for e in entries:
+            supplier = engine.corpus.suppliers[e.supplier]
+            covered = ", ".join(f"{nid} (#{rank})" for nid, _, rank in e.needs)
+            print(f"{e.rank:>4}  {supplier.name[:34]:<34} {e.score:>6.2f}  {supplier.region[:28]:<28} {covered}")
+            reason = ""
+            if e.best is not None:
+                from .explain import explain
+                from .rank import Query
+
+                need = next(n for n in needs if n.need_id == e.needs[0][0])
+                q = Query.from_need(need)
+                qvec = engine.ranker.encoder.encode_queries([q.text], progress=False)[0]
+                ex = explain(e.best, q, engine.corpus, engine.ranker._vectors, qvec, engine.corpus.cpv)
+                reason = ex.reasons[0] if ex.reasons else ""
+            rows.append([buyer_id, buyer_name, e.rank, supplier.supplier_id, supplier.name, e.score, supplier.region, ";".join(supplier.segments), ";".join(n for n, _, _ in e.needs), reason, supplier.website])
+    if args.csv:
+        from .export import write_csv
+
+        write_csv(args.csv, SHORTLIST_COLUMNS, rows)
+        print(f"\nExport CSV : {args.csv} ({len(rows)} lignes)")
+    return 0
+
+
+def cmd_buyers(args: argparse.Namespace) -> int:
+    from .catalogue import Catalogue
+    from .engine import load_sample
+
+    settings = _settings(args)
+    settings.ensure_dirs()
+    catalogue = Catalogue(settings.db_url)
+    if catalogue.counts()["suppliers"] == 0:
+        load_sample(catalogue)
+    for buyer_id, name, n in catalogue.buyers():
+        print(f"{buyer_id:<24} {name:<50} {n} besoins")
+    return 0
+
+
+# -- evaluate, serve -------------------------------------------------------------------------
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .cpv import CpvVocabulary
+    from .engine import open_encoder
+    from .evaluate import Benchmark, log_to_mlflow, run_benchmark, write_trec_run
+
+    settings = _settings(args)
+    bench = Benchmark.load(args.bench_dir)
+    _print_report(f"benchmark {args.bench_dir}", bench.report)
+    encoder = open_encoder(settings)
+    cpv_file = settings.cpv_file
+    if cpv_file is None:
+        print("CPV labels not found (set MATCHER_SHARED_DATA_DIR or MATCHER_CPV_PATH): codes are compared without labels", file=sys.stderr)
+    result = run_benchmark(bench, encoder, CpvVocabulary.load(cpv_file), progress=None if not args.json else False)
+    if args.run_out:
+        write_trec_run(result.run, args.run_out, "matcher")
+    payload = result.to_json()
+    if not args.no_mlflow:
+        payload["mlflow_run_id"] = log_to_mlflow(result, settings.tracking_uri)
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False))
+        return 0
+    if result.metrics is None:
+        print(f"{len(bench.needs)} besoins classés ; pas de qrels.tsv : rien n'est noté.")
+        return 0
+    print(f"Benchmark {args.bench_dir} — {result.n_needs} besoins notés, encodeur {encoder.key}")
+    print(f"{'tranche':<12} {'n':>4}  {'système MRR':>11} {'BM25 MRR':>9}  {'nDCG@10':>8} {'BM25':>6}  {'R@10':>6} {'BM25':>6}  {'R@50':>6} {'BM25':>6}")
+    for name, m in result.metrics.items():
+        b = result.baseline_metrics[name]  # type: ignore[index]
+        print(f"{name:<12} {int(m['n']):>4}  {m['mrr']:>11.3f} {b['mrr']:>9.3f}  {m['ndcg@10']:>8.3f} {b['ndcg@10']:>6.3f}  {m['recall@10']:>6.3f} {b['recall@10']:>6.3f}  {m['recall@50']:>6.3f} {b['recall@50']:>6.3f}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings(args)
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    return 0
+
+
+def cmd_encoders(args: argparse.Namespace) -> int:
+    from embeddings import ENCODERS
+
+    for name, description in ENCODERS.items():
+        print(f"{name:<10} {description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="matcher", description="Matchmaking besoins d'acheteurs publics ↔ start-up.")
+    parser.add_argument("--data-dir", type=Path, help="working folder (default: $MATCHER_DATA_DIR or ./data)")
+    parser.add_argument("--encoder", help="encoder name (see `matcher encoders`)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL of the catalogue")
+    parser.add_argument("--shared-data-dir", type=Path, help="folder of the public data sets (for CPV labels)")
+    parser.add_argument("--mlflow-uri", help="MLflow tracking URI")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="import suppliers, needs or labels (JSONL, CSV, Parquet)")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--kind", choices=["suppliers", "needs", "labels"])
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("import-decp", help="import award data (DECP JSON) as suppliers with references")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(func=cmd_import_decp)
+
+    p = sub.add_parser("import-ilab", help="import the i-Lab laureates CSV as suppliers")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_import_ilab)
+
+    p = sub.add_parser("index", help="build (or refresh) the index of the catalogue")
+    p.set_defaults(func=cmd_index)
+
+    def add_filters(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--segment", action="append", help="keep suppliers of this segment (repeatable)")
+        p.add_argument("--region", action="append", help="keep suppliers of this region (repeatable)")
+        p.add_argument("--tag", action="append", help="keep suppliers with this tag (repeatable: all required)")
+
+    p = sub.add_parser("match", help="rank suppliers for a free-text need")
+    p.add_argument("text")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--cpv", action="append", help="CPV code of the need")
+    p.add_argument("--buyer", help="buyer id of the need")
+    p.add_argument("--need-segment", help="purchase segment of the need")
+    p.add_argument("--json", action="store_true")
+    add_filters(p)
+    p.set_defaults(func=cmd_match)
+
+    p = sub.add_parser("shortlist", help="shortlists per buyer (ministry) over its recorded needs")
+    p.add_argument("--buyer", action="append", help="buyer id (default: every buyer)")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--csv", type=Path, help="also export the shortlists to this CSV file")
+    p.set_defaults(func=cmd_shortlist)
+
+    p = sub.add_parser("buyers", help="list buyers with recorded needs")
+    p.set_defaults(func=cmd_buyers)
+
+    p = sub.add_parser("evaluate", help="rank a benchmark folder and score it against its qrels")
+    p.add_argument("bench_dir", type=Path)
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    p.add_argument("--run-out", type=Path, help="write the rankings (top 100) in TREC run format")
+    p.add_argument("--no-mlflow", action="store_true", help="do not log the run to MLflow")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("serve", help="start the HTTP API and web page")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("encoders", help="list the available encoders")
+    p.set_defaults(func=cmd_encoders)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.func(args) or 0)
+    except (InputFileError, ValueError) as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

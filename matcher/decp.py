@@ -1,0 +1,170 @@
+"""Importer for the official French award data (DECP JSON, 2017–2019 regulatory format).
+
+Each award (``marches[i]``) yields a reference for each of its holders (``titulaires``),
+who become suppliers keyed by SIREN (first 9 digits of a SIRET), and a buyer. Real files
+are dirty: placeholder ids, missing dates, HTML entities, the same award published by
+several sources. A bad holder or field is skipped with a warning; an award without an
+object is rejected and reported; nothing crashes the import.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .ingest import ImportReport, InputFileError, RowError
+from .schema import Reference, Supplier, clean_text, merge_suppliers, normalize_cpv, text_key
+
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass
+class Award:
+    """One award, cleaned: who bought what from whom."""
+
+    award_id: str
+    buyer_id: str
+    buyer_name: str
+    objet: str
+    cpv: str | None
+    date: str | None
+    amount: float | None
+    region: str
+    holders: list[tuple[str, str]]  # (supplier_id, name)
+    source: str
+
+    def key(self) -> tuple:
+        """Identity across publishers: same buyer, object, date, amount and holders."""
+        return (self.buyer_id, text_key(self.objet), self.date, self.amount, tuple(sorted(h for h, _ in self.holders)))
+
+
+def supplier_id_of(identifier: Any, kind: Any) -> str | None:
+    """SIREN of a SIRET/SIREN, the raw id for other types; ``None`` for placeholders."""
+    ident = re.sub(r"\s+", "", clean_text(identifier))
+    kind = clean_text(kind).upper()
+    if not ident:
+        return None
+    if ident.isdigit():
+        if len(set(ident)) == 1:  # 00000000000000, 99999999999999 …
+            return None
+        if len(ident) in (9, 14) and kind in ("", "SIRET", "SIREN"):
+            return ident[:9]
+        if kind in ("SIRET", "SIREN"):
+            return None
+    if len(ident) < 4:
+        return None
+    return f"{kind.lower() or 'id'}:{ident}"
+
+
+def _amount(value: Any) -> float | None:
+    try:
+        amount = float(str(value).replace(",", ".").replace(" ", "")) if value not in (None, "") else None
+    except ValueError:
+        return None
+    return amount if amount is not None and 0 <= amount < 1e11 else None
+
+
+def parse_award(raw: Any, where: str, source: str, report: ImportReport) -> Award | None:
+    """Validate one award; problems are added to ``report`` (errors or warnings)."""
+    file, line = where.rsplit(":", 1)
+    number = int(line)
+    if not isinstance(raw, dict):
+        report.errors.append(RowError(file, number, "-", "an award must be a JSON object"))
+        return None
+    objet = clean_text(raw.get("objet"))
+    if not objet:
+        report.errors.append(RowError(file, number, "objet", "is required and empty"))
+        return None
+    buyer = raw.get("acheteur") if isinstance(raw.get("acheteur"), dict) else {}
+    buyer_id = re.sub(r"\s+", "", clean_text(buyer.get("id")))
+    if buyer_id and len(set(buyer_id)) == 1:
+        buyer_id = ""
+    date_match = _DATE.match(clean_text(raw.get("dateNotification")))
+    if not date_match:
+        report.warnings.append(f"{where}: dateNotification: missing or invalid ({raw.get('dateNotification')!r}); contract kept without date")
+    amount = _amount(raw.get("montant"))
+    if amount is None and raw.get("montant") not in (None, ""):
+        report.warnings.append(f"{where}: montant: {raw.get('montant')!r} is not an amount; contract kept without amount")
+    cpv = normalize_cpv(raw.get("codeCPV"))
+    holders = []
+    titulaires = raw.get("titulaires") or []
+    if not isinstance(titulaires, list):
+        titulaires = []
+    for j, holder in enumerate(titulaires):
+        if not isinstance(holder, dict):
+            continue
+        sid = supplier_id_of(holder.get("id"), holder.get("typeIdentifiant"))
+        if sid is None:
+            report.warnings.append(f"{where}: titulaires[{j}].id: {holder.get('id')!r} is a placeholder or invalid; holder skipped")
+            continue
+        holders.append((sid, clean_text(holder.get("denominationSociale")) or sid))
+    place = raw.get("lieuExecution") if isinstance(raw.get("lieuExecution"), dict) else {}
+    return Award(
+        award_id=clean_text(raw.get("id")),
+        buyer_id=buyer_id,
+        buyer_name=clean_text(buyer.get("nom")),
+        objet=objet,
+        cpv=cpv,
+        date=date_match.group(1) if date_match else None,
+        amount=amount,
+        region=clean_text(place.get("nom")),
+        holders=holders,
+        source=clean_text(raw.get("source")) or source,
+    )
+
+
+def read_awards(paths: Iterable[str | Path]) -> tuple[list[Award], ImportReport]:
+    """Every award of the files, deduplicated across publishers (first seen kept)."""
+    report = ImportReport()
+    awards: dict[tuple, Award] = {}
+    for path in paths:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        except FileNotFoundError:
+            raise InputFileError(f"{path}: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+        except json.JSONDecodeError as exc:
+            raise InputFileError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+        marches = data.get("marches") if isinstance(data, dict) else None
+        if isinstance(marches, dict) and "marche" in marches:  # some publishers nest one level deeper
+            marches = marches["marche"]
+        if not isinstance(marches, list):
+            raise InputFileError(f"{path}: expected a JSON object with a 'marches' list (DECP format)")
+        for i, raw in enumerate(marches, start=1):
+            report.read += 1
+            award = parse_award(raw, f"{path}:{i}", path.stem, report)
+            if award is None:
+                continue
+            report.accepted += 1
+            key = award.key()
+            if key in awards:
+                report.merged += 1
+            else:
+                awards[key] = award
+    return list(awards.values()), report
+
+
+def suppliers_from_awards(awards: Iterable[Award]) -> list[Supplier]:
+    """One supplier per holder, with a reference for each award it won."""
+    out: dict[str, Supplier] = {}
+    for award in awards:
+        ref = Reference(award.objet, award.cpv, award.buyer_id, award.buyer_name, award.date, award.amount)
+        for sid, name in award.holders:
+            supplier = Supplier(supplier_id=sid, name=name, references=[ref], siren=sid if sid.isdigit() else "")
+            out[sid] = merge_suppliers(out[sid], supplier) if sid in out else supplier
+    return [out[k] for k in sorted(out)]
+
+
+def buyers_from_awards(awards: Iterable[Award]) -> dict[str, str]:
+    """``{buyer_id: name}`` of every buyer with an id."""
+    buyers: dict[str, str] = {}
+    for award in awards:
+        if award.buyer_id:
+            buyers.setdefault(award.buyer_id, award.buyer_name)
+    return buyers

@@ -1,0 +1,182 @@
+"""The assembled matcher: catalogue database + encoder + saved FAISS index + ranker.
+
+``Engine.open(settings)`` is what the CLI and the service use. On an empty database it
+loads the bundled (fictional) sample catalogue, so that everything runs out of the box.
+The index is reused when its manifest matches the encoder and the catalogue, and rebuilt
+(cheaply: vectors are cached) otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from embeddings import Encoder, load_encoder
+
+from .catalogue import Catalogue
+from .corpus import Corpus
+from .cpv import CpvVocabulary
+from .explain import Explanation, explain
+from .index import FaissIndex, IndexManifest, IndexMismatchError, new_manifest
+from .ingest import ImportReport, read_labels, read_needs, read_suppliers
+from .rank import Filters, Match, Query, Ranker, RankingConfig
+from .schema import Need, Supplier
+from .settings import Settings
+from .shortlist import ShortlistEntry, aggregate
+
+log = logging.getLogger(__name__)
+
+
+class NotFoundError(LookupError):
+    """An unknown need, buyer or supplier id."""
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"{kind} {ident!r} not found")
+        self.kind = kind
+        self.ident = ident
+
+
+def sample_data_dir() -> Path:
+    """The bundled fictional catalogue (suppliers, needs, labels)."""
+    return Path(str(resources.files("matcher") / "sample_data"))
+
+
+def open_encoder(settings: Settings) -> Encoder:
+    """The configured encoder, behind the persistent vector cache."""
+    settings.ensure_dirs()
+    return load_encoder(
+        settings.encoder,
+        models_dir=settings.models_dir,
+        cache_path=settings.cache_dir / "vectors.sqlite",
+        batch_size=settings.encode_batch_size,
+    )
+
+
+def load_sample(catalogue: Catalogue) -> ImportReport:
+    """Import the bundled sample catalogue into ``catalogue``."""
+    folder = sample_data_dir()
+    report = ImportReport()
+    suppliers, r = read_suppliers(folder / "suppliers.jsonl")
+    catalogue.upsert_suppliers(suppliers)
+    report.add(r)
+    needs, r = read_needs(folder / "needs.jsonl")
+    catalogue.upsert_needs(needs)
+    report.add(r)
+    labels, r = read_labels(folder / "qrels.tsv")
+    catalogue.upsert_labels(labels)
+    report.add(r)
+    catalogue.log_import("sample", str(folder), report.read, report.accepted, report.rejected)
+    return report
+
+
+@dataclass
+class MatchResult:
+    """A ranked supplier with its explanation (what the CLI prints and the API returns)."""
+
+    rank: int
+    score: float
+    supplier: Supplier
+    features: dict[str, float]
+    explanation: Explanation
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.supplier
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "supplier_id": s.supplier_id,
+            "name": s.name,
+            "region": s.region,
+            "segments": s.segments,
+            "tags": s.tags,
+            "website": s.website,
+            "features": {k: round(v, 4) for k, v in self.features.items()},
+            "explanation": {
+                "reasons": self.explanation.reasons,
+                "evidence": [vars(e) for e in self.explanation.evidence],
+                "shared_terms": self.explanation.shared_terms,
+                "cpv": self.explanation.cpv,
+                "segment": self.explanation.segment,
+            },
+        }
+
+
+class Engine:
+    """Everything needed to answer a need: catalogue, ranker, CPV labels, index manifest."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue, ranker: Ranker, manifest: IndexManifest) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.ranker = ranker
+        self.manifest = manifest
+        self._vectors = ranker._vectors
+
+    @classmethod
+    def open(cls, settings: Settings, config: RankingConfig | None = None, progress: bool | None = None) -> Engine:
+        """Open the catalogue (seeding the sample when empty) and load or build the index."""
+        settings.ensure_dirs()
+        catalogue = Catalogue(settings.db_url)
+        if catalogue.counts()["suppliers"] == 0:
+            log.info("empty catalogue: loading the bundled sample data")
+            load_sample(catalogue)
+        encoder = open_encoder(settings)
+        corpus = Corpus(catalogue.suppliers(), CpvVocabulary.load(settings.cpv_file))
+        ranker, manifest = cls._load_or_build(settings, corpus, encoder, config, progress)
+        return cls(settings, catalogue, ranker, manifest)
+
+    @staticmethod
+    def _load_or_build(
+        settings: Settings, corpus: Corpus, encoder: Encoder, config: RankingConfig | None, progress: bool | None
+    ) -> tuple[Ranker, IndexManifest]:
+        folder = settings.index_dir / encoder.name
+        fingerprint = corpus.fingerprint()
+        try:
+            index, manifest = FaissIndex.load(folder, expect_encoder=encoder.key)
+            if manifest.catalogue_hash == fingerprint:
+                return Ranker(corpus, encoder, index, config), manifest
+            log.info("catalogue changed since the index was built: rebuilding")
+        except (FileNotFoundError, IndexMismatchError) as exc:
+            log.info("building the index (%s)", exc)
+        ranker = Ranker.build(corpus, encoder, config, progress=progress)
+        manifest = new_manifest(encoder.name, encoder.version, encoder.dim, len(ranker.index), fingerprint)
+        ranker.index.save(folder, manifest)  # type: ignore[union-attr]
+        return ranker, manifest
+
+    @property
+    def corpus(self) -> Corpus:
+        return self.ranker.corpus
+
+    def versions(self) -> dict[str, str]:
+        """Model and index versions, stamped on answers."""
+        m = self.manifest
+        return {"encoder": m.encoder_key, "index": f"{m.catalogue_hash}@{m.created_at}"}
+
+    # -- answers --------------------------------------------------------------------------
+    def _results(self, query: Query, matches: list[Match]) -> list[MatchResult]:
+        qvec = self.ranker.encoder.encode_queries([query.text], progress=False)[0]
+        cpv = self.corpus.cpv
+        return [
+            MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, explain(m, query, self.corpus, self._vectors, qvec, cpv))
+            for m in matches
+        ]
+
+    def match(self, query: Query, k: int = 10, filters: Filters | None = None) -> list[MatchResult]:
+        """The ``k`` best suppliers for a query, explained."""
+        return self._results(query, self.ranker.rank(query, k, filters))
+
+    def match_need(self, need_id: str, k: int = 10, filters: Filters | None = None) -> tuple[Need, list[MatchResult]]:
+        need = self.catalogue.need(need_id)
+        if need is None:
+            raise NotFoundError("need", need_id)
+        return need, self.match(Query.from_need(need), k, filters)
+
+    def shortlist(self, buyer_id: str, k: int = 10, per_need: int = 10, filters: Filters | None = None) -> tuple[list[Need], list[ShortlistEntry]]:
+        """A buyer's shortlist over all its recorded needs."""
+        needs = self.catalogue.needs(buyer_id)
+        if not needs:
+            raise NotFoundError("buyer", buyer_id)
+        rankings = self.ranker.rank_many([Query.from_need(n) for n in needs], per_need, filters, progress=False)
+        return needs, aggregate(needs, rankings, k)

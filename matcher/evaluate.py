@@ -1,0 +1,197 @@
+"""Benchmark runs: index a benchmark's suppliers, rank them for its needs, score, log to MLflow.
+
+A benchmark is a folder with ``suppliers.*``, ``needs.*`` and optionally ``qrels.tsv`` and
+``slices.tsv``. Labels never reach the ranking: they are read after the run is made. The
+plain BM25 baseline (word tokens, no normalisation, the search-engine default) is run in
+the same call so that every figure has its reference beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from embeddings import Encoder
+
+from .corpus import Corpus
+from .cpv import CpvVocabulary
+from .ingest import ImportReport, InputFileError, find_file, read_labels, read_needs, read_slices, read_suppliers
+from .lexical import BM25
+from .metrics import evaluate_run
+from .rank import Query, Ranker, RankingConfig
+from .schema import Need, Supplier
+from .text import plain_tokens
+
+RUN_DEPTH = 100
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Benchmark:
+    """The files of a benchmark folder, read and validated."""
+
+    folder: Path
+    suppliers: list[Supplier]
+    needs: list[Need]
+    qrels: dict[str, dict[str, int]] | None
+    slices: dict[str, list[str]]
+    report: ImportReport
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Benchmark:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise InputFileError(f"{folder}: not a benchmark folder")
+        report = ImportReport()
+        sup_file, need_file = find_file(folder, "suppliers"), find_file(folder, "needs")
+        if sup_file is None or need_file is None:
+            raise InputFileError(f"{folder}: a benchmark needs suppliers.* and needs.* (jsonl, csv or parquet)")
+        suppliers, r1 = read_suppliers(sup_file)
+        needs, r2 = read_needs(need_file)
+        report.add(r1)
+        report.add(r2)
+        qrels = None
+        qrels_file = folder / "qrels.tsv"
+        if qrels_file.is_file():
+            labels, r3 = read_labels(qrels_file)
+            report.add(r3)
+            qrels = {}
+            for label in labels:
+                qrels.setdefault(label.need_id, {})[label.supplier_id] = label.relevance
+        slices_file = folder / "slices.tsv"
+        slices = read_slices(slices_file) if slices_file.is_file() else {}
+        return cls(folder, suppliers, needs, qrels, slices, report)
+
+
+@dataclass
+class EvaluationResult:
+    """Rankings and, when labels exist, their metrics for the system and the baseline."""
+
+    run: dict[str, list[tuple[str, float]]]
+    baseline_run: dict[str, list[tuple[str, float]]]
+    metrics: dict[str, dict[str, float]] | None
+    baseline_metrics: dict[str, dict[str, float]] | None
+    n_needs: int
+    config: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` contract: metrics, n_needs, config (+ the baseline beside them)."""
+        def strip(m: dict[str, dict[str, float]] | None) -> dict[str, dict[str, float]] | None:
+            return None if m is None else {s: {k: v for k, v in vals.items() if k != "n"} for s, vals in m.items()}
+
+        return {
+            "metrics": strip(self.metrics),
+            "n_needs": self.n_needs,
+            "config": self.config,
+            "baseline": {"bm25": {"metrics": strip(self.baseline_metrics)}},
+            "slices": None if self.metrics is None else {s: int(v["n"]) for s, v in self.metrics.items()},
+            "timings_s": self.timings,
+        }
+
+
+def bm25_baseline(suppliers: list[Supplier], needs: list[Need], depth: int = RUN_DEPTH) -> dict[str, list[tuple[str, float]]]:
+    """Plain BM25 over word tokens of each supplier's name, description and contract objects."""
+    docs = [" ".join([s.name, s.description, *(r.objet for r in s.references)]) for s in suppliers]
+    bm25 = BM25(plain_tokens).fit(docs)
+    run = {}
+    for need in needs:
+        ids, scores = bm25.top(need.text, depth)
+        run[need.need_id] = [(suppliers[i].supplier_id, float(sc)) for i, sc in zip(ids, scores)]
+    return run
+
+
+def run_benchmark(
+    bench: Benchmark,
+    encoder: Encoder,
+    cpv: CpvVocabulary | None = None,
+    config: RankingConfig | None = None,
+    depth: int = RUN_DEPTH,
+    progress: bool | None = None,
+) -> EvaluationResult:
+    """Rank the benchmark's suppliers for its needs; score when it has labels."""
+    timings = {}
+    t0 = time.perf_counter()
+    corpus = Corpus(bench.suppliers, cpv)
+    ranker = Ranker.build(corpus, encoder, config, progress=progress)
+    timings["index"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rankings = ranker.rank_many([Query.from_need(n) for n in bench.needs], k=depth, progress=progress)
+    run = {
+        need.need_id: [(corpus.suppliers[m.supplier].supplier_id, m.score) for m in matches]
+        for need, matches in zip(bench.needs, rankings)
+    }
+    timings["rank"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    baseline = bm25_baseline(bench.suppliers, bench.needs, depth)
+    timings["baseline"] = time.perf_counter() - t0
+    metrics = baseline_metrics = None
+    n_needs = len(bench.needs)
+    if bench.qrels is not None:
+        ids = {n: [s for s, _ in r] for n, r in run.items()}
+        metrics = evaluate_run(ids, bench.qrels, bench.slices)
+        baseline_metrics = evaluate_run({n: [s for s, _ in r] for n, r in baseline.items()}, bench.qrels, bench.slices)
+        n_needs = int(metrics["all"]["n"])
+    cfg = {
+        "benchmark": str(bench.folder),
+        "encoder": encoder.name,
+        "encoder_version": encoder.version,
+        "ranking": (config or RankingConfig()).as_params(),
+        "depth": depth,
+        "n_suppliers": len(bench.suppliers),
+        "n_needs_ranked": len(bench.needs),
+        "n_evidence": len(corpus.evidence),
+        "cpv_labels": bool(cpv),
+        "split": "as given by the benchmark folder (decp-dev: suppliers' contracts before 2019-01-01, needs of January 2019)",
+    }
+    return EvaluationResult(run, baseline, metrics, baseline_metrics, n_needs, cfg, {k: round(v, 2) for k, v in timings.items()})
+
+
+def write_trec_run(run: dict[str, list[tuple[str, float]]], path: str | Path, tag: str) -> None:
+    """``need_id Q0 supplier_id rank score tag`` lines, space-separated (TREC run format)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for need_id in sorted(run):
+            for rank, (supplier_id, score) in enumerate(run[need_id], start=1):
+                handle.write(f"{need_id} Q0 {supplier_id} {rank} {score:.6f} {tag}\n")
+
+
+def _metric_name(prefix: str, slice_name: str, metric: str) -> str:
+    return f"{prefix}{slice_name}.{metric.replace('@', '_at_')}"
+
+
+def log_to_mlflow(result: EvaluationResult, tracking_uri: str, experiment: str = "matcher-evaluate") -> str:
+    """Log params, metrics (system and baseline) and the run files; return the MLflow run id."""
+    with contextlib.redirect_stdout(sys.stderr):
+        import mlflow
+
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_experiment(experiment)
+        with mlflow.start_run() as active:
+            cfg = dict(result.config)
+            ranking = cfg.pop("ranking", {})
+            mlflow.log_params({**{k: v for k, v in cfg.items()}, **{f"ranking.{k}": v for k, v in ranking.items()}})
+            metrics: dict[str, float] = {"n_needs": result.n_needs}
+            for prefix, values in (("", result.metrics), ("bm25.", result.baseline_metrics)):
+                for slice_name, vals in (values or {}).items():
+                    for metric, value in vals.items():
+                        if metric != "n":
+                            metrics[_metric_name(prefix, slice_name, metric)] = float(value)
+            metrics.update({f"time.{k}_s": v for k, v in result.timings.items()})
+            mlflow.log_metrics(metrics)
+            with tempfile.TemporaryDirectory() as tmp:
+                write_trec_run(result.run, Path(tmp) / "run.trec", "matcher")
+                write_trec_run(result.baseline_run, Path(tmp) / "bm25.trec", "bm25")
+                (Path(tmp) / "result.json").write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+                mlflow.log_artifacts(tmp)
+            return active.info.run_id

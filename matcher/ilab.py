@@ -1,0 +1,76 @@
+"""Importer for the i-Lab laureates CSV (MESR open data): start-ups with descriptions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .ingest import ImportReport, RowError, read_rows
+from .schema import RecordError, Supplier, clean_text, merge_suppliers
+
+#: i-Lab technology domains → purchase segments (domains with no obvious segment map to none).
+DOMAIN_SEGMENTS = {
+    "biotechnologies et pharmacie": ["sante"],
+    "pharmacie, sciences du vivant & biotechnologies": ["sante"],
+    "pharmacie & biotechnologies": ["sante"],
+    "technologies medicales": ["sante"],
+    "services informatiques et autres": ["numerique"],
+    "informatique, logiciel & tic": ["numerique"],
+    "numerique, technologies logicielles & communication": ["numerique"],
+    "electronique, signal & telecommunications": ["numerique"],
+    "electronique, traitement du signal & instrumentation": ["numerique"],
+}
+
+
+def _key(text: str) -> str:
+    from .text import fold
+
+    return fold(text).strip()
+
+
+def read_ilab(path: str | Path) -> tuple[list[Supplier], ImportReport]:
+    """Suppliers from ``ilab_laureates_*.csv``; a company that won twice is merged."""
+    report = ImportReport()
+    out: dict[str, Supplier] = {}
+    for line, row in read_rows(path):
+        report.read += 1
+        if isinstance(row, RowError):
+            report.errors.append(row)
+            continue
+        ident = clean_text(row.get("identifiant"))
+        siren = re.sub(r"\D", "", clean_text(row.get("siren")))
+        if not ident and len(siren) != 9:
+            report.errors.append(RowError(str(path), line, "identifiant", "is required when siren is empty"))
+            continue
+        pitch, summary = clean_text(row.get("moto")), clean_text(row.get("resume"))
+        description = " ".join(p if p.endswith((".", "!", "?")) else p + "." for p in (pitch, summary) if p)
+        domain = clean_text(row.get("domaine_technologique"))
+        tags = ["i-lab"]
+        if clean_text(row.get("grand_prix")):
+            tags.append("i-lab-laureat-prix")
+        raw = {
+            "supplier_id": siren if len(siren) == 9 else f"ilab:{ident}",
+            "name": clean_text(row.get("entreprise")) or clean_text(row.get("projet")) or f"Projet i-Lab {ident}",
+            "description": description,
+            "segments": DOMAIN_SEGMENTS.get(_key(domain), []),
+            "region": clean_text(row.get("region")).replace("île-de-France", "Île-de-France"),
+            "tags": tags,
+            "siren": siren if len(siren) == 9 else "",
+            "website": clean_text(row.get("site_web")),
+            "ilab_id": ident,
+            "ilab_year": clean_text(row.get("annee")),
+            "domain": domain,
+        }
+        try:
+            supplier = Supplier.from_raw(raw)
+        except RecordError as exc:
+            field = {"description": "moto/resume"}.get(exc.field, exc.field)
+            report.errors.append(RowError(str(path), line, field, exc.message))
+            continue
+        report.accepted += 1
+        if supplier.supplier_id in out:
+            report.merged += 1
+            out[supplier.supplier_id] = merge_suppliers(out[supplier.supplier_id], supplier)
+        else:
+            out[supplier.supplier_id] = supplier
+    return [out[k] for k in sorted(out)], report

@@ -1,0 +1,202 @@
+"""Reading suppliers, needs and labels from JSONL, CSV, TSV or Parquet files.
+
+A bad row never aborts the file: it is reported (file, line, field, message) in an
+``ImportReport`` and the good rows go on. Rows are numbered as a person would find them:
+the line of a JSONL/CSV file (the CSV header is line 1), the 1-based row of a Parquet file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .schema import Label, Need, RecordError, Supplier, merge_suppliers
+
+T = TypeVar("T")
+SUPPORTED = (".jsonl", ".csv", ".tsv", ".parquet")
+MAX_FILE_ERRORS_SHOWN = 50
+
+
+class InputFileError(ValueError):
+    """A file that cannot be read at all (missing, unsupported, undecodable)."""
+
+
+@dataclass
+class RowError:
+    """One rejected row: where it is and what is wrong with it."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What an import read, kept, merged and rejected."""
+
+    read: int = 0
+    accepted: int = 0
+    merged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+    def add(self, other: ImportReport) -> None:
+        self.read += other.read
+        self.accepted += other.accepted
+        self.merged += other.merged
+        self.errors.extend(other.errors)
+        self.warnings.extend(other.warnings)
+
+    def summary(self) -> str:
+        """A one-paragraph French summary for staff, with the first errors."""
+        lines = [
+            f"{self.read} lignes lues, {self.accepted} acceptées, {self.merged} fusionnées "
+            f"(doublons), {self.rejected} rejetées."
+        ]
+        for error in self.errors[:MAX_FILE_ERRORS_SHOWN]:
+            lines.append(f"  rejet — {error}")
+        if self.rejected > MAX_FILE_ERRORS_SHOWN:
+            lines.append(f"  … et {self.rejected - MAX_FILE_ERRORS_SHOWN} autres rejets")
+        for warning in self.warnings[:MAX_FILE_ERRORS_SHOWN]:
+            lines.append(f"  avertissement — {warning}")
+        return "\n".join(lines)
+
+
+def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """Yield ``(line, row)`` for each record of a file, or ``(line, RowError)`` for an unreadable one."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        yield from _jsonl_rows(path)
+    elif suffix in (".csv", ".tsv"):
+        yield from _csv_rows(path, "\t" if suffix == ".tsv" else ",")
+    elif suffix == ".parquet":
+        yield from _parquet_rows(path)
+    else:
+        raise InputFileError(f"{path}: unsupported extension {suffix!r} (expected one of {', '.join(SUPPORTED)})")
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, RowError(str(path), number, "-", f"not valid UTF-8 (byte {exc.start})")
+                continue
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, RowError(str(path), number, "-", f"invalid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            if not isinstance(obj, dict):
+                yield number, RowError(str(path), number, "-", "expected a JSON object")
+                continue
+            yield number, obj
+
+
+def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise InputFileError(f"{path}:{line}: not valid UTF-8 (save the file as UTF-8)") from None
+    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter)
+    if not reader.fieldnames:
+        return
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            yield line, RowError(str(path), line, "-", "more cells than header columns")
+            continue
+        yield line, {k.strip(): v for k, v in row.items() if k is not None}
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for broken files
+        raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from None
+    for number, row in enumerate(table.to_pylist(), start=1):
+        yield number, row
+
+
+def _read(path: str | Path, parse: Callable[[dict[str, Any]], T], key: Callable[[T], Any]) -> tuple[list[T], ImportReport]:
+    report = ImportReport()
+    records: dict[Any, T] = {}
+    for line, row in read_rows(path):
+        report.read += 1
+        if isinstance(row, RowError):
+            report.errors.append(row)
+            continue
+        try:
+            record = parse(row)
+        except RecordError as exc:
+            report.errors.append(RowError(str(path), line, exc.field, exc.message))
+            continue
+        report.accepted += 1
+        for issue in getattr(record, "issues", ()):
+            report.warnings.append(f"{path}:{line}: {issue}")
+        k = key(record)
+        if k in records:
+            report.merged += 1
+            old = records[k]
+            records[k] = merge_suppliers(old, record) if isinstance(record, Supplier) else record
+        else:
+            records[k] = record
+    return list(records.values()), report
+
+
+def read_suppliers(path: str | Path) -> tuple[list[Supplier], ImportReport]:
+    """Suppliers of a file; duplicates of a ``supplier_id`` are merged."""
+    return _read(path, Supplier.from_raw, lambda s: s.supplier_id)
+
+
+def read_needs(path: str | Path) -> tuple[list[Need], ImportReport]:
+    """Needs of a file; a repeated ``need_id`` keeps its last version."""
+    return _read(path, Need.from_raw, lambda n: n.need_id)
+
+
+def read_labels(path: str | Path) -> tuple[list[Label], ImportReport]:
+    """Relevance labels (``qrels.tsv``); a repeated pair keeps its last grade."""
+    return _read(path, Label.from_raw, lambda q: (q.need_id, q.supplier_id))
+
+
+def find_file(folder: Path, stem: str) -> Path | None:
+    """The ``stem.*`` file of a benchmark folder, in any supported format."""
+    for suffix in SUPPORTED:
+        candidate = folder / f"{stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_slices(path: str | Path) -> dict[str, list[str]]:
+    """``slices.tsv`` as ``{need_id: [slice, …]}``."""
+    slices: dict[str, list[str]] = {}
+    for line, row in read_rows(path):
+        if isinstance(row, RowError):
+            raise InputFileError(str(row))
+        need_id, name = (row.get("need_id") or "").strip(), (row.get("slice") or "").strip()
+        if not need_id or not name:
+            raise InputFileError(f"{path}:{line}: need_id and slice are required")
+        slices.setdefault(need_id, []).append(name)
+    return slices

