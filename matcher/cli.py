@@ -136,7 +136,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
-SHORTLIST_COLUMNS = ["acheteur_id", "acheteur", "rang", "fournisseur_id", "fournisseur", "score", "region", "segments", "besoins_couverts", "raison_principale", "site_web"]
+SHORTLIST_COLUMNS = ["acheteur_id", "acheteur", "rang", "fournisseur_id", "fournisseur", "score", "region", "segments", "besoins_couverts", "raisons", "site_web"]
 
 
 def cmd_shortlist(args: argparse.Namespace) -> int:
@@ -160,16 +160,7 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
             supplier = engine.corpus.suppliers[e.supplier]
             covered = ", ".join(f"{nid} (#{rank})" for nid, _, rank in e.needs)
             print(f"{e.rank:>4}  {supplier.name[:34]:<34} {e.score:>6.2f}  {supplier.region[:28]:<28} {covered}")
-            reason = ""
-            if e.best is not None:
-                from .explain import explain
-                from .rank import Query
-
-                need = next(n for n in needs if n.need_id == e.needs[0][0])
-                q = Query.from_need(need)
-                qvec = engine.ranker.encoder.encode_queries([q.text], progress=False)[0]
-                ex = explain(e.best, q, engine.corpus, engine.ranker._vectors, qvec, engine.corpus.cpv)
-                reason = ex.reasons[0] if ex.reasons else ""
+            reason = " | ".join(e.explanation.reasons) if e.explanation else ""
             rows.append([buyer_id, buyer_name, e.rank, supplier.supplier_id, supplier.name, e.score, supplier.region, ";".join(supplier.segments), ";".join(n for n, _, _ in e.needs), reason, supplier.website])
     if args.csv:
         from .export import write_csv

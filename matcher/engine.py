@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from embeddings import Encoder, load_encoder
 
 from .catalogue import Catalogue
@@ -155,17 +157,17 @@ class Engine:
         return {"encoder": m.encoder_key, "index": f"{m.catalogue_hash}@{m.created_at}"}
 
     # -- answers --------------------------------------------------------------------------
-    def _results(self, query: Query, matches: list[Match]) -> list[MatchResult]:
-        qvec = self.ranker.encoder.encode_queries([query.text], progress=False)[0]
-        cpv = self.corpus.cpv
-        return [
-            MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, explain(m, query, self.corpus, self._vectors, qvec, cpv))
-            for m in matches
-        ]
+    def explain(self, query: Query, match: Match, qvec: np.ndarray) -> Explanation:
+        """Why ``match`` answers ``query`` (evidence, shared terms, CPV, reasons in French)."""
+        return explain(match, query, self.corpus, self._vectors, qvec, self.corpus.cpv)
 
     def match(self, query: Query, k: int = 10, filters: Filters | None = None) -> list[MatchResult]:
         """The ``k`` best suppliers for a query, explained."""
-        return self._results(query, self.ranker.rank(query, k, filters))
+        qvec = self.ranker.query_vectors([query], progress=False)[0]
+        return [
+            MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, self.explain(query, m, qvec))
+            for m in self.ranker.rank(query, k, filters, qvec=qvec)
+        ]
 
     def match_need(self, need_id: str, k: int = 10, filters: Filters | None = None) -> tuple[Need, list[MatchResult]]:
         need = self.catalogue.need(need_id)
@@ -174,9 +176,15 @@ class Engine:
         return need, self.match(Query.from_need(need), k, filters)
 
     def shortlist(self, buyer_id: str, k: int = 10, per_need: int = 10, filters: Filters | None = None) -> tuple[list[Need], list[ShortlistEntry]]:
-        """A buyer's shortlist over all its recorded needs."""
+        """A buyer's shortlist over all its recorded needs, each entry explained by its best need."""
         needs = self.catalogue.needs(buyer_id)
         if not needs:
             raise NotFoundError("buyer", buyer_id)
-        rankings = self.ranker.rank_many([Query.from_need(n) for n in needs], per_need, filters, progress=False)
-        return needs, aggregate(needs, rankings, k)
+        queries = [Query.from_need(n) for n in needs]
+        qvecs = self.ranker.query_vectors(queries, progress=False)
+        rankings = [self.ranker.rank(q, per_need, filters, qvec=v) for q, v in zip(queries, qvecs)]
+        entries = aggregate(needs, rankings, k)
+        for entry in entries:
+            if entry.best is not None:
+                entry.explanation = self.explain(queries[entry.best_need], entry.best, qvecs[entry.best_need])
+        return needs, entries

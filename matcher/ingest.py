@@ -198,5 +198,7 @@ def read_slices(path: str | Path) -> dict[str, list[str]]:
         need_id, name = (row.get("need_id") or "").strip(), (row.get("slice") or "").strip()
         if not need_id or not name:
             raise InputFileError(f"{path}:{line}: need_id and slice are required")
-        slices.setdefault(need_id, []).append(name)
+        names = slices.setdefault(need_id, [])
+        if name not in names:
+            names.append(name)
     return slices

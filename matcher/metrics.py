@@ -69,7 +69,7 @@ def evaluate_run(run: Run, qrels: Qrels, slices: Mapping[str, Sequence[str]] | N
     result = {"all": mean_metrics(values)}
     by_slice: dict[str, list[str]] = {}
     for need, names in (slices or {}).items():
-        for name in names:
+        for name in dict.fromkeys(names):  # a need listed twice in a slice counts once
             by_slice.setdefault(name, []).append(need)
     for name in sorted(by_slice):
         result[name] = mean_metrics(values, by_slice[name])

