@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .schema import Label, Need, Supplier, merge_suppliers
+from .schema import Label, Need, Supplier, canonical_references, merge_suppliers
 
 metadata = sa.MetaData()
 
@@ -90,6 +90,7 @@ class Catalogue:
                     )
                     updated += 1
                 else:
+                    supplier.references = canonical_references(supplier.references)
                     conn.execute(
                         suppliers_table.insert().values(supplier_id=sid, name=supplier.name, record=supplier.to_dict(), updated_at=now)
                     )

@@ -39,9 +39,15 @@ def read_ilab(path: str | Path) -> tuple[list[Supplier], ImportReport]:
             continue
         ident = clean_text(row.get("identifiant"))
         siren = re.sub(r"\D", "", clean_text(row.get("siren")))
+        siret = re.sub(r"\D", "", clean_text(row.get("siret")))
+        if len(siren) != 9 and len(siret) == 14:
+            siren = siret[:9]
+        company = clean_text(row.get("entreprise"))
         if not ident and len(siren) != 9:
-            report.errors.append(RowError(str(path), line, "identifiant", "is required when siren is empty"))
-            continue
+            if not company:
+                report.errors.append(RowError(str(path), line, "identifiant", "is required when siren, siret and entreprise are empty"))
+                continue
+            ident = "nom-" + re.sub(r"[^a-z0-9]+", "-", _key(company)).strip("-")
         pitch, summary = clean_text(row.get("moto")), clean_text(row.get("resume"))
         description = " ".join(p if p.endswith((".", "!", "?")) else p + "." for p in (pitch, summary) if p)
         domain = clean_text(row.get("domaine_technologique"))
@@ -50,7 +56,7 @@ def read_ilab(path: str | Path) -> tuple[list[Supplier], ImportReport]:
             tags.append("i-lab-laureat-prix")
         raw = {
             "supplier_id": siren if len(siren) == 9 else f"ilab:{ident}",
-            "name": clean_text(row.get("entreprise")) or clean_text(row.get("projet")) or f"Projet i-Lab {ident}",
+            "name": company or clean_text(row.get("projet")) or f"Projet i-Lab {ident}",
             "description": description,
             "segments": DOMAIN_SEGMENTS.get(_key(domain), []),
             "region": clean_text(row.get("region")).replace("île-de-France", "Île-de-France"),

@@ -8,6 +8,7 @@ the line of a JSONL/CSV file (the CSV header is line 1), the 1-based row of a Pa
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -112,20 +113,31 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
 
 
 def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """CSV records numbered by the line where each starts (the header is line 1).
+
+    Only ``\n``/``\r\n`` end a record (quoted cells may hold them); other Unicode line
+    separators (U+0085, U+2028 …) are ordinary characters of a cell.
+    """
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise InputFileError(f"{path}:{line}: not valid UTF-8 (save the file as UTF-8)") from None
-    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter)
-    if not reader.fieldnames:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
         return
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            yield line, RowError(str(path), line, "-", "more cells than header columns")
+    header = [h.strip() for h in header]
+    start = reader.line_num + 1
+    for cells in reader:
+        line, start = start, reader.line_num + 1
+        if not any(c.strip() for c in cells):
             continue
-        yield line, {k.strip(): v for k, v in row.items() if k is not None}
+        if len(cells) > len(header):
+            yield line, RowError(str(path), line, "-", f"{len(cells)} cells for {len(header)} header columns")
+            continue
+        yield line, {k: v for k, v in zip(header, cells) if k}
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:

@@ -6,6 +6,7 @@ field, so that importers can report ``file:line: field: message``.
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
 import re
@@ -114,8 +115,12 @@ def _date(name: str, value: Any) -> str | None:
     if not text:
         return None
     text = text[:10]
-    if not _DATE.match(text):
-        raise RecordError(name, f"{value!r} is not a date (YYYY-MM-DD)")
+    try:
+        if not _DATE.match(text):
+            raise ValueError
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise RecordError(name, f"{value!r} is not a date (YYYY-MM-DD)") from None
     return text
 
 
@@ -147,7 +152,7 @@ def _identifier(name: str, value: Any, required: bool = True) -> str:
 def _extra(raw: dict[str, Any], known: set[str]) -> dict[str, Any]:
     out = {}
     for key, value in raw.items():
-        if key in known or value is None:
+        if key in known or value is None or (isinstance(value, str) and not value.strip()):
             continue
         if isinstance(value, float) and value != value:
             continue
@@ -332,8 +337,12 @@ class Label:
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> Label:
+        value = raw.get("relevance", "")
         try:
-            relevance = int(str(raw.get("relevance", "")).strip())
+            grade = float(str(value).strip())
+            if not grade.is_integer():
+                raise ValueError
+            relevance = int(grade)
         except ValueError:
             raise RecordError("relevance", f"{raw.get('relevance')!r} is not an integer grade 0-3") from None
         if not 0 <= relevance <= 3:
@@ -353,6 +362,14 @@ def _segments(name: str, value: Any) -> list[str]:
     return segments
 
 
+def canonical_references(references: list[Reference]) -> list[Reference]:
+    """References without duplicates, sorted by date then object: the stored order."""
+    unique: dict[tuple, Reference] = {}
+    for ref in references:
+        unique.setdefault(ref.key(), ref)
+    return sorted(unique.values(), key=lambda r: (r.date or "", r.objet, r.buyer_id))
+
+
 def merge_suppliers(old: Supplier, new: Supplier) -> Supplier:
     """Merge two records of the same supplier, deterministically.
 
@@ -365,14 +382,11 @@ def merge_suppliers(old: Supplier, new: Supplier) -> Supplier:
     def union(a: list[str], b: list[str]) -> list[str]:
         return list(dict.fromkeys([*a, *b]))
 
-    refs: dict[tuple, Reference] = {}
-    for ref in [*old.references, *new.references]:
-        refs.setdefault(ref.key(), ref)
     return Supplier(
         supplier_id=old.supplier_id,
         name=pick(old.name, new.name),
         description=pick(old.description, new.description),
-        references=sorted(refs.values(), key=lambda r: (r.date or "", r.objet, r.buyer_id)),
+        references=canonical_references([*old.references, *new.references]),
         segments=union(old.segments, new.segments),
         cpv=union(old.cpv, new.cpv),
         region=pick(old.region, new.region),

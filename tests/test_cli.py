@@ -1,0 +1,111 @@
+"""The `matcher` command line end to end on the bundled sample: match, shortlist, import, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+
+from matcher.catalogue import Catalogue
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_ENCODER": "hashing"}
+
+
+def _matcher(data: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "matcher.cli", "--data-dir", str(data), *args], capture_output=True, text=True, env=_env(), timeout=300)
+
+
+def test_match_json_on_the_bundled_catalogue(tmp_path: Path) -> None:
+    proc = _matcher(tmp_path, "match", "téléconsultation pour un hôpital", "-k", "3", "--json")
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    assert [r["rank"] for r in body["results"]] == [1, 2, 3]
+    assert body["versions"]["encoder"] == "hashing@1"
+
+
+def test_match_refuses_bad_k_and_empty_text(tmp_path: Path) -> None:
+    proc = _matcher(tmp_path, "match", "logiciel", "-k", "0")
+    assert proc.returncode != 0 and "k: must be between 1 and 100" in proc.stderr
+    proc = _matcher(tmp_path, "match", "   ")
+    assert proc.returncode != 0 and "text:" in proc.stderr
+
+
+def test_shortlist_table_and_csv_export(tmp_path: Path) -> None:
+    out = tmp_path / "shortlists.csv"
+    proc = _matcher(tmp_path, "shortlist", "-k", "3", "--csv", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("Liste de start-up pertinentes") == 6
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: opens cleanly in a spreadsheet
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert list(table.columns[:5]) == ["acheteur_id", "acheteur", "rang", "fournisseur_id", "fournisseur"]
+    assert len(table) == 18 and set(table["acheteur_id"]) >= {"min-armees", "chu-montlaurent"}
+    assert table["raisons"].notna().all()
+    proc = _matcher(tmp_path, "shortlist", "--buyer", "nobody")
+    assert proc.returncode != 0 and "unknown buyer" in proc.stderr
+
+
+def test_import_updates_instead_of_duplicating(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert _matcher(data, "buyers").returncode == 0  # seeds the sample
+    before = Catalogue(f"sqlite:///{data / 'catalogue.sqlite'}").counts()
+    extra = tmp_path / "suppliers.jsonl"
+    extra.write_text(
+        json.dumps({"supplier_id": "demo-s001", "name": "Renamed", "references": [{"objet": "Nouveau marché de télésurveillance", "cpv": "85100000"}]}) + "\n"
+        + json.dumps({"supplier_id": "new-1", "name": "Nouvelle", "description": "Capteurs de qualité de l'air pour les écoles."}) + "\n"
+        + "{broken\n",
+        encoding="utf-8",
+    )
+    proc = _matcher(data, "import", str(extra))
+    assert proc.returncode == 0, proc.stderr
+    assert "1 ajoutés, 1 mis à jour" in proc.stdout and "1 rejetées" in proc.stderr and ":3:" in proc.stderr
+    catalogue = Catalogue(f"sqlite:///{data / 'catalogue.sqlite'}")
+    assert catalogue.counts()["suppliers"] == before["suppliers"] + 1
+    merged = catalogue.supplier("demo-s001")
+    assert merged.name == "Renamed" and merged.description  # description kept, reference added
+    assert any(r.objet == "Nouveau marché de télésurveillance" for r in merged.references)
+    proc = _matcher(data, "match", "capteurs qualité de l'air école", "-k", "1", "--json")
+    assert json.loads(proc.stdout)["results"][0]["supplier_id"] == "new-1"  # the index followed the catalogue
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_over_http(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+                    health = json.load(resp)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise AssertionError(f"server did not start: {proc.stderr.read().decode() if proc.poll() is not None else 'timeout'}")
+                time.sleep(0.5)
+        assert health["status"] == "ok" and health["suppliers"] == 80
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/match", data=json.dumps({"text": "rénovation énergétique des écoles", "k": 2}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            assert json.load(resp)["count"] == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
