@@ -20,6 +20,8 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# remember where the public data sets are (CPV labels improve ranking); edit .env to change
+	@if [ -n "$(SHARED_DATA)" ] && [ ! -f .env ]; then echo "MATCHER_SHARED_DATA_DIR=$(abspath $(SHARED_DATA))" > .env; fi
 	touch $@
 
 install: $(BIN)/.installed

@@ -75,6 +75,21 @@ def cmd_import_decp(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_decp_bench(args: argparse.Namespace) -> int:
+    from .decp import benchmark_from_awards, read_awards
+
+    awards, report = read_awards(args.files)
+    _print_report("DECP", report)
+    bench = benchmark_from_awards(awards, args.split, args.until)
+    bench.write(args.out)
+    n_new = sum(1 for _, s in bench.slices if s == "new-pair")
+    print(
+        f"Benchmark écrit dans {args.out} : {len(bench.suppliers)} fournisseurs (marchés avant le {args.split}), "
+        f"{len(bench.needs)} besoins (dont {n_new} new-pair), {len(bench.qrels)} jugements."
+    )
+    return 0
+
+
 def cmd_import_ilab(args: argparse.Namespace) -> int:
     from .catalogue import Catalogue
     from .ilab import read_ilab
@@ -254,6 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import-decp", help="import award data (DECP JSON) as suppliers with references")
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_import_decp)
+
+    p = sub.add_parser("decp-bench", help="build a benchmark folder from award data, split in time")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--split", required=True, help="first day of the needs period (YYYY-MM-DD); profiles use earlier awards")
+    p.add_argument("--until", help="first day after the needs period (YYYY-MM-DD)")
+    p.add_argument("--out", type=Path, required=True, help="benchmark folder to write")
+    p.set_defaults(func=cmd_decp_bench)
 
     p = sub.add_parser("import-ilab", help="import the i-Lab laureates CSV as suppliers")
     p.add_argument("file", type=Path)

@@ -168,3 +168,67 @@ def buyers_from_awards(awards: Iterable[Award]) -> dict[str, str]:
         if award.buyer_id:
             buyers.setdefault(award.buyer_id, award.buyer_name)
     return buyers
+
+
+@dataclass
+class DecpBenchmark:
+    """A need → supplier benchmark split in time from award data."""
+
+    suppliers: list[Supplier]
+    needs: list[dict[str, Any]]
+    qrels: list[tuple[str, str, int]]
+    slices: list[tuple[str, str]]
+
+    def write(self, folder: str | Path) -> None:
+        """``suppliers.jsonl``, ``needs.jsonl``, ``qrels.tsv``, ``slices.tsv`` (FORMATS.md)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "suppliers.jsonl").open("w", encoding="utf-8") as handle:
+            for s in self.suppliers:
+                handle.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+        with (folder / "needs.jsonl").open("w", encoding="utf-8") as handle:
+            for need in self.needs:
+                handle.write(json.dumps(need, ensure_ascii=False) + "\n")
+        (folder / "qrels.tsv").write_text("need_id\tsupplier_id\trelevance\n" + "".join(f"{n}\t{s}\t{g}\n" for n, s, g in self.qrels), encoding="utf-8")
+        (folder / "slices.tsv").write_text("need_id\tslice\n" + "".join(f"{n}\t{s}\n" for n, s in self.slices), encoding="utf-8")
+
+
+def benchmark_from_awards(awards: Iterable[Award], split_date: str, end_date: str | None = None) -> DecpBenchmark:
+    """Profiles from awards notified before ``split_date``; needs from those on or after it.
+
+    A need is an award of the later period with at least one holder that has a profile (its
+    winners are the labels, grade 1). One need per procedure: other lots of the same buyer's
+    procedure (same id stem or same object) are dropped.
+    Slice ``new-pair``: no winner had served that buyer before; ``repeat``: one had.
+    """
+    awards = sorted(awards, key=lambda a: (a.date or "", a.buyer_id, a.award_id, a.objet))
+    before = [a for a in awards if a.date and a.date < split_date]
+    after = [a for a in awards if a.date and a.date >= split_date and (end_date is None or a.date < end_date)]
+    suppliers = suppliers_from_awards(before)
+    profiles = {s.supplier_id: s for s in suppliers}
+    needs, qrels, slices, seen = [], [], [], set()
+    for award in after:
+        winners = sorted({sid for sid, _ in award.holders if sid in profiles})
+        need_id = f"{award.buyer_id}-{award.award_id or text_key(award.objet)[:40]}"
+        # lots of one procedure share the id stem (last two characters number the lot) or the object
+        same_need = {(award.buyer_id, "id", award.award_id[:-2]), (award.buyer_id, "objet", text_key(award.objet))}
+        if not winners or not award.buyer_id or same_need & seen:
+            continue
+        seen |= same_need
+        needs.append(
+            {
+                "need_id": need_id,
+                "buyer_id": award.buyer_id,
+                "buyer_name": award.buyer_name,
+                "title": award.objet,
+                "description": "",
+                "cpv": [award.cpv] if award.cpv else [],
+                "region": award.region,
+                "date": award.date,
+                "amount": award.amount,
+            }
+        )
+        qrels.extend((need_id, sid, 1) for sid in winners)
+        served = any(award.buyer_id in {r.buyer_id for r in profiles[sid].references} for sid in winners)
+        slices.append((need_id, "repeat" if served else "new-pair"))
+    return DecpBenchmark(suppliers, needs, qrels, slices)
