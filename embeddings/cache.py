@@ -84,8 +84,9 @@ class CachedEncoder(Encoder):
         hashes = [text_hash(t) for t in texts]
         found = self.cache.get(self.key, kind, hashes)
         missing = list(dict.fromkeys(h for h in hashes if h not in found))
-        self.cache.hits += len(texts) - sum(1 for h in hashes if h not in found)
-        self.cache.misses += sum(1 for h in hashes if h not in found)
+        # a miss is a text that had to be encoded; every other text (cached or repeated) is a hit
+        self.cache.misses += len(missing)
+        self.cache.hits += len(texts) - len(missing)
         if missing:
             by_hash = {h: t for h, t in zip(hashes, texts)}
             fresh = self.inner._batched([by_hash[h] for h in missing], is_query, progress)

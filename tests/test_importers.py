@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from matcher.catalogue import Catalogue
-from matcher.decp import buyers_from_awards, read_awards, suppliers_from_awards, supplier_id_of
+from matcher.decp import buyers_from_awards, read_awards, supplier_id_of, suppliers_from_awards
 from matcher.ilab import read_ilab
 from matcher.ingest import InputFileError
 from matcher.schema import SEGMENTS, Reference
@@ -31,22 +31,12 @@ ILAB_COLUMNS = (
 ).split(",")
 
 
-@pytest.fixture(scope="module")
-def shared_dir() -> Path:
-    """The real public data sets ($MATCHER_TEST_SHARED_DATA, else <repo>/../shared/data)."""
-    env = os.environ.get("MATCHER_TEST_SHARED_DATA")
-    path = Path(env) if env else REPO.parent / "shared" / "data"
-    if not path.is_dir():
-        pytest.skip(f"shared data folder not found: {path} (set MATCHER_TEST_SHARED_DATA)")
-    return path
-
-
 # ============================================================================================
 # DECP on the real files
 # ============================================================================================
 @pytest.fixture(scope="module")
-def real_decp(shared_dir):
-    paths = [shared_dir / "decp" / name for name in DECP_FILES]
+def real_decp(shared_data):
+    paths = [shared_data / "decp" / name for name in DECP_FILES]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         pytest.skip(f"shared data folder not found: DECP files missing {missing}")
@@ -120,8 +110,8 @@ def test_decp_real_buyers(real_decp):
     assert set(buyers) == {a.buyer_id for a in awards if a.buyer_id}
 
 
-def test_decp_real_duplicate_file_is_all_merged(shared_dir):
-    path = shared_dir / "decp" / "e-marchespublics.json"
+def test_decp_real_duplicate_file_is_all_merged(shared_data):
+    path = shared_data / "decp" / "e-marchespublics.json"
     if not path.is_file():
         pytest.skip(f"shared data folder not found: {path}")
     once, r1 = read_awards([path])
@@ -337,8 +327,8 @@ def test_decp_missing_file(tmp_path):
 # i-Lab on the real CSV
 # ============================================================================================
 @pytest.fixture(scope="module")
-def real_ilab(shared_dir):
-    path = shared_dir / ILAB_FILE
+def real_ilab(shared_data):
+    path = shared_data / ILAB_FILE
     if not path.is_file():
         pytest.skip(f"shared data folder not found: {path}")
     suppliers, report = read_ilab(path)

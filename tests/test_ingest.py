@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -18,16 +17,6 @@ from matcher.ingest import ImportReport, InputFileError, RowError, read_labels, 
 from matcher.schema import Label, Need, Reference, Supplier, normalize_cpv
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def shared_dir() -> Path:
-    """The real public data sets ($MATCHER_TEST_SHARED_DATA, else <repo>/../shared/data)."""
-    env = os.environ.get("MATCHER_TEST_SHARED_DATA")
-    path = Path(env) if env else REPO.parent / "shared" / "data"
-    if not path.is_dir():
-        pytest.skip(f"shared data folder not found: {path} (set MATCHER_TEST_SHARED_DATA)")
-    return path
 
 
 # -- writers ---------------------------------------------------------------------------------
