@@ -44,6 +44,13 @@ labels_table = sa.Table(
     sa.Column("relevance", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
+buyers_table = sa.Table(
+    "buyers",
+    metadata,
+    sa.Column("buyer_id", sa.String(200), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
 imports_table = sa.Table(
     "imports",
     metadata,
@@ -97,10 +104,34 @@ class Catalogue:
                     inserted += 1
         return inserted, updated
 
-    def upsert_needs(self, needs: Iterable[Need]) -> tuple[int, int]:
-        """Insert new needs, replace known ones; returns ``(inserted, updated)``."""
+    def upsert_buyers(self, buyers: dict[str, str]) -> tuple[int, int]:
+        """Record buyers ``{buyer_id: name}``; a known buyer keeps its name unless a new one is given."""
         inserted = updated = 0
         with self.engine.begin() as conn:
+            self._upsert_buyers(conn, buyers)
+            known = set(conn.execute(sa.select(buyers_table.c.buyer_id)).scalars())
+        for buyer_id in buyers:
+            inserted += buyer_id not in known
+        updated = len(buyers) - inserted
+        return inserted, updated
+
+    @staticmethod
+    def _upsert_buyers(conn: sa.Connection, buyers: dict[str, str]) -> None:
+        now = _now()
+        for buyer_id, name in buyers.items():
+            if not buyer_id:
+                continue
+            values = {"updated_at": now, **({"name": name} if name else {})}
+            result = conn.execute(buyers_table.update().where(buyers_table.c.buyer_id == buyer_id).values(**values))
+            if not result.rowcount:
+                conn.execute(buyers_table.insert().values(buyer_id=buyer_id, name=name or "", updated_at=now))
+
+    def upsert_needs(self, needs: Iterable[Need]) -> tuple[int, int]:
+        """Insert new needs, replace known ones (their buyers are recorded); returns ``(inserted, updated)``."""
+        inserted = updated = 0
+        needs = list(needs)
+        with self.engine.begin() as conn:
+            self._upsert_buyers(conn, {n.buyer_id: n.buyer_name for n in needs})
             now = _now()
             for need in needs:
                 values = dict(buyer_id=need.buyer_id, record=need.to_dict(), updated_at=now)
@@ -169,12 +200,14 @@ class Catalogue:
 
     def buyers(self) -> list[tuple[str, str, int]]:
         """``(buyer_id, buyer_name, number of needs)`` for every buyer with a recorded need."""
-        out: dict[str, list] = {}
-        for need in self.needs():
-            entry = out.setdefault(need.buyer_id, [need.buyer_id, need.buyer_name, 0])
-            entry[1] = entry[1] or need.buyer_name
-            entry[2] += 1
-        return [tuple(v) for v in sorted(out.values())]  # type: ignore[misc]
+        query = (
+            sa.select(needs_table.c.buyer_id, sa.func.coalesce(buyers_table.c.name, ""), sa.func.count())
+            .select_from(needs_table.outerjoin(buyers_table, needs_table.c.buyer_id == buyers_table.c.buyer_id))
+            .group_by(needs_table.c.buyer_id, buyers_table.c.name)
+            .order_by(needs_table.c.buyer_id)
+        )
+        with self.engine.connect() as conn:
+            return [(b, n, int(c)) for b, n, c in conn.execute(query)]
 
     def labels(self) -> list[Label]:
         with self.engine.connect() as conn:
@@ -185,7 +218,7 @@ class Catalogue:
         with self.engine.connect() as conn:
             return {
                 name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-                for name, table in (("suppliers", suppliers_table), ("needs", needs_table), ("labels", labels_table))
+                for name, table in (("suppliers", suppliers_table), ("needs", needs_table), ("labels", labels_table), ("buyers", buyers_table))
             }
 
     def fingerprint(self) -> str:

@@ -61,16 +61,18 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_import_decp(args: argparse.Namespace) -> int:
     from .catalogue import Catalogue
-    from .decp import read_awards, suppliers_from_awards
+    from .decp import buyers_from_awards, read_awards, suppliers_from_awards
 
     settings = _settings(args)
     settings.ensure_dirs()
     awards, report = read_awards(args.files)
     suppliers = suppliers_from_awards(awards)
-    ins, upd = Catalogue(settings.db_url).upsert_suppliers(suppliers)
-    Catalogue(settings.db_url).log_import("decp", ";".join(map(str, args.files)), report.read, report.accepted, report.rejected)
+    catalogue = Catalogue(settings.db_url)
+    ins, upd = catalogue.upsert_suppliers(suppliers)
+    buyers_new, _ = catalogue.upsert_buyers(buyers_from_awards(awards))
+    catalogue.log_import("decp", ";".join(map(str, args.files)), report.read, report.accepted, report.rejected)
     _print_report("DECP", report)
-    print(f"DECP : {len(awards)} marchés distincts, {len(suppliers)} titulaires ({ins} ajoutés, {upd} mis à jour).")
+    print(f"DECP : {len(awards)} marchés distincts, {len(suppliers)} titulaires ({ins} ajoutés, {upd} mis à jour), {buyers_new} nouveaux acheteurs.")
     return 0
 
 
@@ -216,7 +218,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         write_trec_run(result.run, args.run_out, "matcher")
     payload = result.to_json()
     if not args.no_mlflow:
-        payload["mlflow_run_id"] = log_to_mlflow(result, settings.tracking_uri)
+        payload["mlflow_run_id"] = log_to_mlflow(result, settings.tracking_uri, settings.data_dir / "mlartifacts")
     if args.json:
         print(json.dumps(payload, ensure_ascii=False))
         return 0

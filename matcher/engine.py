@@ -114,7 +114,6 @@ class Engine:
         self.catalogue = catalogue
         self.ranker = ranker
         self.manifest = manifest
-        self._vectors = ranker._vectors
 
     @classmethod
     def open(cls, settings: Settings, config: RankingConfig | None = None, progress: bool | None = None) -> Engine:
@@ -159,7 +158,7 @@ class Engine:
     # -- answers --------------------------------------------------------------------------
     def explain(self, query: Query, match: Match, qvec: np.ndarray) -> Explanation:
         """Why ``match`` answers ``query`` (evidence, shared terms, CPV, reasons in French)."""
-        return explain(match, query, self.corpus, self._vectors, qvec, self.corpus.cpv)
+        return explain(match, query, self.corpus, self.ranker.vectors, qvec, self.corpus.cpv)
 
     def match(self, query: Query, k: int = 10, filters: Filters | None = None) -> list[MatchResult]:
         """The ``k`` best suppliers for a query, explained."""

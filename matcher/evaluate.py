@@ -168,14 +168,22 @@ def _metric_name(prefix: str, slice_name: str, metric: str) -> str:
     return f"{prefix}{slice_name}.{metric.replace('@', '_at_')}"
 
 
-def log_to_mlflow(result: EvaluationResult, tracking_uri: str, experiment: str = "matcher-evaluate") -> str:
-    """Log params, metrics (system and baseline) and the run files; return the MLflow run id."""
+def log_to_mlflow(
+    result: EvaluationResult, tracking_uri: str, artifact_root: Path | None = None, experiment: str = "matcher-evaluate"
+) -> str:
+    """Log params, metrics (system and baseline) and the run files; return the MLflow run id.
+
+    ``artifact_root``: where a new experiment stores its artefacts (MLflow's default is
+    ``./mlruns`` under the current folder, which is never what we want).
+    """
     with contextlib.redirect_stdout(sys.stderr):
         import mlflow
 
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
         mlflow.set_tracking_uri(tracking_uri)
+        if artifact_root is not None and mlflow.get_experiment_by_name(experiment) is None:
+            mlflow.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
         mlflow.set_experiment(experiment)
         with mlflow.start_run() as active:
             cfg = dict(result.config)

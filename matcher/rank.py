@@ -100,7 +100,8 @@ class Ranker:
         self.index = index
         self.config = config or RankingConfig()
         self.bm25 = BM25(tokens).fit(corpus.documents)
-        self._vectors = index.vectors() if isinstance(index, FaissIndex) else index.vectors
+        #: evidence vectors in index order (for per-supplier scoring and explanations)
+        self.vectors = index.vectors() if isinstance(index, FaissIndex) else index.vectors
         self._codes = [sorted(f.codes) for f in corpus.facts]
         self._buyer_index: dict[str, set[int]] = {}
         for i, facts in enumerate(corpus.facts):
@@ -232,7 +233,7 @@ class Ranker:
             if len(rows) == 0:
                 best_rows.append([])
                 continue
-            sims = self._vectors[rows] @ qvec
+            sims = self.vectors[rows] @ qvec
             order = np.argsort(-sims, kind="stable")
             dense[j] = sims[order[0]]
             best_rows.append([int(rows[o]) for o in order[:3]])

@@ -17,7 +17,8 @@ from matcher.engine import sample_data_dir
 def _matcher(tmp: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_ENCODER": "hashing"}
     return subprocess.run(
-        [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp / "data"), *args], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp / "data"), *args],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp,
     )
 
 
@@ -65,6 +66,8 @@ def test_mlflow_run_is_logged(tmp_path: Path, bench: Path) -> None:
     assert run.data.metrics["all.mrr"] == pytest.approx(json.loads(proc.stdout)["metrics"]["all"]["mrr"])
     assert "bm25.all.mrr" in run.data.metrics and run.data.params["encoder"] == "hashing"
     assert {a.path for a in client.list_artifacts(run_id)} >= {"run.trec", "bm25.trec", "result.json"}
+    assert (tmp_path / "data" / "mlartifacts").is_dir()  # artefacts beside the store, not in ./mlruns
+    assert not (tmp_path / "mlruns").exists()
 
 
 def test_benchmark_without_qrels_is_ranked_not_scored(tmp_path: Path, bench: Path) -> None:

@@ -493,14 +493,14 @@ def test_cli_import_decp(broken_decp, tmp_path):
     assert "8 lignes lues, 7 acceptées, 1 fusionnées (doublons), 1 rejetées." in first.stderr
     assert f"{a}:2: objet: is required and empty" in first.stderr
     assert "6 marchés distincts, 4 titulaires (4 ajoutés, 0 mis à jour)" in first.stdout
-    assert Catalogue(db).counts() == {"suppliers": 4, "needs": 0, "labels": 0}
+    assert Catalogue(db).counts() == {"suppliers": 4, "needs": 0, "labels": 0, "buyers": 2}
 
     second = run_cli(tmp_path, "import-decp", str(a), str(b))
     assert second.returncode == 0, second.stderr
     assert "1 rejetées" in second.stderr
     assert "(0 ajoutés, 4 mis à jour)" in second.stdout
     catalogue = Catalogue(db)
-    assert catalogue.counts() == {"suppliers": 4, "needs": 0, "labels": 0}
+    assert catalogue.counts() == {"suppliers": 4, "needs": 0, "labels": 0, "buyers": 2}  # buyers not duplicated either
     assert len(catalogue.supplier("348574856").references) == 2  # not duplicated by the second run
 
 

@@ -603,11 +603,11 @@ def test_catalogue_reimport_updates_not_duplicates(tmp_path, catalogue):
     suppliers, _ = read_suppliers(path)
     assert catalogue.upsert_suppliers(suppliers) == (3, 0)
     first = {s.supplier_id: s for s in catalogue.suppliers()}
-    assert catalogue.counts() == {"suppliers": 3, "needs": 0, "labels": 0}
+    assert catalogue.counts() == {"suppliers": 3, "needs": 0, "labels": 0, "buyers": 0}
 
     again, _ = read_suppliers(path)
     assert catalogue.upsert_suppliers(again) == (0, 3)
-    assert catalogue.counts() == {"suppliers": 3, "needs": 0, "labels": 0}
+    assert catalogue.counts() == {"suppliers": 3, "needs": 0, "labels": 0, "buyers": 0}
     second = {s.supplier_id: s for s in catalogue.suppliers()}
     assert sorted(second) == ["S1", "S2", "S3"]
     for sid in second:
