@@ -29,6 +29,7 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/matcher index
 	$(BIN)/matcher shortlist -k 5 --csv data/shortlists.csv
+	@echo "Service : page http://$(HOST):$(PORT)/ — API http://$(HOST):$(PORT)/docs (Ctrl+C pour arrêter)"
 	$(BIN)/matcher serve --host $(HOST) --port $(PORT)
 
 test: install
