@@ -14,7 +14,7 @@ ifneq ($(SHARED_DATA),)
 export MATCHER_SHARED_DATA_DIR ?= $(abspath $(SHARED_DATA))
 endif
 
-.PHONY: install run test evaluate clean
+.PHONY: install run test train evaluate clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ run: install
 
 test: install
 	$(BIN)/pytest -q
+
+# Learned reranker: trained on the award data of Oct–Dec 2018 (three monthly benchmarks), reported
+# on decp-dev (January 2019, later in time: never seen in training).
+TRAIN_MONTHS := 2018-10-01:2018-11-01 2018-11-01:2018-12-01 2018-12-01:2019-01-01
+train: install
+	@test -n "$(SHARED_DATA)" || (echo "train needs the public data sets (../shared/data)"; exit 2)
+	@for w in $(TRAIN_MONTHS); do \
+	  $(BIN)/matcher decp-bench $(SHARED_DATA)/decp/*.json --split $${w%%:*} --until $${w##*:} --out data/bench/decp-$${w%%:*} || exit 1; \
+	done
+	$(BIN)/matcher train-reranker $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))) --eval $(SHARED_DATA)/bench/decp-dev
 
 evaluate: install
 	$(BIN)/matcher evaluate $(SHARED_DATA)/bench/decp-dev --run-out data/runs/decp-dev.trec

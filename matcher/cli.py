@@ -203,17 +203,23 @@ def cmd_buyers(args: argparse.Namespace) -> int:
 # -- evaluate, serve -------------------------------------------------------------------------
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .cpv import CpvVocabulary
-    from .engine import open_encoder
+    from .engine import open_encoder, open_reranker
     from .evaluate import Benchmark, log_to_mlflow, run_benchmark, write_trec_run
 
     settings = _settings(args)
+    if args.no_reranker:
+        settings.reranker = "none"
     bench = Benchmark.load(args.bench_dir)
     _print_report(f"benchmark {args.bench_dir}", bench.report)
     encoder = open_encoder(settings)
+    reranker, reranker_info = open_reranker(settings, encoder)
+    print(f"second étage : {reranker_info['reranker']} ({reranker_info.get('why') or reranker_info.get('version', '')})", file=sys.stderr)
     cpv_file = settings.cpv_file
     if cpv_file is None:
         print("CPV labels not found (set MATCHER_SHARED_DATA_DIR or MATCHER_CPV_PATH): codes are compared without labels", file=sys.stderr)
-    result = run_benchmark(bench, encoder, CpvVocabulary.load(cpv_file), progress=None if not args.json else False)
+    result = run_benchmark(
+        bench, encoder, CpvVocabulary.load(cpv_file), progress=None if not args.json else False, reranker=reranker, reranker_info=reranker_info
+    )
     if args.run_out:
         write_trec_run(result.run, args.run_out, "matcher")
     payload = result.to_json()
@@ -230,6 +236,69 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for name, m in result.metrics.items():
         b = result.baseline_metrics[name]  # type: ignore[index]
         print(f"{name:<12} {int(m['n']):>4}  {m['mrr']:>11.3f} {b['mrr']:>9.3f}  {m['ndcg@10']:>8.3f} {b['ndcg@10']:>6.3f}  {m['recall@10']:>6.3f} {b['recall@10']:>6.3f}  {m['recall@50']:>6.3f} {b['recall@50']:>6.3f}")
+    return 0
+
+
+def cmd_train_reranker(args: argparse.Namespace) -> int:
+    import time as _time
+
+    from .cpv import CpvVocabulary
+    from .engine import open_encoder
+    from .evaluate import Benchmark, run_benchmark
+    from .rerank import LinearRanker, save_model, training_set
+
+    settings = _settings(args)
+    encoder = open_encoder(settings)
+    cpv = CpvVocabulary.load(settings.cpv_file)
+    train = [Benchmark.load(folder) for folder in args.train]
+    train_dates = sorted(n.date for b in train for n in b.needs if n.date)
+    held_out = Benchmark.load(args.eval) if args.eval else None
+    if held_out is not None:
+        eval_dates = sorted(n.date for n in held_out.needs if n.date)
+        if train_dates and eval_dates and train_dates[-1] >= eval_dates[0]:
+            raise SystemExit(
+                f"train: training needs go up to {train_dates[-1]} but evaluation needs start on {eval_dates[0]}: "
+                "train on earlier needs only (time split)"
+            )
+    data = training_set(train, encoder, cpv)
+    model = LinearRanker(objective=args.objective, C=args.C, random_state=args.seed).fit(data.X, data.y, data.groups)
+    version = _time.strftime("%Y%m%d%H%M%S", _time.gmtime())
+    manifest = {
+        "name": args.name,
+        "version": version,
+        "kind": "linear-ranker",
+        "encoder": encoder.key,
+        "params": model.get_params(),
+        "training": {
+            "benchmarks": [str(b.folder) for b in train],
+            "needs": data.n_needs,
+            "needs_without_positive_candidate": data.n_needs_without_positive,
+            "pairs": int(len(data.y)),
+            "need_dates": [train_dates[0], train_dates[-1]] if train_dates else [],
+        },
+    }
+    print(f"Entraînement : {data.n_needs} besoins ({data.n_needs_without_positive} sans titulaire parmi les candidats), {len(data.y)} paires.")
+    if held_out is not None:
+        with_model = run_benchmark(held_out, encoder, cpv, reranker=model, progress=False)
+        hand = run_benchmark(held_out, encoder, cpv, progress=False)
+        manifest["held_out"] = {
+            "benchmark": str(held_out.folder),
+            "split": f"time: training needs {train_dates[0]}..{train_dates[-1]}, evaluation needs from {eval_dates[0]}",
+            "metrics": with_model.metrics,
+            "hand_weights_metrics": hand.metrics,
+            "bm25_metrics": with_model.baseline_metrics,
+        }
+        for name in with_model.metrics or {}:
+            m, h, b = with_model.metrics[name], hand.metrics[name], with_model.baseline_metrics[name]  # type: ignore[index]
+            print(f"  {name:<10} MRR appris {m['mrr']:.3f} | poids manuels {h['mrr']:.3f} | BM25 {b['mrr']:.3f}")
+    folder = settings.models_dir / args.name
+    save_model(folder, model, manifest)
+    print(f"Modèle enregistré : {folder} (version {version})")
+    if not args.no_mlflow:
+        from .evaluate import log_training_to_mlflow
+
+        run_id = log_training_to_mlflow(folder, manifest, settings.tracking_uri, settings.data_dir / "mlartifacts")
+        print(f"MLflow : run {run_id}")
     return 0
 
 
@@ -314,7 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.add_argument("--run-out", type=Path, help="write the rankings (top 100) in TREC run format")
     p.add_argument("--no-mlflow", action="store_true", help="do not log the run to MLflow")
+    p.add_argument("--no-reranker", action="store_true", help="rank with the hand-set weights, not the learned reranker")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train-reranker", help="fit the learned reranker on labelled benchmarks (earlier in time)")
+    p.add_argument("train", nargs="+", type=Path, help="training benchmark folders")
+    p.add_argument("--eval", type=Path, help="held-out benchmark, later in time than every training need")
+    p.add_argument("--name", default="reranker", help="model folder under models/ (default: reranker)")
+    p.add_argument("--objective", choices=["pointwise", "pairwise"], default="pointwise")
+    p.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-mlflow", action="store_true")
+    p.set_defaults(func=cmd_train_reranker)
 
     p = sub.add_parser("serve", help="start the HTTP API and web page")
     p.add_argument("--host")

@@ -33,6 +33,14 @@ def buyer_department(buyer_id: str) -> str | None:
     return digits[2:4]
 
 
+def buyer_kind(buyer_id: str) -> str | None:
+    """The legal category of a public buyer from its SIREN's first two digits (21 communes, 26 hospitals …)."""
+    digits = (buyer_id or "").strip()
+    if len(digits) < 9 or not digits[:9].isdigit():
+        return None
+    return digits[:2]
+
+
 @dataclass
 class Evidence:
     """One text that shows what a supplier can do."""
@@ -53,8 +61,11 @@ class SupplierFacts:
     codes: set[str] = field(default_factory=set)
     buyers: set[str] = field(default_factory=set)
     departments: set[str] = field(default_factory=set)
+    buyer_kinds: set[str] = field(default_factory=set)
     amounts: list[float] = field(default_factory=list)
     n_references: int = 0
+    last_year: float | None = None  # date of its latest contract, in fractional years
+    log_amount: float | None = None  # median log10 of its contract amounts
 
 
 class Corpus:
@@ -96,8 +107,14 @@ class Corpus:
                 dept = buyer_department(ref.buyer_id)
                 if dept:
                     facts.departments.add(dept)
+                kind = buyer_kind(ref.buyer_id)
+                if kind:
+                    facts.buyer_kinds.add(kind)
             if ref.amount:
                 facts.amounts.append(ref.amount)
+            if ref.date:
+                year = int(ref.date[:4]) + (int(ref.date[5:7]) - 1) / 12 + (int(ref.date[8:10]) - 1) / 365
+                facts.last_year = year if facts.last_year is None else max(facts.last_year, year)
             text = repair(ref.objet)
             key = fold(text)
             if key in seen:
@@ -109,6 +126,9 @@ class Corpus:
                 Evidence(i, "reference", text, embed_text, ref.cpv, ref.buyer_id, ref.buyer_name, ref.date, ref.amount)
             )
             lexical.append(embed_text)
+        positive = [a for a in facts.amounts if a > 0]
+        if positive:
+            facts.log_amount = float(np.median(np.log10(positive)))
         for code in supplier.cpv:
             label = self.cpv.label(code)
             if label:

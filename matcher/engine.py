@@ -74,6 +74,23 @@ def load_sample(catalogue: Catalogue) -> ImportReport:
     return report
 
 
+def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, Any]]:
+    """The learned reranker of the settings, or ``None`` (hand-set weights), with what was used and why."""
+    from .rerank import load_model
+
+    folder = settings.reranker_dir
+    if folder is None:
+        return None, {"reranker": "none", "why": "hand-set weights asked for (MATCHER_RERANKER=none)"}
+    try:
+        model, manifest = load_model(folder, encoder.key)
+    except FileNotFoundError:
+        return None, {"reranker": "none", "why": f"no trained reranker in {folder}: hand-set weights"}
+    except ValueError as exc:
+        log.warning("%s; using the hand-set weights", exc)
+        return None, {"reranker": "none", "why": str(exc)}
+    return model, {"reranker": str(folder), "version": manifest.get("version", ""), "trained_on": manifest.get("training", {})}
+
+
 @dataclass
 class MatchResult:
     """A ranked supplier with its explanation (what the CLI prints and the API returns)."""
@@ -109,11 +126,12 @@ class MatchResult:
 class Engine:
     """Everything needed to answer a need: catalogue, ranker, CPV labels, index manifest."""
 
-    def __init__(self, settings: Settings, catalogue: Catalogue, ranker: Ranker, manifest: IndexManifest) -> None:
+    def __init__(self, settings: Settings, catalogue: Catalogue, ranker: Ranker, manifest: IndexManifest, reranker_info: dict | None = None) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.ranker = ranker
         self.manifest = manifest
+        self.reranker_info = reranker_info or {"reranker": "none"}
 
     @classmethod
     def open(cls, settings: Settings, config: RankingConfig | None = None, progress: bool | None = None) -> Engine:
@@ -126,7 +144,8 @@ class Engine:
         encoder = open_encoder(settings)
         corpus = Corpus(catalogue.suppliers(), CpvVocabulary.load(settings.cpv_file))
         ranker, manifest = cls._load_or_build(settings, corpus, encoder, config, progress)
-        return cls(settings, catalogue, ranker, manifest)
+        ranker.reranker, reranker_info = open_reranker(settings, encoder)
+        return cls(settings, catalogue, ranker, manifest, reranker_info)
 
     @staticmethod
     def _load_or_build(
@@ -153,7 +172,9 @@ class Engine:
     def versions(self) -> dict[str, str]:
         """Model and index versions, stamped on answers."""
         m = self.manifest
-        return {"encoder": m.encoder_key, "index": f"{m.catalogue_hash}@{m.created_at}"}
+        info = self.reranker_info
+        reranker = "none" if info["reranker"] == "none" else f"{Path(info['reranker']).name}@{info.get('version', '')}"
+        return {"encoder": m.encoder_key, "index": f"{m.catalogue_hash}@{m.created_at}", "reranker": reranker}
 
     # -- answers --------------------------------------------------------------------------
     def explain(self, query: Query, match: Match, qvec: np.ndarray) -> Explanation:

@@ -115,12 +115,17 @@ def run_benchmark(
     config: RankingConfig | None = None,
     depth: int = RUN_DEPTH,
     progress: bool | None = None,
+    reranker: Any = None,
+    reranker_info: dict[str, Any] | None = None,
 ) -> EvaluationResult:
-    """Rank the benchmark's suppliers for its needs; score when it has labels."""
+    """Rank the benchmark's suppliers for its needs; score when it has labels.
+
+    ``reranker``: a fitted second stage (``matcher.rerank``); ``None`` uses the hand-set weights.
+    """
     timings = {}
     t0 = time.perf_counter()
     corpus = Corpus(bench.suppliers, cpv)
-    ranker = Ranker.build(corpus, encoder, config, progress=progress)
+    ranker = Ranker.build(corpus, encoder, config, progress=progress, reranker=reranker)
     timings["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     rankings = ranker.rank_many([Query.from_need(n) for n in bench.needs], k=depth, progress=progress)
@@ -144,6 +149,7 @@ def run_benchmark(
         "encoder": encoder.name,
         "encoder_version": encoder.version,
         "ranking": (config or RankingConfig()).as_params(),
+        "reranker": reranker_info or {"reranker": "none" if reranker is None else type(reranker).__name__},
         "depth": depth,
         "n_suppliers": len(bench.suppliers),
         "n_needs_ranked": len(bench.needs),
@@ -188,6 +194,9 @@ def log_to_mlflow(
         with mlflow.start_run() as active:
             cfg = dict(result.config)
             ranking = cfg.pop("ranking", {})
+            reranker = cfg.pop("reranker", {})
+            cfg["reranker"] = reranker.get("reranker", "none")
+            cfg["reranker_version"] = reranker.get("version", "")
             mlflow.log_params({**{k: v for k, v in cfg.items()}, **{f"ranking.{k}": v for k, v in ranking.items()}})
             metrics: dict[str, float] = {"n_needs": result.n_needs}
             for prefix, values in (("", result.metrics), ("bm25.", result.baseline_metrics)):
@@ -202,4 +211,31 @@ def log_to_mlflow(
                 write_trec_run(result.baseline_run, Path(tmp) / "bm25.trec", "bm25")
                 (Path(tmp) / "result.json").write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
                 mlflow.log_artifacts(tmp)
+            return active.info.run_id
+
+
+def log_training_to_mlflow(model_dir: Path, manifest: dict[str, Any], tracking_uri: str, artifact_root: Path | None = None) -> str:
+    """Log a reranker fit: its parameters, training-set sizes, held-out metrics and the model folder."""
+    with contextlib.redirect_stdout(sys.stderr):
+        import mlflow
+
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        mlflow.set_tracking_uri(tracking_uri)
+        experiment = "matcher-train"
+        if artifact_root is not None and mlflow.get_experiment_by_name(experiment) is None:
+            mlflow.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
+        mlflow.set_experiment(experiment)
+        with mlflow.start_run(run_name=f"{manifest['name']}-{manifest['version']}") as active:
+            training = manifest.get("training", {})
+            mlflow.log_params({"encoder": manifest["encoder"], **{f"model.{k}": v for k, v in manifest.get("params", {}).items()}})
+            mlflow.log_params({"training.benchmarks": ";".join(training.get("benchmarks", []))})
+            metrics = {f"training.{k}": float(v) for k, v in training.items() if isinstance(v, (int, float))}
+            held_out = manifest.get("held_out", {})
+            for prefix, key in (("", "metrics"), ("hand.", "hand_weights_metrics"), ("bm25.", "bm25_metrics")):
+                for slice_name, vals in (held_out.get(key) or {}).items():
+                    for metric, value in vals.items():
+                        metrics[_metric_name(f"held_out.{prefix}", slice_name, metric)] = float(value)
+            mlflow.log_metrics(metrics)
+            mlflow.log_artifacts(str(model_dir), artifact_path="model")
             return active.info.run_id

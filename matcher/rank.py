@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from embeddings import Encoder
 
-from .corpus import Corpus, buyer_department
+from .corpus import Corpus, buyer_department, buyer_kind
 from .cpv import agreement
 from .index import FaissIndex, NumpyIndex
 from .lexical import BM25
@@ -37,10 +38,11 @@ class Query:
     region: str = ""
     amount: float | None = None
     need_id: str = ""
+    date: str | None = None
 
     @classmethod
     def from_need(cls, need: Need) -> Query:
-        return cls(need.text, list(need.cpv), need.buyer_id, need.segment, need.region, need.amount, need.need_id)
+        return cls(need.text, list(need.cpv), need.buyer_id, need.segment, need.region, need.amount, need.need_id, need.date)
 
 
 @dataclass
@@ -86,19 +88,46 @@ class Match:
     rank: int = 0
 
 
-FEATURES = ("dense", "lexical", "cpv", "same_buyer", "department", "segment", "region", "activity")
+#: Features of a (need, supplier) pair, in the column order of the matrix a reranker sees.
+FEATURES = (
+    "dense",  # best evidence similarity, min-max scaled over the query's candidates
+    "lexical",  # BM25 relative to the query's best candidate
+    "cpv",  # CPV agreement depth (0, 2..5) / 5
+    "same_buyer",  # already holder of a contract of this buyer
+    "department",  # already served a local public body of the buyer's département
+    "segment",  # serves the need's purchase segment
+    "region",  # head office in the need's region
+    "activity",  # log number of past contracts (capped)
+    "dense_raw",  # best evidence similarity (cosine)
+    "dense_top3",  # mean of the three best evidence similarities
+    "lexical_raw",  # log(1 + BM25)
+    "cpv_exact",  # one of its codes is the need's code
+    "buyer_kind",  # already served a buyer of the same kind (SIREN category: communes, hospitals …)
+    "recency",  # exp(-years since its last contract before the need)
+    "amount_fit",  # -|log10 need amount - median log10 of its contract amounts| (0 when unknown)
+    "amount_known",  # both amounts known
+)
 
 
 class Ranker:
     """Ranks the suppliers of a ``Corpus`` for queries (the search engine of the matcher)."""
 
-    def __init__(self, corpus: Corpus, encoder: Encoder, index: FaissIndex | NumpyIndex, config: RankingConfig | None = None) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        encoder: Encoder,
+        index: FaissIndex | NumpyIndex,
+        config: RankingConfig | None = None,
+        reranker: Any = None,
+    ) -> None:
         if len(index) != len(corpus.evidence):
             raise ValueError(f"index has {len(index)} rows, the corpus {len(corpus.evidence)} evidence texts: rebuild the index")
         self.corpus = corpus
         self.encoder = encoder
         self.index = index
         self.config = config or RankingConfig()
+        #: a fitted estimator with ``decision_function(features)``; ``None`` = the weights of ``config``
+        self.reranker = reranker
         self.bm25 = BM25(tokens).fit(corpus.documents)
         #: evidence vectors in index order (for per-supplier scoring and explanations)
         self.vectors = index.vectors() if isinstance(index, FaissIndex) else index.vectors
@@ -113,11 +142,13 @@ class Ranker:
                 self._division_index.setdefault(code[:2], set()).add(i)
 
     @classmethod
-    def build(cls, corpus: Corpus, encoder: Encoder, config: RankingConfig | None = None, progress: bool | None = None) -> Ranker:
+    def build(
+        cls, corpus: Corpus, encoder: Encoder, config: RankingConfig | None = None, progress: bool | None = None, reranker: Any = None
+    ) -> Ranker:
         """Encode the corpus evidence and index it in FAISS."""
         vectors = encoder.encode_passages([e.embed_text for e in corpus.evidence], progress=progress)
         index = FaissIndex(vectors) if len(vectors) else FaissIndex(dim=encoder.dim)
-        return cls(corpus, encoder, index, config)
+        return cls(corpus, encoder, index, config, reranker)
 
     # -- filters --------------------------------------------------------------------------
     def allowed_suppliers(self, filters: Filters | None) -> np.ndarray | None:
@@ -171,17 +202,9 @@ class Ranker:
         allowed = self.allowed_suppliers(filters)
         if allowed is not None and len(allowed) == 0:
             return []
-        cfg = self.config
-        candidates: set[int] = set()
-        candidates.update(self._dense_candidates(qvec, max(cfg.dense_candidates, k), allowed))
-        text = self.query_text(query)
-        lexical_ids, _ = self.bm25.top(text, max(cfg.lexical_candidates, k), allowed)
-        candidates.update(int(i) for i in lexical_ids)
-        candidates.update(self._fact_candidates(query, allowed))
-        if len(candidates) < k:  # never return fewer than k when k suppliers pass the filters
-            pool = allowed if allowed is not None else np.arange(len(self.corpus))
-            candidates.update(int(i) for i in pool[: k * 4])
-        cand = np.asarray(sorted(candidates), dtype=np.int64)
+        cand, text = self._candidates(query, qvec, k, filters, allowed)
+        if len(cand) == 0:
+            return []
         features, best_rows = self._features(query, text, qvec, cand)
         score = self._score(features)
         order = np.lexsort((cand, -score))[:k]
@@ -190,6 +213,25 @@ class Ranker:
             feats = {name: float(features[name][j]) for name in FEATURES}
             matches.append(Match(int(cand[j]), float(score[j]), feats, best_rows[j], rank))
         return matches
+
+    def _candidates(
+        self, query: Query, qvec: np.ndarray, k: int, filters: Filters | None, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, str]:
+        """Union of the dense, lexical and fact candidates among the allowed suppliers."""
+        if allowed is None:
+            allowed = self.allowed_suppliers(filters)
+        if allowed is not None and len(allowed) == 0:
+            return np.zeros(0, np.int64), ""
+        cfg = self.config
+        text = self.query_text(query)
+        candidates: set[int] = set(self._dense_candidates(qvec, max(cfg.dense_candidates, k), allowed))
+        lexical_ids, _ = self.bm25.top(text, max(cfg.lexical_candidates, k), allowed)
+        candidates.update(int(i) for i in lexical_ids)
+        candidates.update(self._fact_candidates(query, allowed))
+        if len(candidates) < k:  # never return fewer than k when k suppliers pass the filters
+            pool = allowed if allowed is not None else np.arange(len(self.corpus))
+            candidates.update(int(i) for i in pool[: k * 4])
+        return np.asarray(sorted(candidates), dtype=np.int64), text
 
     def _dense_candidates(self, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> set[int]:
         if len(self.index) == 0:
@@ -226,7 +268,7 @@ class Ranker:
 
     def _features(self, query: Query, text: str, qvec: np.ndarray, cand: np.ndarray) -> tuple[dict[str, np.ndarray], list[list[int]]]:
         n = len(cand)
-        dense = np.zeros(n, np.float32)
+        f = {name: np.zeros(n, np.float32) for name in FEATURES}
         best_rows: list[list[int]] = []
         for j, i in enumerate(cand):
             rows = self.corpus.supplier_rows[i]
@@ -235,46 +277,45 @@ class Ranker:
                 continue
             sims = self.vectors[rows] @ qvec
             order = np.argsort(-sims, kind="stable")
-            dense[j] = sims[order[0]]
+            f["dense_raw"][j] = sims[order[0]]
+            f["dense_top3"][j] = float(np.mean(sims[order[:3]]))
             best_rows.append([int(rows[o]) for o in order[:3]])
-        lexical = self.bm25.scores(text)[cand]
+        raw_lexical = self.bm25.scores(text)[cand]
+        f["dense"] = _minmax(f["dense_raw"])
+        f["lexical"] = _scaled(raw_lexical)
+        f["lexical_raw"] = np.log1p(raw_lexical)
         dept = buyer_department(query.buyer_id)
+        kind = buyer_kind(query.buyer_id)
         region = fold(query.region)
-        cpv = np.zeros(n, np.float32)
-        same_buyer = np.zeros(n, np.float32)
-        department = np.zeros(n, np.float32)
-        segment = np.zeros(n, np.float32)
-        region_match = np.zeros(n, np.float32)
-        activity = np.zeros(n, np.float32)
+        need_codes = set(query.cpv)
+        need_year = _year(query.date)
+        need_amount = math.log10(query.amount) if query.amount and query.amount > 0 else None
         for j, i in enumerate(cand):
             facts = self.corpus.facts[i]
             supplier = self.corpus.suppliers[i]
             if query.cpv:
-                cpv[j] = min(self._cpv_depth(query.cpv, i), 5) / 5.0
-            same_buyer[j] = float(bool(query.buyer_id) and query.buyer_id in facts.buyers)
-            department[j] = float(dept is not None and dept in facts.departments)
-            segment[j] = float(bool(query.segment) and query.segment in supplier.segments)
-            region_match[j] = float(bool(region) and fold(supplier.region) == region)
-            activity[j] = math.log1p(facts.n_references) / math.log1p(50)
-        return (
-            {
-                "dense": dense,
-                "lexical": lexical,
-                "cpv": cpv,
-                "same_buyer": same_buyer,
-                "department": department,
-                "segment": segment,
-                "region": region_match,
-                "activity": np.minimum(activity, 1.0),
-            },
-            best_rows,
-        )
+                f["cpv"][j] = min(self._cpv_depth(query.cpv, i), 5) / 5.0
+                f["cpv_exact"][j] = float(bool(need_codes & facts.codes))
+            f["same_buyer"][j] = float(bool(query.buyer_id) and query.buyer_id in facts.buyers)
+            f["department"][j] = float(dept is not None and dept in facts.departments)
+            f["buyer_kind"][j] = float(kind is not None and kind in facts.buyer_kinds)
+            f["segment"][j] = float(bool(query.segment) and query.segment in supplier.segments)
+            f["region"][j] = float(bool(region) and fold(supplier.region) == region)
+            f["activity"][j] = min(math.log1p(facts.n_references) / math.log1p(50), 1.0)
+            if need_year is not None and facts.last_year is not None:
+                f["recency"][j] = math.exp(-max(need_year - facts.last_year, 0.0))
+            if need_amount is not None and facts.log_amount is not None:
+                f["amount_fit"][j] = -min(abs(need_amount - facts.log_amount), 3.0)
+                f["amount_known"][j] = 1.0
+        return f, best_rows
 
     def _score(self, f: dict[str, np.ndarray]) -> np.ndarray:
+        if self.reranker is not None:
+            return np.asarray(self.reranker.decision_function(np.column_stack([f[name] for name in FEATURES])), dtype=np.float64)
         cfg = self.config
         return (
-            cfg.w_dense * _minmax(f["dense"])
-            + cfg.w_lexical * _scaled(f["lexical"])
+            cfg.w_dense * f["dense"]
+            + cfg.w_lexical * f["lexical"]
             + cfg.w_cpv * f["cpv"]
             + cfg.w_same_buyer * f["same_buyer"]
             + cfg.w_department * f["department"]
@@ -282,6 +323,23 @@ class Ranker:
             + cfg.w_region * f["region"]
             + cfg.w_activity * f["activity"]
         )
+
+    def candidate_features(self, query: Query, qvec: np.ndarray | None = None, filters: Filters | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(candidate supplier rows, feature matrix)`` of a query: what a reranker learns from."""
+        if qvec is None:
+            qvec = self.query_vectors([query], progress=False)[0]
+        cand, text = self._candidates(query, qvec, 1, filters)
+        features, _ = self._features(query, text, qvec, cand)
+        return cand, np.column_stack([features[name] for name in FEATURES]) if len(cand) else np.zeros((0, len(FEATURES)), np.float32)
+
+
+def _year(date: str | None) -> float | None:
+    if not date or len(date) < 10:
+        return None
+    try:
+        return int(date[:4]) + (int(date[5:7]) - 1) / 12 + (int(date[8:10]) - 1) / 365
+    except ValueError:
+        return None
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:

