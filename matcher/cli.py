@@ -231,11 +231,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if result.metrics is None:
         print(f"{len(bench.needs)} besoins classés ; pas de qrels.tsv : rien n'est noté.")
         return 0
-    print(f"Benchmark {args.bench_dir} — {result.n_needs} besoins notés, encodeur {encoder.key}")
+    print(f"Benchmark {args.bench_dir} — {result.n_needs} besoins notés, encodeur {encoder.key}, second étage {reranker_info['reranker']}")
     print(f"{'tranche':<12} {'n':>4}  {'système MRR':>11} {'BM25 MRR':>9}  {'nDCG@10':>8} {'BM25':>6}  {'R@10':>6} {'BM25':>6}  {'R@50':>6} {'BM25':>6}")
     for name, m in result.metrics.items():
         b = result.baseline_metrics[name]  # type: ignore[index]
         print(f"{name:<12} {int(m['n']):>4}  {m['mrr']:>11.3f} {b['mrr']:>9.3f}  {m['ndcg@10']:>8.3f} {b['ndcg@10']:>6.3f}  {m['recall@10']:>6.3f} {b['recall@10']:>6.3f}  {m['recall@50']:>6.3f} {b['recall@50']:>6.3f}")
+    print("\nMRR du système : intervalle de confiance à 95 % (bootstrap) et écart à BM25 (test apparié par randomisation)")
+    for name, vals in (result.versus_bm25 or {}).items():
+        v = vals["mrr"]
+        print(f"{name:<12} [{v['low']:.3f} ; {v['high']:.3f}]  écart {v['delta']:+.3f}  p = {v['p_value']:.4f}")
     return 0
 
 
@@ -288,9 +292,21 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
             "hand_weights_metrics": hand.metrics,
             "bm25_metrics": with_model.baseline_metrics,
         }
+        from .metrics import compare_runs
+
+        versus_hand = compare_runs(
+            {n: [s for s, _ in r] for n, r in with_model.run.items()}, {n: [s for s, _ in r] for n, r in hand.run.items()},
+            held_out.qrels or {}, held_out.slices,
+        )
+        manifest["held_out"]["versus_hand_weights"] = versus_hand
+        manifest["held_out"]["versus_bm25"] = with_model.versus_bm25
         for name in with_model.metrics or {}:
             m, h, b = with_model.metrics[name], hand.metrics[name], with_model.baseline_metrics[name]  # type: ignore[index]
-            print(f"  {name:<10} MRR appris {m['mrr']:.3f} | poids manuels {h['mrr']:.3f} | BM25 {b['mrr']:.3f}")
+            v = versus_hand[name]["mrr"]
+            print(
+                f"  {name:<10} MRR appris {m['mrr']:.3f} [{v['low']:.3f} ; {v['high']:.3f}] | poids manuels {h['mrr']:.3f} "
+                f"(écart {v['delta']:+.3f}, p = {v['p_value']:.3f}) | BM25 {b['mrr']:.3f}"
+            )
     folder = settings.models_dir / args.name
     save_model(folder, model, manifest)
     print(f"Modèle enregistré : {folder} (version {version})")

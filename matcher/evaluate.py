@@ -24,7 +24,7 @@ from .corpus import Corpus
 from .cpv import CpvVocabulary
 from .ingest import ImportReport, InputFileError, find_file, read_labels, read_needs, read_slices, read_suppliers
 from .lexical import BM25
-from .metrics import evaluate_run
+from .metrics import compare_runs, evaluate_run
 from .rank import Query, Ranker, RankingConfig
 from .schema import Need, Supplier
 from .text import plain_tokens
@@ -81,6 +81,8 @@ class EvaluationResult:
     n_needs: int
     config: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    #: per slice and metric: bootstrap 95 % interval of the system, difference to BM25 and its p-value
+    versus_bm25: dict[str, dict[str, dict[str, float]]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` contract: metrics, n_needs, config (+ the baseline beside them)."""
@@ -93,6 +95,13 @@ class EvaluationResult:
             "config": self.config,
             "baseline": {"bm25": {"metrics": strip(self.baseline_metrics)}},
             "slices": None if self.metrics is None else {s: int(v["n"]) for s, v in self.metrics.items()},
+            "intervals": None if self.versus_bm25 is None else {
+                s: {m: [round(v["low"], 4), round(v["high"], 4)] for m, v in vals.items()} for s, vals in self.versus_bm25.items()
+            },
+            "versus_bm25": None if self.versus_bm25 is None else {
+                s: {m: {"delta": round(v["delta"], 4), "p_value": round(v["p_value"], 4)} for m, v in vals.items()}
+                for s, vals in self.versus_bm25.items()
+            },
             "timings_s": self.timings,
         }
 
@@ -137,12 +146,14 @@ def run_benchmark(
     t0 = time.perf_counter()
     baseline = bm25_baseline(bench.suppliers, bench.needs, depth)
     timings["baseline"] = time.perf_counter() - t0
-    metrics = baseline_metrics = None
+    metrics = baseline_metrics = versus = None
     n_needs = len(bench.needs)
     if bench.qrels is not None:
         ids = {n: [s for s, _ in r] for n, r in run.items()}
+        baseline_ids = {n: [s for s, _ in r] for n, r in baseline.items()}
         metrics = evaluate_run(ids, bench.qrels, bench.slices)
-        baseline_metrics = evaluate_run({n: [s for s, _ in r] for n, r in baseline.items()}, bench.qrels, bench.slices)
+        baseline_metrics = evaluate_run(baseline_ids, bench.qrels, bench.slices)
+        versus = compare_runs(ids, baseline_ids, bench.qrels, bench.slices)
         n_needs = int(metrics["all"]["n"])
     cfg = {
         "benchmark": str(bench.folder),
@@ -157,7 +168,7 @@ def run_benchmark(
         "cpv_labels": bool(cpv),
         "split": "as given by the benchmark folder (decp-dev: suppliers' contracts before 2019-01-01, needs of January 2019)",
     }
-    return EvaluationResult(run, baseline, metrics, baseline_metrics, n_needs, cfg, {k: round(v, 2) for k, v in timings.items()})
+    return EvaluationResult(run, baseline, metrics, baseline_metrics, n_needs, cfg, {k: round(v, 2) for k, v in timings.items()}, versus)
 
 
 def write_trec_run(run: dict[str, list[tuple[str, float]]], path: str | Path, tag: str) -> None:

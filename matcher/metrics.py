@@ -74,3 +74,58 @@ def evaluate_run(run: Run, qrels: Qrels, slices: Mapping[str, Sequence[str]] | N
     for name in sorted(by_slice):
         result[name] = mean_metrics(values, by_slice[name])
     return result
+
+
+def bootstrap_interval(values: Sequence[float], n_resamples: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean of per-need values."""
+    import numpy as np
+
+    data = np.asarray(values, dtype=np.float64)
+    if len(data) == 0:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(n_resamples, len(data)))].mean(axis=1)
+    alpha = (1.0 - level) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def paired_test(a: Sequence[float], b: Sequence[float], n_resamples: int = 10000, seed: int = 0) -> float:
+    """Two-sided p-value that systems A and B score the same on paired per-need values.
+
+    Approximate randomisation: the sign of each need's difference is flipped at random; the
+    p-value is the share of flips whose mean difference is at least as large as observed.
+    """
+    import numpy as np
+
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if len(diff) == 0 or not np.any(diff):
+        return 1.0
+    rng = np.random.default_rng(seed)
+    observed = abs(diff.mean())
+    signs = rng.choice((-1.0, 1.0), size=(n_resamples, len(diff)))
+    flipped = np.abs((signs * diff).mean(axis=1))
+    return float((np.sum(flipped >= observed - 1e-12) + 1) / (n_resamples + 1))
+
+
+def compare_runs(system: Run, other: Run, qrels: Qrels, slices: Mapping[str, Sequence[str]] | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """Per slice and metric: the system's 95 % interval, and its difference to ``other`` with a p-value."""
+    a, b = per_need(system, qrels), per_need(other, qrels)
+    groups: dict[str, list[str]] = {"all": list(a)}
+    for need, names in (slices or {}).items():
+        for name in dict.fromkeys(names):
+            if need in a:
+                groups.setdefault(name, []).append(need)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name, needs in groups.items():
+        out[name] = {}
+        for metric in METRICS:
+            va = [a[n][metric] for n in needs]
+            vb = [b[n][metric] for n in needs]
+            low, high = bootstrap_interval(va)
+            out[name][metric] = {
+                "low": low,
+                "high": high,
+                "delta": (sum(va) - sum(vb)) / len(needs) if needs else 0.0,
+                "p_value": paired_test(va, vb),
+            }
+    return out

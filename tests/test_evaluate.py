@@ -48,6 +48,10 @@ def test_json_contract_and_run_file(tmp_path: Path, bench: Path) -> None:
     assert payload["metrics"]["all"]["mrr"] > 0.3  # the sample labels are findable
     assert set(payload["baseline"]["bm25"]["metrics"]) == {"all", "early", "late"}
     assert payload["config"]["encoder"] == "hashing"
+    for name, per_metric in payload["intervals"].items():
+        for metric, (low, high) in per_metric.items():
+            assert low <= payload["metrics"][name][metric] <= high
+    assert 0 < payload["versus_bm25"]["all"]["mrr"]["p_value"] <= 1
     lines = run_file.read_text().splitlines()
     need_id, q0, supplier, rank, score, tag = lines[0].split(" ")
     assert q0 == "Q0" and rank == "1" and tag == "matcher" and float(score)

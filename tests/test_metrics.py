@@ -49,3 +49,23 @@ def test_agrees_with_ir_measures_on_random_runs() -> None:
     assert ours["ndcg@10"] == pytest.approx(ref[nDCG @ 10])
     assert ours["recall@10"] == pytest.approx(ref[R @ 10])
     assert ours["recall@50"] == pytest.approx(ref[R @ 50])
+
+
+def test_bootstrap_interval_and_paired_test() -> None:
+    import numpy as np
+    from scipy import stats
+
+    from matcher.metrics import bootstrap_interval, paired_test
+
+    rng = np.random.default_rng(0)
+    values = rng.random(300)
+    low, high = bootstrap_interval(values)
+    assert low < values.mean() < high and high - low < 0.1
+    assert bootstrap_interval(values[:30])[1] - bootstrap_interval(values[:30])[0] > high - low
+    assert paired_test(values, values) == 1.0
+    better = values + 0.05
+    assert paired_test(better, values) < 0.001
+    # agrees with SciPy's exact-in-the-limit paired permutation test on noisy data
+    a, b = rng.random(60), rng.random(60)
+    ref = stats.permutation_test((a, b), lambda x, y: np.mean(x - y), permutation_type="samples", n_resamples=20000, random_state=0).pvalue
+    assert paired_test(a, b) == pytest.approx(ref, abs=0.03)
