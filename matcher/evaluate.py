@@ -70,6 +70,21 @@ class Benchmark:
         return cls(folder, suppliers, needs, qrels, slices, report)
 
 
+    def split_by_date(self, date: str) -> tuple[Benchmark, Benchmark]:
+        """Two benchmarks over the same suppliers: needs dated before ``date``, and the others.
+
+        Needs without a date go to neither. For training on the first and reporting on the second.
+        """
+        def part(keep) -> Benchmark:
+            needs = [n for n in self.needs if n.date and keep(n.date)]
+            ids = {n.need_id for n in needs}
+            qrels = None if self.qrels is None else {k: v for k, v in self.qrels.items() if k in ids}
+            slices = {k: v for k, v in self.slices.items() if k in ids}
+            return Benchmark(self.folder, self.suppliers, needs, qrels, slices, ImportReport())
+
+        return part(lambda d: d < date), part(lambda d: d >= date)
+
+
 @dataclass
 class EvaluationResult:
     """Rankings and, when labels exist, their metrics for the system and the baseline."""
