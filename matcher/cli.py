@@ -224,7 +224,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         write_trec_run(result.run, args.run_out, "matcher")
     payload = result.to_json()
     if not args.no_mlflow:
-        payload["mlflow_run_id"] = log_to_mlflow(result, settings.tracking_uri, settings.data_dir / "mlartifacts")
+        payload["mlflow_run_id"] = log_to_mlflow(result, settings.tracking_uri, settings.data_dir / "mlartifacts", qrels=bench.qrels)
     if args.json:
         print(json.dumps(payload, ensure_ascii=False))
         return 0
@@ -232,10 +232,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{len(bench.needs)} besoins classés ; pas de qrels.tsv : rien n'est noté.")
         return 0
     print(f"Benchmark {args.bench_dir} — {result.n_needs} besoins notés, encodeur {encoder.key}, second étage {reranker_info['reranker']}")
-    print(f"{'tranche':<12} {'n':>4}  {'système MRR':>11} {'BM25 MRR':>9}  {'nDCG@10':>8} {'BM25':>6}  {'R@10':>6} {'BM25':>6}  {'R@50':>6} {'BM25':>6}")
+    print(f"{'tranche':<12} {'n':>4}  {'système MRR':>11} {'BM25 MRR':>9}  {'nDCG@10':>8} {'BM25':>6}  {'R@10':>6} {'BM25':>6}  {'R@50':>6} {'BM25':>6}  {'R@100':>6} {'BM25':>6}")
     for name, m in result.metrics.items():
         b = result.baseline_metrics[name]  # type: ignore[index]
-        print(f"{name:<12} {int(m['n']):>4}  {m['mrr']:>11.3f} {b['mrr']:>9.3f}  {m['ndcg@10']:>8.3f} {b['ndcg@10']:>6.3f}  {m['recall@10']:>6.3f} {b['recall@10']:>6.3f}  {m['recall@50']:>6.3f} {b['recall@50']:>6.3f}")
+        print(
+            f"{name:<12} {int(m['n']):>4}  {m['mrr']:>11.3f} {b['mrr']:>9.3f}  {m['ndcg@10']:>8.3f} {b['ndcg@10']:>6.3f}  "
+            f"{m['recall@10']:>6.3f} {b['recall@10']:>6.3f}  {m['recall@50']:>6.3f} {b['recall@50']:>6.3f}  {m['recall@100']:>6.3f} {b['recall@100']:>6.3f}"
+        )
     print("\nMRR du système : intervalle de confiance à 95 % (bootstrap) et écart à BM25 (test apparié par randomisation)")
     for name, vals in (result.versus_bm25 or {}).items():
         v = vals["mrr"]

@@ -24,7 +24,7 @@ from .corpus import Corpus
 from .cpv import CpvVocabulary
 from .ingest import ImportReport, InputFileError, find_file, read_labels, read_needs, read_slices, read_suppliers
 from .lexical import BM25
-from .metrics import compare_runs, evaluate_run
+from .metrics import EXTRA_METRICS, METRICS, compare_runs, evaluate_run, recall_curve
 from .rank import Query, Ranker, RankingConfig
 from .schema import Need, Supplier
 from .text import plain_tokens
@@ -102,13 +102,17 @@ class EvaluationResult:
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` contract: metrics, n_needs, config (+ the baseline beside them)."""
         def strip(m: dict[str, dict[str, float]] | None) -> dict[str, dict[str, float]] | None:
-            return None if m is None else {s: {k: v for k, v in vals.items() if k != "n"} for s, vals in m.items()}
+            return None if m is None else {s: {k: v for k, v in vals.items() if k in METRICS} for s, vals in m.items()}
+
+        def extra(m: dict[str, dict[str, float]] | None) -> dict[str, dict[str, float]] | None:
+            return None if m is None else {s: {k: v for k, v in vals.items() if k in EXTRA_METRICS} for s, vals in m.items()}
 
         return {
             "metrics": strip(self.metrics),
             "n_needs": self.n_needs,
             "config": self.config,
-            "baseline": {"bm25": {"metrics": strip(self.baseline_metrics)}},
+            "extra_metrics": extra(self.metrics),
+            "baseline": {"bm25": {"metrics": strip(self.baseline_metrics), "extra_metrics": extra(self.baseline_metrics)}},
             "slices": None if self.metrics is None else {s: int(v["n"]) for s, v in self.metrics.items()},
             "intervals": None if self.versus_bm25 is None else {
                 s: {m: [round(v["low"], 4), round(v["high"], 4)] for m, v in vals.items()} for s, vals in self.versus_bm25.items()
@@ -200,8 +204,44 @@ def _metric_name(prefix: str, slice_name: str, metric: str) -> str:
     return f"{prefix}{slice_name}.{metric.replace('@', '_at_')}"
 
 
+def evaluation_figures(result: EvaluationResult, qrels: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """The recall@k curve and per-slice MRR bars, system beside BM25 (matplotlib figures)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ids = lambda run: {n: [s for s, _ in r] for n, r in run.items()}  # noqa: E731
+    curve, base = recall_curve(ids(result.run), qrels), recall_curve(ids(result.baseline_run), qrels)
+    fig_curve, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(list(curve), list(curve.values()), marker="o", label="matcher")
+    ax.plot(list(base), list(base.values()), marker="o", label="BM25")
+    ax.set_xscale("log")
+    ax.set_xlabel("k")
+    ax.set_ylabel("recall@k")
+    ax.set_title("Rappel@k")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig_bars, ax = plt.subplots(figsize=(6, 4))
+    names = list(result.metrics or {})
+    xs = range(len(names))
+    ax.bar([x - 0.2 for x in xs], [result.metrics[n]["mrr"] for n in names], width=0.4, label="matcher")  # type: ignore[index]
+    ax.bar([x + 0.2 for x in xs], [result.baseline_metrics[n]["mrr"] for n in names], width=0.4, label="BM25")  # type: ignore[index]
+    ax.set_xticks(list(xs), [f"{n} ({int(result.metrics[n]['n'])})" for n in names])  # type: ignore[index]
+    ax.set_ylabel("MRR")
+    ax.set_title("MRR par tranche")
+    ax.legend()
+    for fig in (fig_curve, fig_bars):
+        fig.tight_layout()
+    return {"recall_at_k": fig_curve, "mrr_by_slice": fig_bars}
+
+
 def log_to_mlflow(
-    result: EvaluationResult, tracking_uri: str, artifact_root: Path | None = None, experiment: str = "matcher-evaluate"
+    result: EvaluationResult,
+    tracking_uri: str,
+    artifact_root: Path | None = None,
+    experiment: str = "matcher-evaluate",
+    qrels: dict[str, dict[str, int]] | None = None,
 ) -> str:
     """Log params, metrics (system and baseline) and the run files; return the MLflow run id.
 
@@ -232,6 +272,9 @@ def log_to_mlflow(
                             metrics[_metric_name(prefix, slice_name, metric)] = float(value)
             metrics.update({f"time.{k}_s": v for k, v in result.timings.items()})
             mlflow.log_metrics(metrics)
+            if result.metrics is not None and qrels is not None:
+                for name, figure in evaluation_figures(result, qrels).items():
+                    mlflow.log_figure(figure, f"plots/{name}.png")
             with tempfile.TemporaryDirectory() as tmp:
                 write_trec_run(result.run, Path(tmp) / "run.trec", "matcher")
                 write_trec_run(result.baseline_run, Path(tmp) / "bm25.trec", "bm25")

@@ -12,7 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 Run = Mapping[str, Sequence[str]]
 Qrels = Mapping[str, Mapping[str, int]]
+#: the metrics of the ``matcher evaluate --json`` contract
 METRICS = ("mrr", "ndcg@10", "recall@10", "recall@50")
+#: reported beside them (the first stage's reach)
+EXTRA_METRICS = ("recall@100",)
 
 
 def reciprocal_rank(ranking: Sequence[str], labels: Mapping[str, int]) -> float:
@@ -51,6 +54,7 @@ def per_need(run: Run, qrels: Qrels, needs: Iterable[str] | None = None) -> dict
             "ndcg@10": ndcg(ranking, labels, 10),
             "recall@10": recall(ranking, labels, 10),
             "recall@50": recall(ranking, labels, 50),
+            "recall@100": recall(ranking, labels, 100),
         }
     return out
 
@@ -58,7 +62,7 @@ def per_need(run: Run, qrels: Qrels, needs: Iterable[str] | None = None) -> dict
 def mean_metrics(values: Mapping[str, Mapping[str, float]], needs: Iterable[str] | None = None) -> dict[str, float]:
     """Averages over the given needs (all when ``None``), plus their count ``n``."""
     keys = list(values) if needs is None else [n for n in needs if n in values]
-    out = {m: (sum(values[n][m] for n in keys) / len(keys) if keys else 0.0) for m in METRICS}
+    out = {m: (sum(values[n][m] for n in keys) / len(keys) if keys else 0.0) for m in (*METRICS, *EXTRA_METRICS)}
     out["n"] = len(keys)
     return out
 
@@ -129,3 +133,9 @@ def compare_runs(system: Run, other: Run, qrels: Qrels, slices: Mapping[str, Seq
                 "p_value": paired_test(va, vb),
             }
     return out
+
+
+def recall_curve(run: Run, qrels: Qrels, ks: Sequence[int] = (1, 2, 5, 10, 20, 50, 100)) -> dict[int, float]:
+    """Mean recall@k over the scored needs, for each k."""
+    needs = scored_needs(run, qrels)
+    return {k: (sum(recall(list(run.get(n, [])), qrels[n], k) for n in needs) / len(needs) if needs else 0.0) for k in ks}

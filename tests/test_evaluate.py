@@ -52,6 +52,7 @@ def test_json_contract_and_run_file(tmp_path: Path, bench: Path) -> None:
         for metric, (low, high) in per_metric.items():
             assert low <= payload["metrics"][name][metric] <= high
     assert 0 < payload["versus_bm25"]["all"]["mrr"]["p_value"] <= 1
+    assert payload["extra_metrics"]["all"]["recall@100"] >= payload["metrics"]["all"]["recall@50"]
     lines = run_file.read_text().splitlines()
     need_id, q0, supplier, rank, score, tag = lines[0].split(" ")
     assert q0 == "Q0" and rank == "1" and tag == "matcher" and float(score)
@@ -69,7 +70,8 @@ def test_mlflow_run_is_logged(tmp_path: Path, bench: Path) -> None:
     run = client.get_run(run_id)
     assert run.data.metrics["all.mrr"] == pytest.approx(json.loads(proc.stdout)["metrics"]["all"]["mrr"])
     assert "bm25.all.mrr" in run.data.metrics and run.data.params["encoder"] == "hashing"
-    assert {a.path for a in client.list_artifacts(run_id)} >= {"run.trec", "bm25.trec", "result.json"}
+    assert {a.path for a in client.list_artifacts(run_id)} >= {"run.trec", "bm25.trec", "result.json", "plots"}
+    assert {a.path for a in client.list_artifacts(run_id, "plots")} == {"plots/recall_at_k.png", "plots/mrr_by_slice.png"}
     assert (tmp_path / "data" / "mlartifacts").is_dir()  # artefacts beside the store, not in ./mlruns
     assert not (tmp_path / "mlruns").exists()
 
