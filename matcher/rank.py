@@ -169,13 +169,15 @@ class Ranker:
 
     # -- ranking --------------------------------------------------------------------------
     def query_text(self, query: Query) -> str:
-        """The text matched against evidence: the need plus the labels of its CPV codes.
+        """The text matched against evidence: the need plus the labels of its CPV codes."""
+        return self.query_text_for(query, self.corpus)
 
-        Evidence texts carry the label of their contract's CPV code (see ``Corpus``); the
-        need gets the same treatment so that both sides speak the same vocabulary.
-        """
+    @staticmethod
+    def query_text_for(query: Query, corpus: Corpus) -> str:
+        """Evidence texts carry the label of their contract's CPV code (see ``Corpus``); the
+        need gets the same treatment so that both sides speak the same vocabulary."""
         folded = fold(query.text)
-        labels = [label for label in dict.fromkeys(self.corpus.cpv.label(c) for c in query.cpv) if label and fold(label) not in folded]
+        labels = [label for label in dict.fromkeys(corpus.cpv.label(c) for c in query.cpv) if label and fold(label) not in folded]
         return f"{query.text} ({'; '.join(labels)})" if labels else query.text
 
     def query_vectors(self, queries: Sequence[Query], progress: bool | None = None) -> np.ndarray:
