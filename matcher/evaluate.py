@@ -8,10 +8,8 @@ the same call so that every figure has its reference beside it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from .metrics import EXTRA_METRICS, METRICS, compare_runs, evaluate_run, recall_
 from .rank import Query, Ranker, RankingConfig
 from .schema import Need, Supplier
 from .text import plain_tokens
+from .tracking import mlflow_run
 
 RUN_DEPTH = 100
 log = logging.getLogger(__name__)
@@ -243,72 +242,54 @@ def log_to_mlflow(
     experiment: str = "matcher-evaluate",
     qrels: dict[str, dict[str, int]] | None = None,
 ) -> str:
-    """Log params, metrics (system and baseline) and the run files; return the MLflow run id.
+    """Log params, metrics (system and baseline), plots and the run files; return the MLflow run id."""
+    import mlflow
 
-    ``artifact_root``: where a new experiment stores its artefacts (MLflow's default is
-    ``./mlruns`` under the current folder, which is never what we want).
-    """
-    with contextlib.redirect_stdout(sys.stderr):
-        import mlflow
-
-        logging.getLogger("mlflow").setLevel(logging.WARNING)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-        mlflow.set_tracking_uri(tracking_uri)
-        if artifact_root is not None and mlflow.get_experiment_by_name(experiment) is None:
-            mlflow.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
-        mlflow.set_experiment(experiment)
-        with mlflow.start_run() as active:
-            cfg = dict(result.config)
-            ranking = cfg.pop("ranking", {})
-            reranker = cfg.pop("reranker", {})
-            cfg["reranker"] = reranker.get("reranker", "none")
-            cfg["reranker_version"] = reranker.get("version", "")
-            mlflow.log_params({**{k: v for k, v in cfg.items()}, **{f"ranking.{k}": v for k, v in ranking.items()}})
-            metrics: dict[str, float] = {"n_needs": result.n_needs}
-            for prefix, values in (("", result.metrics), ("bm25.", result.baseline_metrics)):
-                for slice_name, vals in (values or {}).items():
-                    for metric, value in vals.items():
-                        if metric != "n":
-                            metrics[_metric_name(prefix, slice_name, metric)] = float(value)
-            metrics.update({f"time.{k}_s": v for k, v in result.timings.items()})
-            mlflow.log_metrics(metrics)
-            if result.metrics is not None and qrels is not None:
-                for name, figure in evaluation_figures(result, qrels).items():
-                    mlflow.log_figure(figure, f"plots/{name}.png")
-            with tempfile.TemporaryDirectory() as tmp:
-                write_trec_run(result.run, Path(tmp) / "run.trec", "matcher")
-                write_trec_run(result.baseline_run, Path(tmp) / "bm25.trec", "bm25")
-                (Path(tmp) / "result.json").write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
-                mlflow.log_artifacts(tmp)
-            return active.info.run_id
+    with mlflow_run(tracking_uri, experiment, artifact_root) as active:
+        cfg = dict(result.config)
+        ranking = cfg.pop("ranking", {})
+        reranker = cfg.pop("reranker", {})
+        cfg["reranker"] = reranker.get("reranker", "none")
+        cfg["reranker_version"] = reranker.get("version", "")
+        mlflow.log_params({**{k: v for k, v in cfg.items()}, **{f"ranking.{k}": v for k, v in ranking.items()}})
+        metrics: dict[str, float] = {"n_needs": result.n_needs}
+        for prefix, values in (("", result.metrics), ("bm25.", result.baseline_metrics)):
+            for slice_name, vals in (values or {}).items():
+                for metric, value in vals.items():
+                    if metric != "n":
+                        metrics[_metric_name(prefix, slice_name, metric)] = float(value)
+        metrics.update({f"time.{k}_s": v for k, v in result.timings.items()})
+        mlflow.log_metrics(metrics)
+        if result.metrics is not None and qrels is not None:
+            for name, figure in evaluation_figures(result, qrels).items():
+                mlflow.log_figure(figure, f"plots/{name}.png")
+        with tempfile.TemporaryDirectory() as tmp:
+            write_trec_run(result.run, Path(tmp) / "run.trec", "matcher")
+            write_trec_run(result.baseline_run, Path(tmp) / "bm25.trec", "bm25")
+            (Path(tmp) / "result.json").write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+            mlflow.log_artifacts(tmp)
+        return active.info.run_id
 
 
 def log_training_to_mlflow(
     model_dir: Path, manifest: dict[str, Any], tracking_uri: str, artifact_root: Path | None = None, experiment: str = "matcher-train"
 ) -> str:
     """Log a model fit: its parameters, training-set sizes, held-out metrics and the model folder."""
-    with contextlib.redirect_stdout(sys.stderr):
-        import mlflow
+    import mlflow
 
-        logging.getLogger("mlflow").setLevel(logging.WARNING)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-        mlflow.set_tracking_uri(tracking_uri)
-        if artifact_root is not None and mlflow.get_experiment_by_name(experiment) is None:
-            mlflow.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
-        mlflow.set_experiment(experiment)
-        with mlflow.start_run(run_name=f"{manifest['name']}-{manifest['version']}") as active:
-            training = manifest.get("training", {})
-            params = {k: v for k, v in manifest.items() if isinstance(v, (str, int, float)) and k not in ("held_out",)}
-            params.update({f"model.{k}": v for k, v in manifest.get("params", {}).items()})
-            params["training.sources"] = ";".join(str(v) for k, v in training.items() if k in ("benchmarks", "ilab"))[:500]
-            mlflow.log_params(params)
-            metrics = {f"training.{k}": float(v) for k, v in training.items() if isinstance(v, (int, float))}
-            held_out = manifest.get("held_out", {})
-            metrics.update({f"held_out.{k}": float(v) for k, v in held_out.items() if isinstance(v, (int, float))})
-            for prefix, key in (("", "metrics"), ("hand.", "hand_weights_metrics"), ("bm25.", "bm25_metrics")):
-                for slice_name, vals in (held_out.get(key) or {}).items():
-                    for metric, value in vals.items():
-                        metrics[_metric_name(f"held_out.{prefix}", slice_name, metric)] = float(value)
-            mlflow.log_metrics(metrics)
-            mlflow.log_artifacts(str(model_dir), artifact_path="model")
-            return active.info.run_id
+    with mlflow_run(tracking_uri, experiment, artifact_root, run_name=f"{manifest['name']}-{manifest['version']}") as active:
+        training = manifest.get("training", {})
+        params = {k: v for k, v in manifest.items() if isinstance(v, (str, int, float)) and k not in ("held_out",)}
+        params.update({f"model.{k}": v for k, v in manifest.get("params", {}).items()})
+        params["training.sources"] = ";".join(str(v) for k, v in training.items() if k in ("benchmarks", "ilab"))[:500]
+        mlflow.log_params(params)
+        metrics = {f"training.{k}": float(v) for k, v in training.items() if isinstance(v, (int, float))}
+        held_out = manifest.get("held_out", {})
+        metrics.update({f"held_out.{k}": float(v) for k, v in held_out.items() if isinstance(v, (int, float))})
+        for prefix, key in (("", "metrics"), ("hand.", "hand_weights_metrics"), ("bm25.", "bm25_metrics")):
+            for slice_name, vals in (held_out.get(key) or {}).items():
+                for metric, value in vals.items():
+                    metrics[_metric_name(f"held_out.{prefix}", slice_name, metric)] = float(value)
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifacts(str(model_dir), artifact_path="model")
+        return active.info.run_id

@@ -8,26 +8,15 @@ The service and ``matcher evaluate`` load the champion (or a pinned version).
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import shutil
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from .tracking import quiet
 
 REGISTERED_NAME = "matcher-reranker"
 #: promotion needs the candidate's MRR gain on all needs to be significant at this level
 ALPHA = 0.05
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """MLflow talks on stdout; commands that print JSON must keep it clean."""
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
 
 
 class ModelRegistry:
@@ -44,7 +33,7 @@ class ModelRegistry:
 
     def register(self, run_id: str, artifact_path: str = "model", alias: str = "candidate") -> str:
         """Register the run's model folder as a new version and give it ``alias``; returns the version."""
-        with _quiet():
+        with quiet():
             client = self._client()
             if not client.search_registered_models(filter_string=f"name='{REGISTERED_NAME}'"):
                 client.create_registered_model(REGISTERED_NAME, description="Second-stage rerankers of the matcher")
@@ -55,7 +44,7 @@ class ModelRegistry:
 
     def version_of(self, ref: str) -> str | None:
         """The version number an alias (``champion``, ``candidate``) or a number points to, else ``None``."""
-        with _quiet():
+        with quiet():
             from mlflow.exceptions import MlflowException
 
             client = self._client()
@@ -71,7 +60,7 @@ class ModelRegistry:
         target = self.cache_dir / f"{REGISTERED_NAME}-v{version}"
         if (target / "model.json").is_file():
             return target
-        with _quiet():
+        with quiet():
             import mlflow.artifacts
 
             source = self._client().get_model_version(REGISTERED_NAME, version).source
@@ -85,7 +74,7 @@ class ModelRegistry:
         return target
 
     def set_alias(self, alias: str, version: str) -> None:
-        with _quiet():
+        with quiet():
             self._client().set_registered_model_alias(REGISTERED_NAME, alias, version)
 
 
