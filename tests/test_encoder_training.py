@@ -58,3 +58,17 @@ def test_cli_trains_on_early_laureates_and_reports_on_later_ones(tmp_path: Path)
     assert manifest["teacher"] == "hashing@1" and manifest["training"]["ilab"]["years"] == "< 2015"
     assert manifest["training"]["benchmarks"]["pairs"] > 0 and 0 < manifest["held_out"]["mrr"] <= 1
     assert "tenu à l'écart" in proc.stdout
+
+
+def test_cli_fine_tunes_the_packaged_transformer(tmp_path: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_MODELS_DIR": str(tmp_path / "models")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp_path / "data"), "train-encoder", "--kind", "transformer",
+         "--base", "minilm", "--teacher", "hashing", "--bench", str(sample_data_dir()), "--epochs", "1", "--name", "minilm-ft", "--no-mlflow"],
+        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "models" / "minilm-ft" / "manifest.json").read_text())
+    assert manifest["kind"] == "fine-tuned-transformer" and manifest["base"] == "minilm"
+    encoder = load_encoder("minilm-ft", models_dir=tmp_path / "models")
+    assert encoder.encode_queries(["audit de cybersécurité"]).shape == (1, 384)
