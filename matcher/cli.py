@@ -327,11 +327,17 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
     import json
 
     from embeddings import load_encoder
-
-    from .cpv import CpvVocabulary
     from embeddings.backends import minilm_path
 
-    from .encoder_training import EncoderTrainingData, benchmark_pairs, finetune_transformer_encoder, held_out_mrr, ilab_pairs, train_static_encoder
+    from .cpv import CpvVocabulary
+    from .encoder_training import (
+        EncoderTrainingData,
+        benchmark_pairs,
+        finetune_transformer_encoder,
+        held_out_mrr,
+        ilab_pairs,
+        train_static_encoder,
+    )
     from .engine import open_encoder
     from .evaluate import Benchmark
 
