@@ -79,6 +79,12 @@ def save_encoder(model: Any, folder: str | Path, manifest: dict[str, Any]) -> No
     folder = Path(folder)
     model.save(str(folder))
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    # sentence-transformers writes a model card quoting training examples: keep data out of the model folder
+    (folder / "README.md").write_text(
+        f"# {manifest.get('name', folder.name)}\n\nAn encoder trained by this project (sentence-transformers format). "
+        "How it was trained, on what and with which held-out figures: `manifest.json`.\n",
+        encoding="utf-8",
+    )
 
 
 def retrieval_mrr(encoder: Encoder, pairs: Sequence[tuple[str, str]]) -> float:

@@ -33,6 +33,7 @@ def test_distilled_static_model_trains_saves_and_loads(tmp_path: Path) -> None:
     model = distill_static(teacher, tokenizer)
     model = train_contrastive(model, PAIRS, epochs=2, batch_size=6, learning_rate=0.05)
     save_encoder(model, tmp_path / "static-test", {"name": "static-test", "version": "1", "teacher": teacher.key})
+    assert "téléconsultation" not in (tmp_path / "static-test" / "README.md").read_text()  # no training data in the model card
     encoder = load_encoder("static-test", models_dir=tmp_path)
     vectors = encoder.encode_passages([b for _, b in PAIRS[:6]])
     assert encoder.key == "static-test@1" and vectors.shape == (6, teacher.dim)
