@@ -286,8 +286,8 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
     }
     print(f"Entraînement : {data.n_needs} besoins ({data.n_needs_without_positive} sans titulaire parmi les candidats), {len(data.y)} paires.")
     if held_out is not None:
-        with_model = run_benchmark(held_out, encoder, cpv, reranker=model, progress=False)
-        hand = run_benchmark(held_out, encoder, cpv, progress=False)
+        with_model = run_benchmark(held_out, encoder, cpv, reranker=model)
+        hand = run_benchmark(held_out, encoder, cpv)
         manifest["held_out"] = {
             "benchmark": str(held_out.folder),
             "split": f"time: training needs {train_dates[0]}..{train_dates[-1]}, evaluation needs from {eval_dates[0]}",
@@ -414,8 +414,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
     if trained_until and first_eval and trained_until >= first_eval:
         raise SystemExit(f"promote: the candidate saw needs up to {trained_until}; {args.eval} starts on {first_eval}: not held out")
     cpv = CpvVocabulary.load(settings.cpv_file)
-    cand = run_benchmark(bench, encoder, cpv, reranker=cand_model, progress=False)
-    champ = run_benchmark(bench, encoder, cpv, reranker=champ_model, progress=False)
+    cand = run_benchmark(bench, encoder, cpv, reranker=cand_model)
+    champ = run_benchmark(bench, encoder, cpv, reranker=champ_model)
     if cand.metrics is None:
         raise SystemExit(f"promote: {args.eval} has no qrels.tsv: nothing to compare on")
     ids = lambda r: {n: [s for s, _ in ranking] for n, ranking in r.run.items()}  # noqa: E731

@@ -76,17 +76,8 @@ def train_static_encoder(
     tokenizer = train_tokenizer(data.texts, vocab_size=vocab_size)
     model = distill_static(teacher, tokenizer)
     model = train_contrastive(model, data.pairs, epochs=epochs, seed=seed)
-    manifest: dict[str, Any] = {
-        "name": name,
-        "version": time.strftime("%Y%m%d%H%M%S", time.gmtime()),
-        "kind": "static-embedding",
-        "teacher": teacher.key,
-        "vocab_size": tokenizer.get_vocab_size(),
-        "epochs": epochs,
-        "seed": seed,
-        "training": {**data.sources, "pairs": len(data.pairs), "texts": len(data.texts)},
-        "train_seconds": round(time.perf_counter() - started, 1),
-    }
+    manifest = _manifest(name, "static-embedding", data, started, teacher=teacher.key, vocab_size=tokenizer.get_vocab_size(), epochs=epochs, seed=seed)
+    manifest["training"]["texts"] = len(data.texts)
     save_encoder(model, folder, manifest)
     return manifest
 
@@ -108,19 +99,21 @@ def finetune_transformer_encoder(
     started = time.perf_counter()
     model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
     model = train_contrastive(model, data.pairs, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
-    manifest: dict[str, Any] = {
+    manifest = _manifest(name, "fine-tuned-transformer", data, started, base=base_key, epochs=epochs, learning_rate=learning_rate, seed=seed)
+    save_encoder(model, folder, manifest)
+    return manifest
+
+
+def _manifest(name: str, kind: str, data: EncoderTrainingData, started: float, **settings: Any) -> dict[str, Any]:
+    """What ``load_encoder`` and the people after us need to know about a trained encoder."""
+    return {
         "name": name,
         "version": time.strftime("%Y%m%d%H%M%S", time.gmtime()),
-        "kind": "fine-tuned-transformer",
-        "base": base_key,
-        "epochs": epochs,
-        "learning_rate": learning_rate,
-        "seed": seed,
+        "kind": kind,
+        **settings,
         "training": {**data.sources, "pairs": len(data.pairs)},
         "train_seconds": round(time.perf_counter() - started, 1),
     }
-    save_encoder(model, folder, manifest)
-    return manifest
 
 
 def held_out_mrr(encoder: Encoder, pairs: Sequence[tuple[str, str]], limit: int = 1000) -> float:

@@ -136,7 +136,9 @@ class TrainingSet:
     n_needs_without_positive: int
 
 
-def training_set(benchmarks: Sequence, encoder: Encoder, cpv: CpvVocabulary | None = None, config: RankingConfig | None = None) -> TrainingSet:
+def training_set(
+    benchmarks: Sequence, encoder: Encoder, cpv: CpvVocabulary | None = None, config: RankingConfig | None = None, progress: bool | None = None
+) -> TrainingSet:
     """Candidate features and grades of every labelled need of the benchmarks.
 
     Needs whose relevant suppliers are all missed by the first stage teach nothing and are
@@ -148,10 +150,10 @@ def training_set(benchmarks: Sequence, encoder: Encoder, cpv: CpvVocabulary | No
         if bench.qrels is None:
             raise ValueError(f"{bench.folder}: a training benchmark needs qrels.tsv")
         corpus = Corpus(bench.suppliers, cpv)
-        ranker = Ranker.build(corpus, encoder, config, progress=False)
+        ranker = Ranker.build(corpus, encoder, config, progress=progress)
         needs = [n for n in bench.needs if n.need_id in bench.qrels]
         queries = [Query.from_need(n) for n in needs]
-        for query, qvec in zip(queries, ranker.query_vectors(queries, progress=False)):
+        for query, qvec in zip(queries, ranker.query_vectors(queries, progress=progress)):
             cand, X = ranker.candidate_features(query, qvec)
             labels = bench.qrels[query.need_id]
             y = np.asarray([labels.get(corpus.suppliers[i].supplier_id, 0) for i in cand])

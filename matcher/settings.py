@@ -61,10 +61,8 @@ class Settings(BaseSettings):
         return self.mlflow_uri or f"sqlite:///{self.data_dir / 'mlflow.sqlite'}"
 
     @property
-    def reranker_dir(self) -> Path | None:
-        """The reranker folder, or ``None`` when the hand-set weights are asked for."""
-        if self.reranker.strip().lower() in ("", "none"):
-            return None
+    def reranker_dir(self) -> Path:
+        """``reranker`` read as a folder: a path, or a name under ``models_dir``."""
         path = Path(self.reranker)
         return path if path.is_absolute() or path.is_dir() else self.models_dir / self.reranker
 
