@@ -247,79 +247,37 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train_reranker(args: argparse.Namespace) -> int:
-    import time as _time
-
     from .cpv import CpvVocabulary
     from .engine import open_encoder
-    from .evaluate import Benchmark, run_benchmark
-    from .rerank import LinearRanker, save_model, training_set
+    from .evaluate import Benchmark
+    from .promotion import REGISTERED_NAME, TimeSplitError, register_reranker, train_reranker
 
     settings = _settings(args)
     encoder = open_encoder(settings)
     cpv = CpvVocabulary.load(settings.cpv_file)
     train = [Benchmark.load(folder) for folder in args.train]
-    train_dates = sorted(n.date for b in train for n in b.needs if n.date)
     held_out = Benchmark.load(args.eval) if args.eval else None
-    if held_out is not None:
-        eval_dates = sorted(n.date for n in held_out.needs if n.date)
-        if train_dates and eval_dates and train_dates[-1] >= eval_dates[0]:
-            raise SystemExit(
-                f"train: training needs go up to {train_dates[-1]} but evaluation needs start on {eval_dates[0]}: "
-                "train on earlier needs only (time split)"
-            )
-    data = training_set(train, encoder, cpv)
-    model = LinearRanker(objective=args.objective, C=args.C, random_state=args.seed).fit(data.X, data.y, data.groups)
-    version = _time.strftime("%Y%m%d%H%M%S", _time.gmtime())
-    manifest = {
-        "name": args.name,
-        "version": version,
-        "kind": "linear-ranker",
-        "encoder": encoder.key,
-        "params": model.get_params(),
-        "training": {
-            "benchmarks": [str(b.folder) for b in train],
-            "needs": data.n_needs,
-            "needs_without_positive_candidate": data.n_needs_without_positive,
-            "pairs": int(len(data.y)),
-            "need_dates": [train_dates[0], train_dates[-1]] if train_dates else [],
-        },
-    }
-    print(f"Entraînement : {data.n_needs} besoins ({data.n_needs_without_positive} sans titulaire parmi les candidats), {len(data.y)} paires.")
-    if held_out is not None:
-        with_model = run_benchmark(held_out, encoder, cpv, reranker=model)
-        hand = run_benchmark(held_out, encoder, cpv)
-        manifest["held_out"] = {
-            "benchmark": str(held_out.folder),
-            "split": f"time: training needs {train_dates[0]}..{train_dates[-1]}, evaluation needs from {eval_dates[0]}",
-            "metrics": with_model.metrics,
-            "hand_weights_metrics": hand.metrics,
-            "bm25_metrics": with_model.baseline_metrics,
-        }
-        from .metrics import compare_runs
-
-        versus_hand = compare_runs(
-            {n: [s for s, _ in r] for n, r in with_model.run.items()}, {n: [s for s, _ in r] for n, r in hand.run.items()},
-            held_out.qrels or {}, held_out.slices,
-        )
-        manifest["held_out"]["versus_hand_weights"] = versus_hand
-        manifest["held_out"]["versus_bm25"] = with_model.versus_bm25
-        for name in with_model.metrics or {}:
-            m, h, b = with_model.metrics[name], hand.metrics[name], with_model.baseline_metrics[name]  # type: ignore[index]
-            v = versus_hand[name]["mrr"]
+    try:
+        trained = train_reranker(train, encoder, cpv, held_out, name=args.name, objective=args.objective, C=args.C, seed=args.seed)
+    except TimeSplitError as exc:
+        raise SystemExit(f"train-reranker: {exc}") from exc
+    training = trained.manifest["training"]
+    print(f"Entraînement : {training['needs']} besoins ({training['needs_without_positive_candidate']} sans titulaire parmi les candidats), {training['pairs']} paires.")
+    if trained.held_out is not None and trained.held_out.metrics is not None and trained.hand_weights is not None:
+        print(f"Tenu à l'écart : {trained.manifest['held_out']['split']}")
+        for name, m in trained.held_out.metrics.items():
+            h, b = trained.hand_weights.metrics[name], trained.held_out.baseline_metrics[name]  # type: ignore[index]
+            v = trained.versus_hand[name]["mrr"]
             print(
                 f"  {name:<10} MRR appris {m['mrr']:.3f} [{v['low']:.3f} ; {v['high']:.3f}] | poids manuels {h['mrr']:.3f} "
                 f"(écart {v['delta']:+.3f}, p = {v['p_value']:.3f}) | BM25 {b['mrr']:.3f}"
             )
+    version = trained.manifest["version"]
     folder = args.out or settings.data_dir / "models" / f"{args.name}-{version}"
-    save_model(folder, model, manifest)
+    registered = register_reranker(trained, folder, settings, mlflow=not args.no_mlflow)
     print(f"Modèle enregistré : {folder} (version {version})")
-    if not args.no_mlflow:
-        from .evaluate import log_training_to_mlflow
-        from .registry import REGISTERED_NAME, ModelRegistry
-
-        run_id = log_training_to_mlflow(folder, manifest, settings.tracking_uri, settings.data_dir / "mlartifacts")
-        registered = ModelRegistry(settings.tracking_uri, settings.data_dir / "models" / "registry").register(run_id)
-        print(f"MLflow : run {run_id}, {REGISTERED_NAME} version {registered}, alias « candidate » (voir `matcher promote`)")
+    if registered is not None:
+        print(f"MLflow : {REGISTERED_NAME} version {registered}, alias « candidate » (voir `matcher promote`)")
     return 0
 
 
@@ -388,53 +346,25 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    import shutil
-
-    from .cpv import CpvVocabulary
-    from .engine import open_encoder, open_registry, open_reranker
-    from .evaluate import Benchmark, run_benchmark
-    from .metrics import compare_runs
-    from .registry import REGISTERED_NAME, promotion_decision
+    from .evaluate import Benchmark
+    from .promotion import REGISTERED_NAME, TimeSplitError, compare_with_champion, promote
 
     settings = _settings(args)
-    registry = open_registry(settings)
-    candidate = registry.version_of("candidate") if registry is not None else None
-    if candidate is None:
-        raise SystemExit("promote: no candidate in the registry: train one with `matcher train-reranker` first")
-    encoder = open_encoder(settings)
-    settings.reranker = "candidate"
-    cand_model, cand_info = open_reranker(settings, encoder)
-    if cand_model is None:
-        raise SystemExit(f"promote: the candidate cannot be used: {cand_info['why']}")
-    settings.reranker = "champion"
-    champ_model, champ_info = open_reranker(settings, encoder)
-    bench = Benchmark.load(args.eval)
-    trained_until = (cand_info.get("trained_on", {}).get("need_dates") or [None, None])[1]
-    first_eval = min((n.date for n in bench.needs if n.date), default=None)
-    if trained_until and first_eval and trained_until >= first_eval:
-        raise SystemExit(f"promote: the candidate saw needs up to {trained_until}; {args.eval} starts on {first_eval}: not held out")
-    cpv = CpvVocabulary.load(settings.cpv_file)
-    cand = run_benchmark(bench, encoder, cpv, reranker=cand_model)
-    champ = run_benchmark(bench, encoder, cpv, reranker=champ_model)
-    if cand.metrics is None:
-        raise SystemExit(f"promote: {args.eval} has no qrels.tsv: nothing to compare on")
-    ids = lambda r: {n: [s for s, _ in ranking] for n, ranking in r.run.items()}  # noqa: E731
-    comparison = compare_runs(ids(cand), ids(champ), bench.qrels or {}, bench.slices)
-    champion_name = champ_info["reranker"] if champ_model is not None else "poids manuels"
-    print(f"Candidat {REGISTERED_NAME} v{candidate} contre le champion actuel : {champion_name}")
-    for name, vals in comparison.items():
+    try:
+        report = compare_with_champion(settings, Benchmark.load(args.eval))
+    except (LookupError, TimeSplitError, ValueError) as exc:
+        raise SystemExit(f"promote: {exc}") from exc
+    print(f"Candidat {REGISTERED_NAME} v{report.candidate_version} contre le champion actuel : {report.champion}")
+    for name, vals in report.comparison.items():
         v = vals["mrr"]
-        print(f"  {name:<10} MRR candidat {cand.metrics[name]['mrr']:.3f} [{v['low']:.3f} ; {v['high']:.3f}]  champion {champ.metrics[name]['mrr']:.3f}  écart {v['delta']:+.3f}  p = {v['p_value']:.3f}")
-    decision = promotion_decision(comparison)
-    print(decision.reason)
-    if decision.promote:
-        registry.set_alias("champion", candidate)  # type: ignore[union-attr]
-        print(f"Champion : {REGISTERED_NAME} v{candidate}")
-        if args.ship:
-            target = settings.models_dir / "reranker"
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(registry.files(candidate), target)  # type: ignore[union-attr]
-            print(f"Copié dans {target} : le modèle livré avec le dépôt (à committer)")
+        cand, champ = report.candidate.metrics[name]["mrr"], report.incumbent.metrics[name]["mrr"]  # type: ignore[index]
+        print(f"  {name:<10} MRR candidat {cand:.3f} [{v['low']:.3f} ; {v['high']:.3f}]  champion {champ:.3f}  écart {v['delta']:+.3f}  p = {v['p_value']:.3f}")
+    print(report.decision.reason)
+    shipped = promote(settings, report, ship=args.ship)
+    if report.decision.promote:
+        print(f"Champion : {REGISTERED_NAME} v{report.candidate_version}")
+    if shipped is not None:
+        print(f"Copié dans {shipped} : le modèle livré avec le dépôt (à committer)")
     return 0
 
 

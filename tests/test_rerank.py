@@ -46,7 +46,7 @@ def test_estimator_contract_and_learning(objective: str) -> None:
     Xt, yt, gt = _synthetic(seed=1)
     scores = model.decision_function(Xt)
     firsts = [yt[idx][np.argmax(scores[idx])] for idx in (np.flatnonzero(gt == g) for g in np.unique(gt))]
-    assert np.mean(firsts) > 0.9
+    assert np.mean(firsts) > 0.8  # chance: 1/30
 
 
 def test_deterministic_given_the_seed() -> None:

@@ -1,0 +1,205 @@
+"""The learning loop of the reranker: train on earlier needs, register, compare, promote.
+
+``train_reranker`` fits a ``LinearRanker`` on benchmarks that are earlier in time than the
+held-out one and measures it there beside the hand-set weights; ``register_reranker`` saves
+it, logs the run to MLflow and registers it as the ``candidate``; ``compare_with_champion``
+ranks a held-out benchmark with the candidate and the champion; ``promote`` moves the
+``champion`` alias when the gain is significant. The CLI (``matcher train-reranker``,
+``matcher promote``) and the notebooks call these functions.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from embeddings import Encoder
+
+from .cpv import CpvVocabulary
+from .engine import open_encoder, open_registry, open_reranker
+from .evaluate import Benchmark, EvaluationResult, run_benchmark
+from .metrics import compare_runs
+from .registry import REGISTERED_NAME, Decision, ModelRegistry, promotion_decision
+from .rerank import LinearRanker, save_model, training_set
+from .settings import Settings
+
+
+class TimeSplitError(ValueError):
+    """Training needs are not all earlier than the needs a model is measured on."""
+
+
+def need_dates(benchmarks: Sequence[Benchmark]) -> list[str]:
+    """Sorted dates of the needs of the benchmarks (needs without a date are left out)."""
+    return sorted(n.date for b in benchmarks for n in b.needs if n.date)
+
+
+def check_time_split(trained_until: str | None, held_out: Benchmark) -> None:
+    """Raise ``TimeSplitError`` unless every held-out need is later than ``trained_until``."""
+    first = min((n.date for n in held_out.needs if n.date), default=None)
+    if trained_until and first and trained_until >= first:
+        raise TimeSplitError(
+            f"training needs go up to {trained_until} but {held_out.folder} starts on {first}: "
+            "train on earlier needs only (time split)"
+        )
+
+
+def _ids(result: EvaluationResult) -> dict[str, list[str]]:
+    return {n: [s for s, _ in ranking] for n, ranking in result.run.items()}
+
+
+@dataclass
+class TrainedReranker:
+    """A fitted reranker and its manifest (training data, parameters, held-out figures)."""
+
+    model: LinearRanker
+    manifest: dict[str, Any]
+    held_out: EvaluationResult | None = None
+    hand_weights: EvaluationResult | None = None
+    versus_hand: dict[str, Any] = field(default_factory=dict)
+
+
+def train_reranker(
+    train: Sequence[Benchmark],
+    encoder: Encoder,
+    cpv: CpvVocabulary | None = None,
+    held_out: Benchmark | None = None,
+    *,
+    name: str = "reranker",
+    objective: str = "pointwise",
+    C: float = 1.0,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> TrainedReranker:
+    """Fit a reranker on ``train``; when ``held_out`` is given (later in time), measure it there.
+
+    The held-out figures (model, hand-set weights, BM25, paired test against the hand-set
+    weights) go into the manifest with the split they come from.
+    """
+    dates = need_dates(train)
+    if held_out is not None:
+        check_time_split(dates[-1] if dates else None, held_out)
+    data = training_set(train, encoder, cpv, progress=progress)
+    model = LinearRanker(objective=objective, C=C, random_state=seed).fit(data.X, data.y, data.groups)
+    manifest: dict[str, Any] = {
+        "name": name,
+        "version": time.strftime("%Y%m%d%H%M%S", time.gmtime()),
+        "kind": "linear-ranker",
+        "encoder": encoder.key,
+        "params": model.get_params(),
+        "training": {
+            "benchmarks": [str(b.folder) for b in train],
+            "needs": data.n_needs,
+            "needs_without_positive_candidate": data.n_needs_without_positive,
+            "pairs": int(len(data.y)),
+            "need_dates": [dates[0], dates[-1]] if dates else [],
+        },
+    }
+    trained = TrainedReranker(model, manifest)
+    if held_out is None:
+        return trained
+    with_model = run_benchmark(held_out, encoder, cpv, reranker=model, progress=progress)
+    hand = run_benchmark(held_out, encoder, cpv, progress=progress)
+    eval_dates = need_dates([held_out])
+    trained.held_out, trained.hand_weights = with_model, hand
+    if with_model.metrics is not None and hand.metrics is not None:
+        trained.versus_hand = compare_runs(_ids(with_model), _ids(hand), held_out.qrels or {}, held_out.slices)
+    manifest["held_out"] = {
+        "benchmark": str(held_out.folder),
+        "split": f"time: training needs {dates[0] if dates else '?'}..{dates[-1] if dates else '?'}, "
+        f"evaluation needs from {eval_dates[0] if eval_dates else '?'}",
+        "metrics": with_model.metrics,
+        "hand_weights_metrics": hand.metrics,
+        "bm25_metrics": with_model.baseline_metrics,
+        "versus_hand_weights": trained.versus_hand,
+        "versus_bm25": with_model.versus_bm25,
+    }
+    return trained
+
+
+def register_reranker(trained: TrainedReranker, folder: str | Path, settings: Settings, mlflow: bool = True) -> str | None:
+    """Save the model folder; with ``mlflow``, log the run and register it as the ``candidate``.
+
+    Returns the registry version (``None`` without MLflow).
+    """
+    save_model(folder, trained.model, trained.manifest)
+    if not mlflow:
+        return None
+    from .evaluate import log_training_to_mlflow
+
+    run_id = log_training_to_mlflow(Path(folder), trained.manifest, settings.tracking_uri, settings.data_dir / "mlartifacts")
+    return ModelRegistry(settings.tracking_uri, settings.data_dir / "models" / "registry").register(run_id)
+
+
+@dataclass
+class PromotionReport:
+    """The candidate against the champion on one held-out benchmark, and the decision."""
+
+    candidate_version: str
+    champion: str  # what serves today: a registry version, the shipped model or the hand-set weights
+    candidate: EvaluationResult
+    incumbent: EvaluationResult
+    comparison: dict[str, Any]
+    decision: Decision
+
+
+def compare_with_champion(settings: Settings, bench: Benchmark, encoder: Encoder | None = None, progress: bool | None = None) -> PromotionReport:
+    """Rank ``bench`` with the registry's ``candidate`` and with the current champion; decide.
+
+    Raises ``LookupError`` when there is no usable candidate, ``TimeSplitError`` when the
+    candidate was trained on needs as late as the benchmark's, ``ValueError`` without qrels.
+    """
+    registry = open_registry(settings)
+    version = registry.version_of("candidate") if registry is not None else None
+    if version is None:
+        raise LookupError("no candidate in the registry: train one with `matcher train-reranker` first")
+    encoder = encoder or open_encoder(settings)
+    cand_model, cand_info = open_reranker(settings.model_copy(update={"reranker": "candidate"}), encoder)
+    if cand_model is None:
+        raise LookupError(f"the candidate cannot be used: {cand_info['why']}")
+    champ_model, champ_info = open_reranker(settings.model_copy(update={"reranker": "champion"}), encoder)
+    check_time_split((cand_info.get("trained_on", {}).get("need_dates") or [None, None])[1], bench)
+    if bench.qrels is None:
+        raise ValueError(f"{bench.folder} has no qrels.tsv: nothing to compare on")
+    cpv = CpvVocabulary.load(settings.cpv_file)
+    cand = run_benchmark(bench, encoder, cpv, reranker=cand_model, progress=progress)
+    champ = run_benchmark(bench, encoder, cpv, reranker=champ_model, progress=progress)
+    comparison = compare_runs(_ids(cand), _ids(champ), bench.qrels, bench.slices)
+    champion = champ_info["reranker"] if champ_model is not None else "poids manuels"
+    return PromotionReport(version, champion, cand, champ, comparison, promotion_decision(comparison))
+
+
+def promote(settings: Settings, report: PromotionReport, ship: bool = False) -> Path | None:
+    """Apply a positive decision: alias ``champion`` → the candidate; with ``ship``, copy it to ``models/reranker``.
+
+    Does nothing (returns ``None``) when the decision is not to promote; returns the shipped
+    folder when ``ship``.
+    """
+    if not report.decision.promote:
+        return None
+    registry = open_registry(settings)
+    if registry is None:
+        raise LookupError("no MLflow store: nothing to promote")
+    registry.set_alias("champion", report.candidate_version)
+    if not ship:
+        return None
+    target = settings.models_dir / "reranker"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(registry.files(report.candidate_version), target)
+    return target
+
+
+__all__ = [
+    "REGISTERED_NAME",
+    "PromotionReport",
+    "TimeSplitError",
+    "TrainedReranker",
+    "check_time_split",
+    "compare_with_champion",
+    "promote",
+    "register_reranker",
+    "train_reranker",
+]
