@@ -51,6 +51,45 @@ buyers_table = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
+api_keys_table = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("buyer_id", sa.String(200), nullable=True),
+    sa.Column("key_hash", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+)
+feedback_table = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("need_id", sa.String(200), nullable=True, index=True),
+    sa.Column("query_text", sa.Text, nullable=False),
+    sa.Column("supplier_id", sa.String(200), nullable=False),
+    sa.Column("verdict", sa.String(20), nullable=False),
+    sa.Column("grade", sa.Integer, nullable=False),
+    sa.Column("rank", sa.Integer, nullable=True),
+    sa.Column("buyer_id", sa.String(200), nullable=True, index=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("encoder", sa.String(200), nullable=False),
+    sa.Column("index_version", sa.String(200), nullable=False),
+    sa.Column("reranker", sa.String(300), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+)
+audit_table = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("target", sa.String(300), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)
 imports_table = sa.Table(
     "imports",
     metadata,
@@ -158,6 +197,22 @@ class Catalogue:
                     )
                 count += 1
         return count
+
+    def delete_need(self, need_id: str) -> bool:
+        """Delete a need (its labels stay, keyed by id); ``False`` if it did not exist."""
+        with self.engine.begin() as conn:
+            return bool(conn.execute(needs_table.delete().where(needs_table.c.need_id == need_id)).rowcount)
+
+    def audit(self, actor: str, action: str, target: str, detail: dict | None = None) -> None:
+        """Record who wrote what (every write through the service is attributable)."""
+        with self.engine.begin() as conn:
+            conn.execute(audit_table.insert().values(at=_now(), actor=actor, action=action, target=target[:300], detail=detail or {}))
+
+    def audit_log(self, limit: int = 100) -> list[dict]:
+        """The latest writes, newest first."""
+        query = sa.select(audit_table).order_by(audit_table.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [{**row._asdict(), "at": row.at.isoformat(timespec="seconds")} for row in conn.execute(query)]
 
     def log_import(self, kind: str, source: str, read: int, accepted: int, rejected: int) -> None:
         with self.engine.begin() as conn:

@@ -371,10 +371,13 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.app import create_app
+    from service.app import ConfigurationError, create_app
 
     settings = _settings(args)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ConfigurationError as exc:
+        raise SystemExit(f"serve: {exc}") from None
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
     return 0
 
@@ -384,6 +387,42 @@ def cmd_encoders(args: argparse.Namespace) -> int:
 
     for name, description in ENCODERS.items():
         print(f"{name:<10} {description}")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from .access import KeyStore
+    from .catalogue import Catalogue
+
+    settings = _settings(args)
+    settings.ensure_dirs()
+    catalogue = Catalogue(settings.db_url)
+    keys = KeyStore(catalogue, settings.key_secret())
+    if args.action == "create":
+        key_id, token = keys.create(args.name, args.role, args.buyer, created_by=f"cli:{os.environ.get('USER', 'local')}")
+        catalogue.audit(f"cli:{os.environ.get('USER', 'local')}", "key.create", key_id, {"role": args.role, "buyer_id": args.buyer})
+        print(f"Clé {args.role} « {args.name} »{' pour ' + args.buyer if args.buyer else ''} (id {key_id}) — notez-la, elle ne sera plus affichée :")
+        print(token)
+    elif args.action == "list":
+        print(f"{'id':<13} {'rôle':<6} {'acheteur':<22} {'créée le':<20} {'état':<8} titulaire")
+        for k in keys.list():
+            print(f"{k.key_id:<13} {k.role:<6} {(k.buyer_id or '—'):<22} {k.created_at:<20} {'révoquée' if k.revoked else 'active':<8} {k.name}")
+    elif args.action == "revoke":
+        if not keys.revoke(args.key_id):
+            raise SystemExit(f"keys: no active key {args.key_id!r}")
+        catalogue.audit(f"cli:{os.environ.get('USER', 'local')}", "key.revoke", args.key_id)
+        print(f"Clé {args.key_id} révoquée.")
+    elif args.action == "demo":
+        from .engine import load_sample
+
+        if settings.mode != "development":
+            raise SystemExit("keys demo: development mode only")
+        if catalogue.counts()["suppliers"] == 0:
+            load_sample(catalogue)
+        print("Clés de démonstration (mode développement) — à coller dans la page :")
+        for name, role, buyer in (("Administration démo", "admin", None), ("Équipe French Tech démo", "staff", None), ("Acheteur Ministère des Armées démo", "buyer", "min-armees")):
+            _, token = keys.create(name, role, buyer, created_by="demo")
+            print(f"  {role:<6} {token}  ({name})")
     return 0
 
 
@@ -488,6 +527,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("keys", help="API keys: create, list, revoke (roles buyer, staff, admin)")
+    keys = p.add_subparsers(dest="action", required=True)
+    k = keys.add_parser("create", help="a new key, shown once")
+    k.add_argument("--name", required=True, help="who holds it")
+    k.add_argument("--role", required=True, choices=("buyer", "staff", "admin"))
+    k.add_argument("--buyer", help="the buyer organisation of a buyer key")
+    keys.add_parser("list", help="keys and their state (never the tokens)")
+    k = keys.add_parser("revoke", help="revoke a key")
+    k.add_argument("key_id")
+    keys.add_parser("demo", help="create one key per role on the sample catalogue (development mode)")
+    p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("encoders", help="list the available encoders")
     p.set_defaults(func=cmd_encoders)

@@ -138,6 +138,8 @@ class MatchResult:
             "region": s.region,
             "segments": s.segments,
             "tags": s.tags,
+            "size": s.size,
+            "is_sme": s.is_sme,
             "website": s.website,
             "features": {k: round(v, 4) for k, v in self.features.items()},
             "explanation": {
@@ -235,3 +237,95 @@ class Engine:
             if entry.best is not None:
                 entry.explanation = self.explain(queries[entry.best_need], entry.best, qvecs[entry.best_need])
         return needs, entries
+
+    # -- staff views ----------------------------------------------------------------------
+    def all_shortlists(
+        self, k: int = 10, per_need: int = 10, filters: Filters | None = None, cap: int | None = None, trade_off: float = 0.0
+    ) -> CrossShortlists:
+        """Every buyer's shortlist, with exposure balancing across them (``cap``, ``trade_off``).
+
+        Each buyer's list is aggregated 3×k deep so that balancing has alternatives to pick;
+        the exposure of the unbalanced top-k lists is reported beside the balanced one.
+        """
+        from .exposure import balance, exposure_stats
+
+        per_buyer: dict[str, tuple[list[Need], list[ShortlistEntry]]] = {}
+        for buyer_id, _, _ in self.catalogue.buyers():
+            needs = self.catalogue.needs(buyer_id)
+            queries = [Query.from_need(n) for n in needs]
+            qvecs = self.ranker.query_vectors(queries, progress=False)
+            rankings = [self.ranker.rank(q, max(per_need, k), filters, qvec=v) for q, v in zip(queries, qvecs)]
+            per_buyer[buyer_id] = (needs, aggregate(needs, rankings, 3 * k))
+        before = {b: [e.supplier for e in entries[:k]] for b, (_, entries) in per_buyer.items()}
+        chosen = balance({b: [(e.supplier, e.score) for e in entries] for b, (_, entries) in per_buyer.items()}, k, cap, trade_off)
+        lists: dict[str, tuple[list[Need], list[ShortlistEntry]]] = {}
+        for buyer_id, picks in chosen.items():
+            needs, entries = per_buyer[buyer_id]
+            by_supplier = {e.supplier: e for e in entries}
+            kept = [by_supplier[item] for item, _ in picks]
+            for rank, entry in enumerate(kept, start=1):
+                entry.rank = rank
+                if entry.best is not None and entry.explanation is None:
+                    query = Query.from_need(needs[entry.best_need])
+                    entry.explanation = self.explain(query, entry.best, self.ranker.query_vectors([query], progress=False)[0])
+            lists[buyer_id] = (needs, kept)
+        after = {b: [e.supplier for e in entries] for b, (_, entries) in lists.items()}
+        n = len(self.corpus)
+        return CrossShortlists(lists, exposure_stats(before, n_items=n), exposure_stats(after, n_items=n))
+
+    def needs_for_supplier(self, supplier_id: str, k: int = 10, buyer_id: str | None = None, depth: int = 100) -> list[tuple[Need, MatchResult]]:
+        """The reverse question: recorded needs where this supplier ranks best (within ``depth``).
+
+        Ordered by its rank for the need, then by score; ``buyer_id`` keeps one organisation's needs.
+        """
+        position = self.corpus.position.get(supplier_id)
+        if position is None:
+            raise NotFoundError("supplier", supplier_id)
+        needs = self.catalogue.needs(buyer_id)
+        queries = [Query.from_need(n) for n in needs]
+        qvecs = self.ranker.query_vectors(queries, progress=False)
+        found: list[tuple[int, float, int, Match]] = []
+        for i, (query, qvec) in enumerate(zip(queries, qvecs)):
+            for m in self.ranker.rank(query, depth, qvec=qvec):
+                if m.supplier == position:
+                    found.append((m.rank, -m.score, i, m))
+                    break
+        found.sort(key=lambda t: t[:3])
+        supplier = self.corpus.suppliers[position]
+        return [
+            (needs[i], MatchResult(m.rank, m.score, supplier, m.features, self.explain(queries[i], m, qvecs[i])))
+            for _, _, i, m in found[:k]
+        ]
+
+    def statistics(self, k: int = 10) -> dict[str, Any]:
+        """What the ministries' shortlists contain: start-ups shown per region, segment, size and ministry."""
+        from collections import Counter
+
+        regions: Counter[str] = Counter()
+        segments: Counter[str] = Counter()
+        sizes: Counter[str] = Counter()
+        ministries = []
+        for buyer_id, buyer_name, n_needs in self.catalogue.buyers():
+            _, entries = self.shortlist(buyer_id, k)
+            suppliers = [self.corpus.suppliers[e.supplier] for e in entries]
+            for s in suppliers:
+                regions[s.region or "inconnue"] += 1
+                segments.update(s.segments or ["aucun"])
+                sizes[s.size or "inconnue"] += 1
+            ministries.append({"buyer_id": buyer_id, "buyer_name": buyer_name, "needs": n_needs, "startups": len(suppliers), "sme": sum(s.is_sme for s in suppliers)})
+        return {
+            "k": k,
+            "by_region": dict(regions.most_common()),
+            "by_segment": dict(segments.most_common()),
+            "by_size": dict(sizes.most_common()),
+            "by_ministry": ministries,
+        }
+
+
+@dataclass
+class CrossShortlists:
+    """Every buyer's balanced shortlist, and the exposure of the lists before and after balancing."""
+
+    lists: dict[str, tuple[list[Need], list[ShortlistEntry]]]
+    before: Any  # exposure.ExposureStats of the unbalanced top-k lists
+    after: Any

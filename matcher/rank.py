@@ -47,14 +47,15 @@ class Query:
 
 @dataclass
 class Filters:
-    """Hard constraints on suppliers: any of ``segments``, any of ``regions``, all ``tags``."""
+    """Hard constraints on suppliers: any of ``segments``, any of ``regions``, all ``tags``, any of ``sizes``."""
 
     segments: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    sizes: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.segments or self.regions or self.tags)
+        return bool(self.segments or self.regions or self.tags or self.sizes)
 
 
 @dataclass
@@ -163,6 +164,8 @@ class Ranker:
             if regions and fold(s.region) not in regions:
                 continue
             if filters.tags and not set(filters.tags) <= set(s.tags):
+                continue
+            if filters.sizes and s.size not in filters.sizes:
                 continue
             keep.append(i)
         return np.asarray(keep, dtype=np.int64)

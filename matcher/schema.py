@@ -199,6 +199,11 @@ class Reference:
         )
 
 
+#: company sizes, read from a supplier's optional ``size`` field (an extra field of FORMATS.md)
+SIZES = ("micro", "pme", "eti", "grande")
+SIZE_LABELS_FR = {"micro": "Micro-entreprise", "pme": "PME", "eti": "ETI", "grande": "Grande entreprise"}
+
+
 @dataclass
 class Supplier:
     """A start-up or SME of the catalogue."""
@@ -216,6 +221,17 @@ class Supplier:
     extra: dict[str, Any] = field(default_factory=dict)
     #: Problems found in parts of the record that were skipped (not stored).
     issues: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def size(self) -> str:
+        """Its company size (one of ``SIZES``) when the record gives one, else ``""``."""
+        value = str(self.extra.get("size") or "").strip().lower()
+        return value if value in SIZES else ""
+
+    @property
+    def is_sme(self) -> bool:
+        """Flagged as an SME: size micro / pme, or the tag ``pme``."""
+        return self.size in ("micro", "pme") or "pme" in self.tags
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> Supplier:

@@ -7,6 +7,7 @@ Every value can be set by an environment variable with the ``MATCHER_`` prefix
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: Hard limits, documented in the README; the API and the CLI enforce them.
 MAX_TEXT_CHARS = 5_000
 MAX_K = 100
+MAX_UPLOAD_BYTES = 10_000_000  # files imported through the API
 
 
 def _default_models_dir() -> Path:
@@ -42,6 +44,13 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=10)
     max_k: int = Field(default=MAX_K, ge=1, le=1000)
     default_k: int = Field(default=10, ge=1)
+    mode: Literal["development", "production"] = Field(
+        default="development", description="'production' refuses to start with an empty or the development secret."
+    )
+    secret_key: str = Field(default="", description="Secret keying the stored hashes of API keys; required outside development mode.")
+    innovation_threshold_eur: float = Field(
+        default=100_000, ge=0, description="Innovative purchases under this amount (euros HT) may be awarded without advertising or competition."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
@@ -84,6 +93,14 @@ class Settings(BaseSettings):
             if path is not None and Path(path).is_file():
                 return Path(path)
         return None
+
+    def key_secret(self) -> str:
+        """The secret for API-key hashes; ``ValueError`` outside development mode when unset or the default."""
+        from .access import DEVELOPMENT_SECRET
+
+        if self.mode != "development" and self.secret_key.strip() in ("", DEVELOPMENT_SECRET):
+            raise ValueError("MATCHER_SECRET_KEY: set a secret of your own (production mode refuses an empty or the development secret)")
+        return self.secret_key.strip() or DEVELOPMENT_SECRET
 
     def ensure_dirs(self) -> None:
         """Create the working folders."""

@@ -6,14 +6,27 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from matcher.schema import SEGMENTS
+from matcher.access import ROLES
+from matcher.feedback import VERDICTS
+from matcher.schema import SEGMENTS, SIZES
 from matcher.settings import MAX_K, MAX_TEXT_CHARS
+
+Id = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
 
 
 class FiltersIn(BaseModel):
     segments: list[str] = Field(default_factory=list, max_length=10, description=f"any of {', '.join(SEGMENTS)}")
     regions: list[str] = Field(default_factory=list, max_length=30)
     tags: list[str] = Field(default_factory=list, max_length=20, description="all required")
+    sizes: list[str] = Field(default_factory=list, max_length=4, description=f"any of {', '.join(SIZES)}")
+
+    @field_validator("sizes")
+    @classmethod
+    def _known_sizes(cls, value: list[str]) -> list[str]:
+        for size in value:
+            if size not in SIZES:
+                raise ValueError(f"{size!r} is not one of {', '.join(SIZES)}")
+        return value
 
     @field_validator("segments")
     @classmethod
@@ -30,6 +43,7 @@ class MatchRequest(BaseModel):
     cpv: list[str] = Field(default_factory=list, max_length=20, description="CPV codes of the need")
     buyer_id: str = Field(default="", max_length=200)
     segment: str = Field(default="", max_length=40)
+    amount: float | None = Field(default=None, gt=0, lt=1e12, description="estimated amount of the purchase, euros HT")
     filters: FiltersIn = Field(default_factory=FiltersIn)
 
     @field_validator("text")
@@ -79,13 +93,23 @@ class MatchOut(BaseModel):
     region: str
     segments: list[str]
     tags: list[str]
+    size: str = ""
+    is_sme: bool = False
     website: str
     features: dict[str, float]
     explanation: ExplanationOut
 
 
+class ProcurementOut(BaseModel):
+    amount: float
+    threshold: float
+    direct_award_possible: bool
+    message: str
+
+
 class MatchesOut(BaseModel):
     need_id: str | None = None
+    procurement: ProcurementOut | None = None
     results: list[MatchOut]
     count: int
     versions: dict[str, str]
@@ -96,8 +120,12 @@ class ShortlistEntryOut(BaseModel):
     supplier_id: str
     name: str
     region: str
+    segments: list[str] = []
+    size: str = ""
+    is_sme: bool = False
     score: float
     needs: list[dict[str, Any]]
+    reasons: list[str] = []
 
 
 class ShortlistOut(BaseModel):
@@ -114,4 +142,82 @@ class HealthOut(BaseModel):
     suppliers: int
     needs: int
     evidence: int
+    versions: dict[str, str]
+
+
+class NeedIn(BaseModel):
+    """A need recorded by staff or by its buyer (``need_id`` is generated when absent)."""
+
+    need_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$")
+    buyer_id: str = Field(default="", max_length=200, description="required for staff; a buyer key records for its own organisation")
+    buyer_name: str = Field(default="", max_length=300)
+    title: str = Field(default="", max_length=500)
+    description: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    cpv: list[str] = Field(default_factory=list, max_length=20)
+    segment: str = Field(default="", max_length=40)
+    region: str = Field(default="", max_length=100)
+    date: str | None = Field(default=None, max_length=10)
+    amount: float | None = Field(default=None, gt=0, lt=1e12)
+
+
+class NeedOut(BaseModel):
+    need_id: str
+    buyer_id: str
+    buyer_name: str = ""
+    title: str = ""
+    description: str = ""
+    cpv: list[str] = []
+    segment: str = ""
+    region: str = ""
+    date: str | None = None
+    amount: float | None = None
+
+
+class ImportOut(BaseModel):
+    read: int
+    accepted: int
+    inserted: int
+    updated: int
+    rejected: int
+    errors: list[str]
+
+
+class FeedbackIn(BaseModel):
+    supplier_id: str = Id
+    verdict: str = Field(description=f"one of {', '.join(VERDICTS)}")
+    need_id: str | None = Field(default=None, min_length=1, max_length=200)
+    query_text: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    buyer_id: str = Field(default="", max_length=200)
+    rank: int | None = Field(default=None, ge=1, le=MAX_K)
+    versions: dict[str, str] = Field(default_factory=dict, description="the versions stamped on the ranking this verdict is about")
+
+    @field_validator("verdict")
+    @classmethod
+    def _known_verdict(cls, value: str) -> str:
+        if value not in VERDICTS:
+            raise ValueError(f"{value!r} is not one of {', '.join(VERDICTS)}")
+        return value
+
+    @field_validator("versions")
+    @classmethod
+    def _small_versions(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 5 or any(len(k) > 20 or len(v) > 300 for k, v in value.items()):
+            raise ValueError("at most 5 entries (encoder, index, reranker), short values")
+        return value
+
+
+class KeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(description=f"one of {', '.join(ROLES)}")
+    buyer_id: str | None = Field(default=None, max_length=200)
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+    buyer_id: str | None
+    key_id: str
+    innovation_threshold_eur: float
+    segments: list[str]
+    sizes: dict[str, str]
     versions: dict[str, str]

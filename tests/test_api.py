@@ -11,6 +11,8 @@ from service.app import create_app
 @pytest.fixture(scope="module")
 def client(sample_engine):
     with TestClient(create_app(sample_engine.settings, engine=sample_engine)) as c:
+        _, token = c.app.state.keys.create("tests", "staff")
+        c.headers["Authorization"] = f"Bearer {token}"
         yield c
 
 

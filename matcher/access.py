@@ -1,0 +1,124 @@
+"""API keys with roles: who may read and write what.
+
+Three roles: ``buyer`` (bound to one buyer organisation: its needs, shortlists and feedback,
+and matching), ``staff`` (every ministry, exports, needs management) and ``admin`` (what staff
+may do, plus imports, re-indexing, model promotion and keys). A key is shown once, at
+creation, as ``mk_<key_id>_<secret>``; only an HMAC-SHA256 of it (keyed by the service's
+secret) is stored, so a stolen database does not yield usable keys. Keys are random 256-bit
+tokens, hence a fast keyed hash rather than a password hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from .catalogue import Catalogue, _now, api_keys_table
+
+ROLES = ("buyer", "staff", "admin")
+#: the secret of development mode; the service refuses it (and an empty one) in production
+DEVELOPMENT_SECRET = "development-secret-not-for-production"
+TOKEN_PREFIX = "mk_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The holder of a valid key: what the service attributes writes to."""
+
+    key_id: str
+    name: str
+    role: str
+    buyer_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("staff", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def can_access_buyer(self, buyer_id: str) -> bool:
+        """Staff see every organisation; a buyer key only its own."""
+        return self.is_staff or (self.role == "buyer" and buyer_id == self.buyer_id)
+
+    @property
+    def label(self) -> str:
+        """How writes are attributed: ``name (role:key_id)``."""
+        return f"{self.name} ({self.role}:{self.key_id})"
+
+
+@dataclass
+class KeyInfo:
+    key_id: str
+    name: str
+    role: str
+    buyer_id: str | None
+    created_at: str
+    created_by: str
+    revoked: bool
+
+
+class KeyStore:
+    """API keys in the catalogue database, hashed with the service secret."""
+
+    def __init__(self, catalogue: Catalogue, secret: str) -> None:
+        if not secret:
+            raise ValueError("secret: an empty secret cannot protect API keys")
+        self.catalogue = catalogue
+        self._secret = secret.encode()
+
+    def _hash(self, token: str) -> str:
+        return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
+
+    def create(self, name: str, role: str, buyer_id: str | None = None, created_by: str = "cli") -> tuple[str, str]:
+        """A new key: ``(key_id, token)``; the token is not stored and cannot be shown again."""
+        if role not in ROLES:
+            raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
+        if role == "buyer" and not (buyer_id or "").strip():
+            raise ValueError("buyer_id: a buyer key is bound to one buyer organisation")
+        if role != "buyer" and buyer_id:
+            raise ValueError(f"buyer_id: a {role} key is not bound to an organisation")
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise ValueError("name: 1 to 200 characters (who holds the key)")
+        key_id = secrets.token_hex(6)
+        token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        with self.catalogue.engine.begin() as conn:
+            conn.execute(
+                api_keys_table.insert().values(
+                    key_id=key_id, name=name, role=role, buyer_id=buyer_id or None, key_hash=self._hash(token), created_at=_now(), created_by=created_by
+                )
+            )
+        return key_id, token
+
+    def verify(self, token: str) -> Principal | None:
+        """The principal of a valid, unrevoked key; ``None`` otherwise (constant-time comparison)."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        key_id = token[len(TOKEN_PREFIX) :].split("_", 1)[0]
+        with self.catalogue.engine.connect() as conn:
+            row = conn.execute(sa.select(api_keys_table).where(api_keys_table.c.key_id == key_id)).first()
+        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, self._hash(token)):
+            return None
+        return Principal(row.key_id, row.name, row.role, row.buyer_id)
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a key; ``False`` when there is no such active key."""
+        with self.catalogue.engine.begin() as conn:
+            result = conn.execute(
+                api_keys_table.update().where((api_keys_table.c.key_id == key_id) & api_keys_table.c.revoked_at.is_(None)).values(revoked_at=_now())
+            )
+        return bool(result.rowcount)
+
+    def list(self) -> list[KeyInfo]:
+        with self.catalogue.engine.connect() as conn:
+            rows = conn.execute(sa.select(api_keys_table).order_by(api_keys_table.c.created_at)).all()
+        return [
+            KeyInfo(r.key_id, r.name, r.role, r.buyer_id, r.created_at.isoformat(timespec="seconds"), r.created_by, r.revoked_at is not None)
+            for r in rows
+        ]

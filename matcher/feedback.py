@@ -1,0 +1,87 @@
+"""Buyers' and staff's verdicts on ranked start-ups, and their export as graded qrels.
+
+Each verdict is stored with who gave it, when, and the encoder / index / reranker versions
+that produced the ranking. The learning loop retrains from them: ``qrels_rows`` turns the
+latest verdict on each (recorded need, start-up) pair into a ``qrels.tsv`` grade of
+``../shared/FORMATS.md`` (0 not relevant, 1 relevant, 2 shortlisted or pitched, 3 contracted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from .catalogue import Catalogue, _now, feedback_table
+
+#: verdict → qrels grade
+VERDICTS: dict[str, int] = {"not_relevant": 0, "relevant": 1, "shortlisted": 2, "pitched": 2, "contracted": 3}
+#: how the page names them
+VERDICT_LABELS = {"not_relevant": "Non pertinent", "relevant": "Pertinent", "shortlisted": "Présélectionné", "pitched": "Rencontré (pitch)", "contracted": "Contractualisé"}
+
+
+@dataclass
+class Feedback:
+    supplier_id: str
+    verdict: str
+    actor: str
+    versions: dict[str, str]
+    need_id: str | None = None
+    query_text: str = ""
+    buyer_id: str | None = None
+    rank: int | None = None
+
+
+def record_feedback(catalogue: Catalogue, fb: Feedback) -> int:
+    """Store a verdict; returns its id. ``ValueError`` names the bad field."""
+    if fb.verdict not in VERDICTS:
+        raise ValueError(f"verdict: {fb.verdict!r} is not one of {', '.join(VERDICTS)}")
+    if not fb.need_id and not fb.query_text.strip():
+        raise ValueError("need_id: give the recorded need, or query_text for a free-text search")
+    with catalogue.engine.begin() as conn:
+        result = conn.execute(
+            feedback_table.insert().values(
+                need_id=fb.need_id or None,
+                query_text=fb.query_text,
+                supplier_id=fb.supplier_id,
+                verdict=fb.verdict,
+                grade=VERDICTS[fb.verdict],
+                rank=fb.rank,
+                buyer_id=fb.buyer_id or None,
+                actor=fb.actor,
+                encoder=fb.versions.get("encoder", ""),
+                index_version=fb.versions.get("index", ""),
+                reranker=fb.versions.get("reranker", ""),
+                at=_now(),
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def list_feedback(catalogue: Catalogue, buyer_id: str | None = None, limit: int = 500) -> list[dict]:
+    """Stored verdicts, newest first; only one organisation's when ``buyer_id`` is given."""
+    query = sa.select(feedback_table).order_by(feedback_table.c.id.desc()).limit(limit)
+    if buyer_id is not None:
+        query = query.where(feedback_table.c.buyer_id == buyer_id)
+    with catalogue.engine.connect() as conn:
+        return [{**r._asdict(), "at": r.at.isoformat(timespec="seconds")} for r in conn.execute(query)]
+
+
+def qrels_rows(catalogue: Catalogue) -> list[tuple[str, str, int]]:
+    """``(need_id, supplier_id, grade)`` from the latest verdict on each pair of a recorded need.
+
+    Verdicts on free-text searches have no need id and are left out (they are kept in the
+    feedback table with their text).
+    """
+    latest: dict[tuple[str, str], int] = {}
+    query = sa.select(feedback_table.c.need_id, feedback_table.c.supplier_id, feedback_table.c.grade).where(feedback_table.c.need_id.is_not(None)).order_by(feedback_table.c.id)
+    with catalogue.engine.connect() as conn:
+        for need_id, supplier_id, grade in conn.execute(query):
+            latest[(need_id, supplier_id)] = int(grade)
+    return [(n, s, g) for (n, s), g in sorted(latest.items())]
+
+
+def qrels_tsv(catalogue: Catalogue) -> str:
+    """The feedback as ``qrels.tsv`` text (header ``need_id supplier_id relevance``)."""
+    lines = ["need_id\tsupplier_id\trelevance"] + [f"{n}\t{s}\t{g}" for n, s, g in qrels_rows(catalogue)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,115 @@
+"""Administration (admin keys): API keys, catalogue imports, re-indexing, model promotion, audit log."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi import Query as QueryParam
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from matcher.access import KeyStore
+from matcher.engine import Engine
+from matcher.ingest import read_suppliers
+
+from .auth import Admin
+from .deps import EngineDep, IdParam, SettingsDep
+from .schemas import ImportOut, KeyIn
+from .uploads import import_summary, read_upload
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def _reload(request: Request) -> Engine:
+    """Open a new engine on the current catalogue (index rebuilt if it changed) and swap it in."""
+    with request.app.state.reload_lock:
+        engine = Engine.open(request.app.state.settings)
+        request.app.state.engine = engine
+        return engine
+
+
+@router.post("/keys", status_code=201)
+def create_key(body: KeyIn, principal: Admin, request: Request) -> dict:
+    """A new API key; the token is shown in this answer only."""
+    keys: KeyStore = request.app.state.keys
+    try:
+        key_id, token = keys.create(body.name, body.role, body.buyer_id, created_by=principal.label)
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    request.app.state.engine.catalogue.audit(principal.label, "key.create", key_id, {"role": body.role, "buyer_id": body.buyer_id})
+    return {"key_id": key_id, "token": token, "role": body.role, "buyer_id": body.buyer_id, "name": body.name}
+
+
+@router.get("/keys")
+def list_keys(principal: Admin, request: Request) -> dict:
+    data = [vars(k) for k in request.app.state.keys.list()]
+    return {"data": data, "count": len(data)}
+
+
+@router.delete("/keys/{key_id}", status_code=204)
+def revoke_key(key_id: IdParam, principal: Admin, request: Request) -> None:
+    if not request.app.state.keys.revoke(key_id):
+        raise HTTPException(404, detail=f"key_id: no active key {key_id!r}")
+    request.app.state.engine.catalogue.audit(principal.label, "key.revoke", key_id)
+
+
+@router.post("/suppliers/import", response_model=ImportOut)
+async def import_suppliers(
+    request: Request,
+    principal: Admin,
+    engine: EngineDep,
+    format: Annotated[str, QueryParam(description="jsonl, csv, tsv or parquet (FORMATS.md)")] = "jsonl",  # noqa: A002
+    reindex: bool = True,
+) -> dict:
+    """Import a suppliers file (the body is the file); known suppliers are merged. Re-indexes unless ``reindex=false``."""
+    suppliers, report = await read_upload(request, format, read_suppliers)
+    inserted, updated = engine.catalogue.upsert_suppliers(suppliers) if suppliers else (0, 0)
+    engine.catalogue.log_import("suppliers", f"api:{principal.label}", report.read, report.accepted, report.rejected)
+    engine.catalogue.audit(principal.label, "suppliers.import", f"{len(suppliers)} suppliers", {"inserted": inserted, "updated": updated, "rejected": report.rejected})
+    if reindex and suppliers:
+        await run_in_threadpool(_reload, request)
+    return import_summary(report, inserted, updated)
+
+
+@router.post("/reindex")
+async def reindex(principal: Admin, request: Request) -> dict:
+    """Rebuild the index from the catalogue (vectors of unchanged texts come from the cache) and serve it."""
+    engine = await run_in_threadpool(_reload, request)
+    engine.catalogue.audit(principal.label, "reindex", engine.versions()["index"])
+    return {"suppliers": len(engine.corpus), "versions": engine.versions()}
+
+
+class PromoteIn(BaseModel):
+    benchmark: str = Field(description="name of a benchmark folder under <data_dir>/bench (held out: later than the candidate's training needs)")
+    ship: bool = False
+
+
+@router.post("/promote")
+async def promote_candidate(body: PromoteIn, principal: Admin, request: Request, settings: SettingsDep) -> dict:
+    """Compare the registry's candidate with the champion on a held-out benchmark; promote it if it wins."""
+    from matcher.evaluate import Benchmark
+    from matcher.promotion import TimeSplitError, compare_with_champion, promote
+
+    if not _SAFE_NAME.match(body.benchmark) or ".." in body.benchmark:
+        raise HTTPException(422, detail="benchmark: a folder name under data/bench (letters, digits, . _ -)")
+    folder = settings.data_dir / "bench" / body.benchmark
+    if not folder.is_dir():
+        raise HTTPException(404, detail=f"benchmark: no folder {body.benchmark!r} under data/bench")
+    try:
+        report = await run_in_threadpool(compare_with_champion, settings, Benchmark.load(folder))
+    except (LookupError, TimeSplitError, ValueError) as exc:
+        raise HTTPException(409, detail=f"promote: {exc}") from None
+    await run_in_threadpool(promote, settings, report, body.ship)
+    request.app.state.engine.catalogue.audit(principal.label, "promote", report.candidate_version, {"promoted": report.decision.promote, "reason": report.decision.reason})
+    engine = await run_in_threadpool(_reload, request) if report.decision.promote else request.app.state.engine
+    return {"candidate": report.candidate_version, "champion_before": report.champion, "promoted": report.decision.promote, "reason": report.decision.reason, "versions": engine.versions()}
+
+
+@router.get("/audit")
+def audit_log(principal: Admin, engine: EngineDep, limit: Annotated[int, QueryParam(ge=1, le=1000)] = 100) -> dict:
+    """The latest writes: who did what, when."""
+    data = engine.catalogue.audit_log(limit)
+    return {"data": data, "count": len(data)}

@@ -1,0 +1,46 @@
+"""Shared request dependencies: the engine, the settings and common parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi import Path as PathParam
+from fastapi import Query as QueryParam
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from matcher.engine import Engine
+from matcher.rank import Filters
+from matcher.settings import MAX_K, Settings
+
+from .schemas import FiltersIn
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_filters(
+    segments: Annotated[list[str], QueryParam(max_length=10, description="any of these purchase segments")] = [],  # noqa: B006
+    regions: Annotated[list[str], QueryParam(max_length=30, description="any of these regions")] = [],  # noqa: B006
+    tags: Annotated[list[str], QueryParam(max_length=20, description="all of these tags")] = [],  # noqa: B006
+    sizes: Annotated[list[str], QueryParam(max_length=4, description="any of these company sizes")] = [],  # noqa: B006
+) -> Filters:
+    """Filters from query parameters, validated like the JSON ones (422 naming the field)."""
+    try:
+        checked = FiltersIn(segments=segments, regions=regions, tags=tags, sizes=sizes)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]) from None
+    return Filters(checked.segments, checked.regions, checked.tags, checked.sizes)
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+FiltersDep = Annotated[Filters, Depends(get_filters)]
+KParam = Annotated[int, QueryParam(ge=1, le=MAX_K, description="number of results")]
+IdParam = Annotated[str, PathParam(min_length=1, max_length=200)]

@@ -1,0 +1,55 @@
+"""Feedback on ranked start-ups, stored with who, when and which versions; exported as qrels."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import PlainTextResponse
+
+from matcher.feedback import Feedback, list_feedback, qrels_tsv, record_feedback
+
+from .auth import Caller, Staff, check_buyer
+from .deps import EngineDep
+from .schemas import FeedbackIn
+
+router = APIRouter(tags=["feedback"])
+
+
+@router.post("/feedback", status_code=201)
+def give_feedback(body: FeedbackIn, principal: Caller, engine: EngineDep) -> dict:
+    """A verdict on one result: not_relevant, relevant, shortlisted, pitched or contracted.
+
+    On a recorded need (``need_id``) or on a free-text search (``query_text``); a buyer key
+    gives feedback for its own organisation only. Without ``versions``, the current ones are stored.
+    """
+    if engine.corpus.position.get(body.supplier_id) is None and engine.catalogue.supplier(body.supplier_id) is None:
+        raise HTTPException(404, detail=f"supplier_id: supplier {body.supplier_id!r} not found")
+    buyer_id = body.buyer_id or None
+    if body.need_id:
+        need = engine.catalogue.need(body.need_id)
+        if need is None or not principal.can_access_buyer(need.buyer_id):
+            raise HTTPException(404, detail=f"need_id: need {body.need_id!r} not found")
+        buyer_id = need.buyer_id
+    elif not body.query_text.strip():
+        raise HTTPException(422, detail="need_id: give the recorded need, or query_text for a free-text search")
+    if principal.role == "buyer":
+        if buyer_id:
+            check_buyer(principal, buyer_id)
+        buyer_id = principal.buyer_id
+    versions = body.versions or engine.versions()
+    fb = Feedback(body.supplier_id, body.verdict, principal.label, versions, body.need_id, body.query_text, buyer_id, body.rank)
+    feedback_id = record_feedback(engine.catalogue, fb)
+    engine.catalogue.audit(principal.label, "feedback.create", f"{body.need_id or 'recherche'}→{body.supplier_id}", {"verdict": body.verdict})
+    return {"id": feedback_id, "verdict": body.verdict, "buyer_id": buyer_id, "versions": versions}
+
+
+@router.get("/feedback")
+def feedback_list(principal: Caller, engine: EngineDep) -> dict:
+    """Stored verdicts, newest first (a buyer key: its organisation's only)."""
+    data = list_feedback(engine.catalogue, buyer_id=None if principal.is_staff else principal.buyer_id)
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/feedback/qrels.tsv", response_class=PlainTextResponse)
+def feedback_qrels(principal: Staff, engine: EngineDep) -> PlainTextResponse:
+    """The verdicts on recorded needs as graded ``qrels.tsv`` (0–3), for retraining (staff)."""
+    return PlainTextResponse(qrels_tsv(engine.catalogue), media_type="text/tab-separated-values; charset=utf-8")

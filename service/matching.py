@@ -1,0 +1,88 @@
+"""Matching routes: a free-text need, a recorded need, and the reverse question for a start-up."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from matcher.engine import Engine, NotFoundError
+from matcher.procurement import procurement_notice
+from matcher.rank import Filters, Query
+from matcher.schema import SEGMENTS, SIZE_LABELS_FR
+
+from .auth import Caller, Staff, check_buyer
+from .deps import EngineDep, FiltersDep, IdParam, KParam, SettingsDep
+from .schemas import MatchesOut, MatchRequest, MeOut
+
+router = APIRouter(tags=["matching"])
+
+
+@router.get("/me", response_model=MeOut, tags=["service"])
+def me(principal: Caller, engine: EngineDep, settings: SettingsDep) -> MeOut:
+    """Who the key belongs to, and what the page needs to know (threshold, segments, sizes)."""
+    return MeOut(
+        name=principal.name,
+        role=principal.role,
+        buyer_id=principal.buyer_id,
+        key_id=principal.key_id,
+        innovation_threshold_eur=settings.innovation_threshold_eur,
+        segments=list(SEGMENTS),
+        sizes=SIZE_LABELS_FR,
+        versions=engine.versions(),
+    )
+
+
+@router.post("/match", response_model=MatchesOut)
+def match(body: MatchRequest, principal: Caller, engine: EngineDep, settings: SettingsDep) -> MatchesOut:
+    """Ranked, explained suppliers for a free-text need (a buyer key matches for its own organisation)."""
+    buyer_id = body.buyer_id
+    if principal.role == "buyer":
+        if buyer_id:
+            check_buyer(principal, buyer_id)
+        buyer_id = principal.buyer_id or ""
+    query = Query(body.text, cpv=body.cpv, buyer_id=buyer_id, segment=body.segment, amount=body.amount)
+    filters = Filters(body.filters.segments, body.filters.regions, body.filters.tags, body.filters.sizes)
+    results = [r.to_dict() for r in engine.match(query, body.k, filters)]
+    notice = procurement_notice(body.amount, settings.innovation_threshold_eur)
+    return MatchesOut(results=results, count=len(results), procurement=notice, versions=engine.versions())
+
+
+def _need_for(engine: Engine, need_id: str, principal) -> None:
+    need = engine.catalogue.need(need_id)
+    if need is None or not principal.can_access_buyer(need.buyer_id):
+        raise HTTPException(404, detail=f"need_id: need {need_id!r} not found")
+
+
+@router.get("/needs/{need_id}/matches", response_model=MatchesOut)
+def need_matches(need_id: IdParam, principal: Caller, engine: EngineDep, settings: SettingsDep, filters: FiltersDep, k: KParam = 10) -> MatchesOut:
+    """Ranked suppliers for a recorded need (a buyer key: its own organisation's needs only)."""
+    _need_for(engine, need_id, principal)
+    try:
+        need, results = engine.match_need(need_id, k, filters)
+    except NotFoundError as exc:
+        raise HTTPException(404, detail=f"need_id: {exc}") from None
+    out = [r.to_dict() for r in results]
+    notice = procurement_notice(need.amount, settings.innovation_threshold_eur)
+    return MatchesOut(need_id=need.need_id, results=out, count=len(out), procurement=notice, versions=engine.versions())
+
+
+@router.get("/suppliers/{supplier_id}/needs", tags=["shortlists"])
+def supplier_needs(supplier_id: IdParam, principal: Staff, engine: EngineDep, k: KParam = 10) -> dict:
+    """The reverse question (staff): which recorded needs this start-up fits, best first."""
+    try:
+        found = engine.needs_for_supplier(supplier_id, k)
+    except NotFoundError as exc:
+        raise HTTPException(404, detail=f"supplier_id: {exc}") from None
+    supplier = engine.corpus.suppliers[engine.corpus.position[supplier_id]]
+    data = [
+        {
+            "need_id": need.need_id,
+            "buyer_id": need.buyer_id,
+            "buyer_name": need.buyer_name,
+            "title": need.title or need.description[:120],
+            "rank": result.rank,
+            "score": round(result.score, 4),
+            "reasons": result.explanation.reasons,
+        }
+        for need, result in found
+    ]
+    return {"supplier_id": supplier_id, "name": supplier.name, "data": data, "count": len(data), "versions": engine.versions()}

@@ -1,0 +1,114 @@
+"""Recording needs: buyers list, a buyer's needs, create / edit / delete, file import (staff)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi import Query as QueryParam
+
+from matcher.access import Principal
+from matcher.engine import Engine
+from matcher.ingest import read_needs
+from matcher.schema import Need, RecordError
+
+from .auth import Caller, Staff, check_buyer
+from .deps import EngineDep, IdParam
+from .schemas import ImportOut, NeedIn, NeedOut
+from .uploads import import_summary, read_upload
+
+router = APIRouter(tags=["needs"])
+
+
+def need_out(need: Need) -> NeedOut:
+    return NeedOut(**{k: v for k, v in need.to_dict().items() if k in NeedOut.model_fields})
+
+
+def _visible_need(engine: Engine, need_id: str, principal: Principal) -> Need:
+    need = engine.catalogue.need(need_id)
+    if need is None or not principal.can_access_buyer(need.buyer_id):
+        raise HTTPException(404, detail=f"need_id: need {need_id!r} not found")
+    return need
+
+
+def _validated(body: NeedIn, need_id: str, principal: Principal) -> Need:
+    raw = body.model_dump(exclude_none=True)
+    raw["need_id"] = need_id
+    if principal.role == "buyer":
+        if raw.get("buyer_id") and raw["buyer_id"] != principal.buyer_id:
+            raise HTTPException(404, detail=f"buyer_id: buyer {raw['buyer_id']!r} not found")
+        raw["buyer_id"] = principal.buyer_id
+    try:
+        return Need.from_raw(raw)
+    except RecordError as exc:
+        raise HTTPException(422, detail=f"{exc.field}: {exc.message}") from None
+
+
+@router.get("/buyers")
+def buyers(principal: Caller, engine: EngineDep) -> dict:
+    """Buyers with recorded needs (a buyer key sees its own organisation only)."""
+    data = [{"buyer_id": b, "buyer_name": n, "n_needs": c} for b, n, c in engine.catalogue.buyers() if principal.can_access_buyer(b)]
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/buyers/{buyer_id}/needs")
+def buyer_needs(buyer_id: IdParam, principal: Caller, engine: EngineDep) -> dict:
+    """A buyer's recorded needs."""
+    check_buyer(principal, buyer_id)
+    needs = engine.catalogue.needs(buyer_id)
+    if not needs:
+        raise HTTPException(404, detail=f"buyer_id: buyer {buyer_id!r} not found")
+    data = [need_out(n).model_dump() for n in needs]
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/needs/{need_id}", response_model=NeedOut)
+def get_need(need_id: IdParam, principal: Caller, engine: EngineDep) -> NeedOut:
+    return need_out(_visible_need(engine, need_id, principal))
+
+
+@router.post("/needs", response_model=NeedOut, status_code=201)
+def create_need(body: NeedIn, principal: Caller, engine: EngineDep) -> NeedOut:
+    """Record a need (staff: for any buyer; a buyer key: for its organisation). 409 if the id exists."""
+    need_id = body.need_id or f"need-{secrets.token_hex(5)}"
+    need = _validated(body, need_id, principal)
+    if engine.catalogue.need(need_id) is not None:
+        raise HTTPException(409, detail=f"need_id: {need_id!r} already exists (PUT /needs/{{need_id}} edits it)")
+    engine.catalogue.upsert_needs([need])
+    engine.catalogue.audit(principal.label, "need.create", need_id, {"buyer_id": need.buyer_id})
+    return need_out(need)
+
+
+@router.put("/needs/{need_id}", response_model=NeedOut)
+def update_need(need_id: IdParam, body: NeedIn, principal: Caller, engine: EngineDep) -> NeedOut:
+    """Edit a recorded need (its organisation cannot be changed by a buyer key)."""
+    _visible_need(engine, need_id, principal)
+    if body.need_id and body.need_id != need_id:
+        raise HTTPException(422, detail="need_id: the body's need_id differs from the URL's")
+    need = _validated(body, need_id, principal)
+    engine.catalogue.upsert_needs([need])
+    engine.catalogue.audit(principal.label, "need.update", need_id, {"buyer_id": need.buyer_id})
+    return need_out(need)
+
+
+@router.delete("/needs/{need_id}", status_code=204)
+def delete_need(need_id: IdParam, principal: Caller, engine: EngineDep) -> None:
+    _visible_need(engine, need_id, principal)
+    engine.catalogue.delete_need(need_id)
+    engine.catalogue.audit(principal.label, "need.delete", need_id)
+
+
+@router.post("/needs/import", response_model=ImportOut)
+async def import_needs(
+    request: Request,
+    principal: Staff,
+    engine: EngineDep,
+    format: Annotated[str, QueryParam(description="jsonl, csv, tsv or parquet (FORMATS.md)")] = "jsonl",  # noqa: A002
+) -> dict:
+    """Import a needs file (staff): the body is the file. Good rows are stored, bad rows are reported by line."""
+    needs, report = await read_upload(request, format, read_needs)
+    inserted, updated = engine.catalogue.upsert_needs(needs) if needs else (0, 0)
+    engine.catalogue.log_import("needs", f"api:{principal.label}", report.read, report.accepted, report.rejected)
+    engine.catalogue.audit(principal.label, "needs.import", f"{len(needs)} needs", {"inserted": inserted, "updated": updated, "rejected": report.rejected})
+    return import_summary(report, inserted, updated)

@@ -1,0 +1,51 @@
+"""Files sent as the raw request body (no multipart): size limit, format by name, per-row errors."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import HTTPException, Request
+
+from matcher.ingest import SUPPORTED, ImportReport, InputFileError
+from matcher.settings import MAX_UPLOAD_BYTES
+
+T = TypeVar("T")
+
+
+async def read_upload(request: Request, fmt: str, reader: Callable[[Path], tuple[list[T], ImportReport]]) -> tuple[list[T], ImportReport]:
+    """Parse the body as a file of format ``fmt`` (``jsonl``, ``csv``, ``tsv``, ``parquet``) with ``reader``.
+
+    413 over ``MAX_UPLOAD_BYTES``; 422 for an unknown format or an unreadable file. The file
+    name never comes from the client: the body goes to a private temporary file.
+    """
+    suffix = "." + fmt.lower().lstrip(".")
+    if suffix not in SUPPORTED:
+        raise HTTPException(422, detail=f"format: {fmt!r} is not one of {', '.join(s.lstrip('.') for s in SUPPORTED)}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_UPLOAD_BYTES:
+            raise HTTPException(413, detail=f"file: larger than {MAX_UPLOAD_BYTES} bytes")
+    if not body:
+        raise HTTPException(422, detail="file: the request body is empty")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(bytes(body))
+        try:
+            return reader(path)
+        except InputFileError as exc:
+            raise HTTPException(422, detail=f"file: {str(exc).replace(str(path), 'upload')}") from None
+
+
+def row_errors(report: ImportReport, limit: int = 50) -> list[str]:
+    """The rejected rows as ``ligne N : champ : message`` (at most ``limit``)."""
+    return [f"ligne {e.line} : {e.field} : {e.message}" for e in report.errors[:limit]]
+
+
+def import_summary(report: ImportReport, inserted: int, updated: int, extra_errors: list[str] | None = None) -> dict[str, Any]:
+    errors = row_errors(report) + (extra_errors or [])
+    return {"read": report.read, "accepted": report.accepted - len(extra_errors or []), "inserted": inserted, "updated": updated,
+            "rejected": report.rejected + len(extra_errors or []), "errors": errors}
