@@ -14,7 +14,10 @@ ifneq ($(SHARED_DATA),)
 export MATCHER_SHARED_DATA_DIR ?= $(abspath $(SHARED_DATA))
 endif
 
-.PHONY: install run test train train-encoder evaluate clean
+.PHONY: install browser run test train train-encoder evaluate clean
+
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +29,18 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium for the web-page tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
 run: install
 	$(BIN)/matcher index
 	$(BIN)/matcher shortlist -k 5 --csv data/shortlists.csv
+	$(BIN)/matcher keys demo
 	@echo "Service : page http://$(HOST):$(PORT)/ — API http://$(HOST):$(PORT)/docs (Ctrl+C pour arrêter)"
 	$(BIN)/matcher serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install browser
 	$(BIN)/pytest -q
 
 # Learned reranker: trained on the award data of Oct–Dec 2018 (three monthly benchmarks), reported

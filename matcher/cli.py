@@ -419,9 +419,20 @@ def cmd_keys(args: argparse.Namespace) -> int:
             raise SystemExit("keys demo: development mode only")
         if catalogue.counts()["suppliers"] == 0:
             load_sample(catalogue)
+        # development only: the demo tokens are kept in clear in data/demo-keys.txt so that each
+        # `make run` shows the same ones (real keys are never written anywhere)
+        path = settings.data_dir / "demo-keys.txt"
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        if not lines or not all(keys.verify(line.split()[1]) for line in lines):
+            lines = []
+            for name, role, buyer in (("Administration démo", "admin", None), ("Équipe French Tech démo", "staff", None), ("Acheteur Ministère des Armées démo", "buyer", "min-armees")):
+                _, token = keys.create(name, role, buyer, created_by="demo")
+                lines.append(f"{role} {token} {name}")
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            path.chmod(0o600)
         print("Clés de démonstration (mode développement) — à coller dans la page :")
-        for name, role, buyer in (("Administration démo", "admin", None), ("Équipe French Tech démo", "staff", None), ("Acheteur Ministère des Armées démo", "buyer", "min-armees")):
-            _, token = keys.create(name, role, buyer, created_by="demo")
+        for line in lines:
+            role, token, name = line.split(" ", 2)
             print(f"  {role:<6} {token}  ({name})")
     return 0
 

@@ -8,10 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from matcher.catalogue import Catalogue
 
@@ -84,6 +86,12 @@ def _free_port() -> int:
 
 def test_serve_answers_over_http(tmp_path: Path) -> None:
     port = _free_port()
+    created = subprocess.run(
+        [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp_path), "keys", "create", "--name", "test", "--role", "buyer", "--buyer", "min-armees"],
+        env=_env(), capture_output=True, text=True, check=True,
+    )
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("mk_")
     proc = subprocess.Popen(
         [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -100,9 +108,12 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
                     raise AssertionError(f"server did not start: {proc.stderr.read().decode() if proc.poll() is not None else 'timeout'}")
                 time.sleep(0.5)
         assert health["status"] == "ok" and health["suppliers"] == 80
+        body = json.dumps({"text": "rénovation énergétique des écoles", "k": 2}).encode()
+        anonymous = urllib.request.Request(f"http://127.0.0.1:{port}/match", data=body, headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError, match="401"):
+            urllib.request.urlopen(anonymous, timeout=30)
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/match", data=json.dumps({"text": "rénovation énergétique des écoles", "k": 2}).encode(),
-            headers={"Content-Type": "application/json"},
+            f"http://127.0.0.1:{port}/match", data=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         )
         with urllib.request.urlopen(request, timeout=30) as resp:
             assert json.load(resp)["count"] == 2

@@ -1,0 +1,156 @@
+"""The web page in a real headless Chromium (Debian's package, driven by Playwright).
+
+A buyer types a need, filters, reads the explanations and gives feedback; staff record a
+need, export a ministry's shortlist as XLSX, balance the cross-ministry lists and look at
+the statistics. Screenshots go to ``test-artifacts/`` (or $MATCHER_TEST_ARTIFACTS).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+import uvicorn
+
+from matcher.engine import Engine
+from matcher.settings import Settings
+from service.app import create_app
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(os.environ.get("MATCHER_TEST_ARTIFACTS", REPO / "test-artifacts"))
+CHROMIUM = os.environ.get("MATCHER_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+# as root in a sandbox, and without the background connections a closed network refuses
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """The service on the sample catalogue, served over HTTP on a free loopback port, with keys."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("web") / "data", encoder="hashing", reranker="none")
+    engine = Engine.open(settings)
+    app = create_app(settings, engine=engine)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 60
+    while not srv.started:
+        assert time.time() < deadline, "server did not start"
+        time.sleep(0.05)
+    keys = app.state.keys
+    tokens = {"buyer": keys.create("Acheteuse Santé", "buyer", "min-sante")[1], "staff": keys.create("Équipe French Tech", "staff")[1]}
+    yield f"http://127.0.0.1:{port}", tokens, engine
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium package (or set MATCHER_CHROMIUM)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _login(browser, base: str, token: str):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000}, locale="fr-FR")
+    page = context.new_page()
+    page.goto(base + "/")
+    page.fill("#cle", token)
+    page.click("#form-cle button[type=submit]")
+    page.wait_for_selector("#onglets:not(.cache)")
+    return context, page
+
+
+def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, browser) -> None:
+    base, tokens, engine = server
+    context, page = _login(browser, base, tokens["buyer"])
+    assert "Acheteuse Santé" in page.inner_text("#qui")
+    page.fill("#text", "Plateforme de téléconsultation pour nos centres de santé et nos EHPAD")
+    page.fill("#montant", "60000")
+    page.select_option("#segment", "sante")
+    page.click("#rechercher")
+    page.wait_for_selector(".result")
+    cards = page.locator(".result")
+    assert cards.count() >= 3
+    assert "sans publicité ni mise en concurrence" in page.inner_text("#procedure")
+    for i in range(cards.count()):
+        assert "sante" in cards.nth(i).locator(".meta").first.inner_text()
+    first = cards.first
+    assert first.locator(".preuves mark").count() >= 1  # matching terms highlighted in the evidence
+    assert "Modèle : hashing" in first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "buyer-search.png"), full_page=True)
+
+    supplier = first.get_attribute("data-supplier")
+    first.locator("button[data-verdict=shortlisted]").click()
+    page.wait_for_selector(".avis-status:has-text('Avis enregistré')")
+    from matcher.feedback import list_feedback
+
+    stored = list_feedback(engine.catalogue)[0]
+    assert stored["supplier_id"] == supplier and stored["verdict"] == "shortlisted" and stored["buyer_id"] == "min-sante"
+    assert stored["actor"].startswith("Acheteuse Santé") and stored["encoder"].startswith("hashing") and stored["query_text"].startswith("Plateforme")
+
+    # a recorded need of the buyer's organisation, with its amount over the threshold
+    page.select_option("#besoin-choisi", "demo-n05")
+    page.wait_for_function("document.getElementById('text').value.length > 0")
+    page.click("#rechercher")
+    page.wait_for_selector("#procedure .notice.non")
+    context.close()
+
+
+def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, tmp_path: Path) -> None:
+    base, tokens, engine = server
+    context, page = _login(browser, base, tokens["staff"])
+
+    page.click("button[data-onglet=besoins]")
+    page.select_option("#besoins-acheteur", "min-education")
+    page.wait_for_selector("#table-besoins tr")
+    page.fill("#nb-id", "web-1")
+    page.fill("#nb-titre", "Outil d'aide à l'orientation des lycéens")
+    page.select_option("#nb-segment", "numerique")
+    page.fill("#nb-montant", "90000")
+    page.click("#form-besoin button[type=submit]")
+    page.wait_for_selector("#nb-status:has-text('Besoin enregistré : web-1')")
+    page.wait_for_selector("#table-besoins td:has-text('web-1')")
+    assert engine.catalogue.need("web-1").buyer_id == "min-education"
+
+    page.click("button[data-onglet=listes]")
+    page.select_option("#liste-acheteur", "min-sante")
+    page.click("#voir-liste")
+    page.wait_for_selector("#liste table tbody tr")
+    with page.expect_download() as download:
+        page.click("#export-xlsx")
+    path = tmp_path / "liste.xlsx"
+    download.value.save_as(path)
+    sheet = openpyxl.load_workbook(path).active
+    assert [c.value for c in sheet[1]][:3] == ["Acheteur (id)", "Acheteur", "Rang"] and sheet.max_row == 11
+
+    page.fill("#tous-cap", "1")
+    page.click("#voir-tous")
+    page.wait_for_selector("#table-exposition")
+    rows = page.locator("#table-exposition tbody tr")
+    assert rows.nth(1).locator("td").nth(2).inner_text() == "1"  # no start-up in more than one list
+    page.screenshot(path=str(ARTIFACTS / "staff-shortlists.png"), full_page=True)
+
+    page.click("button[data-onglet=stats]")
+    page.wait_for_selector("#graphiques svg rect")
+    assert page.locator("#graphiques figure").count() >= 4
+    page.screenshot(path=str(ARTIFACTS / "staff-statistics.png"), full_page=True)
+    context.close()
