@@ -183,6 +183,11 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
 
         write_csv(args.csv, SHORTLIST_COLUMNS, rows)
         print(f"\nExport CSV : {args.csv} ({len(rows)} lignes)")
+    if args.xlsx:
+        from .export import write_xlsx
+
+        write_xlsx(args.xlsx, SHORTLIST_COLUMNS, rows, sheet="Start-up pertinentes")
+        print(f"Export XLSX : {args.xlsx} ({len(rows)} lignes)")
     return 0
 
 
@@ -437,6 +442,16 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback_bench(args: argparse.Namespace) -> int:
+    from .catalogue import Catalogue
+    from .feedback import write_feedback_benchmark
+
+    settings = _settings(args)
+    n_needs, n_labels = write_feedback_benchmark(Catalogue(settings.db_url), args.out)
+    print(f"Benchmark des avis écrit dans {args.out} : {n_needs} besoins jugés, {n_labels} jugements (qrels 0–3).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="matcher", description="Matchmaking besoins d'acheteurs publics ↔ start-up.")
     parser.add_argument("--data-dir", type=Path, help="working folder (default: $MATCHER_DATA_DIR or ./data)")
@@ -489,7 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--buyer", action="append", help="buyer id (default: every buyer)")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--csv", type=Path, help="also export the shortlists to this CSV file")
+    p.add_argument("--xlsx", type=Path, help="also export the shortlists to this XLSX file")
     p.set_defaults(func=cmd_shortlist)
+
+    p = sub.add_parser("feedback-bench", help="write the buyers' and staff's verdicts as a benchmark folder (suppliers, needs, graded qrels)")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_feedback_bench)
 
     p = sub.add_parser("buyers", help="list buyers with recorded needs")
     p.set_defaults(func=cmd_buyers)

@@ -8,7 +8,9 @@ latest verdict on each (recorded need, start-up) pair into a ``qrels.tsv`` grade
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -79,6 +81,29 @@ def qrels_rows(catalogue: Catalogue) -> list[tuple[str, str, int]]:
         for need_id, supplier_id, grade in conn.execute(query):
             latest[(need_id, supplier_id)] = int(grade)
     return [(n, s, g) for (n, s), g in sorted(latest.items())]
+
+
+def write_feedback_benchmark(catalogue: Catalogue, folder: str | Path) -> tuple[int, int]:
+    """A benchmark folder from the feedback: the catalogue's suppliers, the needs with verdicts, their qrels.
+
+    The folder is what ``matcher train-reranker`` and ``matcher evaluate`` read, so that the
+    learning loop retrains from real decisions. Returns ``(needs, judgements)``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = qrels_rows(catalogue)
+    judged = {n for n, _, _ in rows}
+    needs = [n for n in catalogue.needs() if n.need_id in judged]
+    with (folder / "suppliers.jsonl").open("w", encoding="utf-8") as handle:
+        for supplier in catalogue.suppliers():
+            handle.write(json.dumps(supplier.to_dict(), ensure_ascii=False) + "\n")
+    with (folder / "needs.jsonl").open("w", encoding="utf-8") as handle:
+        for need in needs:
+            handle.write(json.dumps(need.to_dict(), ensure_ascii=False) + "\n")
+    kept = {n.need_id for n in needs}
+    lines = [(n, s, g) for n, s, g in rows if n in kept]
+    (folder / "qrels.tsv").write_text("need_id\tsupplier_id\trelevance\n" + "".join(f"{n}\t{s}\t{g}\n" for n, s, g in lines), encoding="utf-8")
+    return len(needs), len(lines)
 
 
 def qrels_tsv(catalogue: Catalogue) -> str:

@@ -107,7 +107,8 @@ def test_service_answers_with_the_champion(registry_with_champion) -> None:
     with TestClient(create_app(settings, engine=engine)) as client:
         versions = client.get("/health").json()["versions"]
         assert versions["reranker"].startswith("matcher-reranker v1 (champion)")
-        body = client.post("/match", json={"text": "téléconsultation", "k": 2}).json()
+        _, token = client.app.state.keys.create("tests", "staff")
+        body = client.post("/match", json={"text": "téléconsultation", "k": 2}, headers={"Authorization": f"Bearer {token}"}).json()
         assert body["versions"]["reranker"] == versions["reranker"] and body["count"] == 2
     pinned = Engine.open(settings.model_copy(update={"reranker": "2"}))
     assert pinned.versions()["reranker"].startswith("matcher-reranker v2")

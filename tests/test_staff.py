@@ -112,6 +112,18 @@ def test_feedback_becomes_graded_qrels(keyed_app) -> None:
     assert grades[("demo-n02", "demo-s002")] == 3 and grades[("demo-n02", "demo-s003")] == 0 and grades[("demo-n02", "demo-s004")] == 2
 
 
+def test_feedback_benchmark_feeds_the_learning_loop(keyed_app, tmp_path) -> None:
+    from matcher.evaluate import Benchmark
+    from matcher.feedback import write_feedback_benchmark
+
+    client, tokens = keyed_app
+    client.post("/feedback", json={"need_id": "demo-n07", "supplier_id": "demo-s010", "verdict": "pitched"}, headers=_h(tokens, "staff"))
+    n_needs, n_labels = write_feedback_benchmark(client.app.state.engine.catalogue, tmp_path / "fb")
+    bench = Benchmark.load(tmp_path / "fb")
+    assert len(bench.needs) == n_needs >= 1 and sum(len(v) for v in bench.qrels.values()) == n_labels
+    assert bench.qrels["demo-n07"]["demo-s010"] == 2 and len(bench.suppliers) >= 80
+
+
 def test_needs_import_keeps_good_rows_and_names_bad_ones(keyed_app) -> None:
     client, tokens = keyed_app
     staff = _h(tokens, "staff")
