@@ -377,13 +377,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import ConfigurationError, create_app
+    from service.observability import configure_json_logging
 
+    configure_json_logging(logging.DEBUG if args.verbose else logging.INFO)
     settings = _settings(args)
     try:
         app = create_app(settings)
     except ConfigurationError as exc:
         raise SystemExit(f"serve: {exc}") from None
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info", log_config=None, access_log=False)
     return 0
 
 

