@@ -16,10 +16,10 @@ from matcher.ingest import read_suppliers
 
 from .auth import Admin
 from .deps import EngineDep, IdParam, SettingsDep
-from .schemas import ImportOut, KeyIn
+from .schemas import ERROR_RESPONSES, ImportOut, KeyIn
 from .uploads import import_summary, read_upload
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], responses=ERROR_RESPONSES)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 

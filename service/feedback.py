@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 
 from matcher.feedback import Feedback, list_feedback, qrels_tsv, record_feedback
 
 from .auth import Caller, Staff, check_buyer
 from .deps import EngineDep
-from .schemas import FeedbackIn
+from .schemas import ERROR_RESPONSES, FeedbackIn
 
-router = APIRouter(tags=["feedback"])
+router = APIRouter(tags=["feedback"], responses=ERROR_RESPONSES)
 
 
 @router.post("/feedback", status_code=201)
@@ -49,7 +49,7 @@ def feedback_list(principal: Caller, engine: EngineDep) -> dict:
     return {"data": data, "count": len(data)}
 
 
-@router.get("/feedback/qrels.tsv", response_class=PlainTextResponse)
-def feedback_qrels(principal: Staff, engine: EngineDep) -> PlainTextResponse:
+@router.get("/feedback/qrels.tsv", response_class=Response, responses={200: {"content": {"text/tab-separated-values": {"schema": {"type": "string"}}}}})
+def feedback_qrels(principal: Staff, engine: EngineDep) -> Response:
     """The verdicts on recorded needs as graded ``qrels.tsv`` (0–3), for retraining (staff)."""
-    return PlainTextResponse(qrels_tsv(engine.catalogue), media_type="text/tab-separated-values; charset=utf-8")
+    return Response(qrels_tsv(engine.catalogue), media_type="text/tab-separated-values; charset=utf-8")

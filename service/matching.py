@@ -11,9 +11,9 @@ from matcher.schema import SEGMENTS, SIZE_LABELS_FR
 
 from .auth import Caller, Staff, check_buyer
 from .deps import EngineDep, FiltersDep, IdParam, KParam, SettingsDep
-from .schemas import MatchesOut, MatchRequest, MeOut
+from .schemas import ERROR_RESPONSES, MatchesOut, MatchRequest, MeOut
 
-router = APIRouter(tags=["matching"])
+router = APIRouter(tags=["matching"], responses=ERROR_RESPONSES)
 
 
 @router.get("/me", response_model=MeOut, tags=["service"])

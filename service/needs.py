@@ -15,10 +15,10 @@ from matcher.schema import Need, RecordError
 
 from .auth import Caller, Staff, check_buyer
 from .deps import EngineDep, IdParam
-from .schemas import ImportOut, NeedIn, NeedOut
+from .schemas import ERROR_RESPONSES, ImportOut, NeedIn, NeedOut
 from .uploads import import_summary, read_upload
 
-router = APIRouter(tags=["needs"])
+router = APIRouter(tags=["needs"], responses=ERROR_RESPONSES)
 
 
 def need_out(need: Need) -> NeedOut:

@@ -221,3 +221,25 @@ class MeOut(BaseModel):
     segments: list[str]
     sizes: dict[str, str]
     versions: dict[str, str]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``detail`` names the field (or what was refused); ``errors`` lists each invalid field."""
+
+    detail: str
+    errors: list[dict[str, Any]] = []
+
+
+#: the error answers every router documents (instead of FastAPI's default 422 only)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in (
+        (400, "malformed body (not JSON, not UTF-8)"),
+        (401, "no API key, or an unknown / revoked one"),
+        (403, "the key's role may not use this route"),
+        (404, "unknown id, or another organisation's record"),
+        (409, "conflict (existing id, not held out)"),
+        (413, "file too large"),
+        (422, "invalid input: the field is named"),
+    )
+}

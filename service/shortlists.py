@@ -15,9 +15,9 @@ from matcher.shortlist import ShortlistEntry
 
 from .auth import Caller, Staff, check_buyer
 from .deps import EngineDep, FiltersDep, IdParam, KParam
-from .schemas import ShortlistOut
+from .schemas import ERROR_RESPONSES, ShortlistOut
 
-router = APIRouter(tags=["shortlists"])
+router = APIRouter(tags=["shortlists"], responses=ERROR_RESPONSES)
 
 #: columns of the exports, in French (what staff read)
 EXPORT_COLUMNS = [
