@@ -218,6 +218,14 @@ class Engine:
             for m in self.ranker.rank(query, k, filters, qvec=qvec)
         ]
 
+    def match_many(self, queries: list[Query], ks: list[int], filters: list[Filters | None]) -> list[list[MatchResult]]:
+        """Explained rankings for several queries (each with its ``k`` and filters), texts encoded in one batched pass."""
+        qvecs = self.ranker.query_vectors(queries, progress=False)
+        return [
+            [MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, self.explain(q, m, v)) for m in self.ranker.rank(q, k, f, qvec=v)]
+            for q, v, k, f in zip(queries, qvecs, ks, filters)
+        ]
+
     def match_need(self, need_id: str, k: int = 10, filters: Filters | None = None) -> tuple[Need, list[MatchResult]]:
         need = self.catalogue.need(need_id)
         if need is None:

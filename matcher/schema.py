@@ -36,13 +36,16 @@ class RecordError(ValueError):
         self.message = message
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
 def clean_text(value: Any) -> str:
-    """Strip, unescape HTML entities and collapse white space; keep everything else."""
+    """Strip, unescape HTML entities, drop control characters and collapse white space; keep everything else."""
     if value is None:
         return ""
     if isinstance(value, float) and value != value:  # NaN from pandas
         return ""
-    text = html.unescape(str(value))
+    text = _CONTROL.sub("", html.unescape(str(value)))
     text = text.replace("\u00a0", " ")
     return re.sub(r"\s+", " ", text).strip()
 

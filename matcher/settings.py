@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MAX_TEXT_CHARS = 5_000
 MAX_K = 100
 MAX_UPLOAD_BYTES = 10_000_000  # files imported through the API
+MAX_BATCH = 100  # queries in one POST /match/batch
 
 
 def _default_models_dir() -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
+from matcher.access import Principal
 from matcher.engine import Engine, NotFoundError
 from matcher.procurement import procurement_notice
 from matcher.rank import Filters, Query
@@ -11,7 +12,7 @@ from matcher.schema import SEGMENTS, SIZE_LABELS_FR
 
 from .auth import Caller, Staff, check_buyer
 from .deps import EngineDep, FiltersDep, IdParam, KParam, SettingsDep
-from .schemas import ERROR_RESPONSES, MatchesOut, MatchRequest, MeOut
+from .schemas import ERROR_RESPONSES, BatchOut, BatchRequest, MatchesOut, MatchRequest, MeOut
 
 router = APIRouter(tags=["matching"], responses=ERROR_RESPONSES)
 
@@ -31,19 +32,36 @@ def me(principal: Caller, engine: EngineDep, settings: SettingsDep) -> MeOut:
     )
 
 
-@router.post("/match", response_model=MatchesOut)
-def match(body: MatchRequest, principal: Caller, engine: EngineDep, settings: SettingsDep) -> MatchesOut:
-    """Ranked, explained suppliers for a free-text need (a buyer key matches for its own organisation)."""
+def _query(body: MatchRequest, principal: Principal) -> tuple[Query, Filters]:
     buyer_id = body.buyer_id
     if principal.role == "buyer":
         if buyer_id:
             check_buyer(principal, buyer_id)
         buyer_id = principal.buyer_id or ""
     query = Query(body.text, cpv=body.cpv, buyer_id=buyer_id, segment=body.segment, amount=body.amount)
-    filters = Filters(body.filters.segments, body.filters.regions, body.filters.tags, body.filters.sizes)
+    return query, Filters(body.filters.segments, body.filters.regions, body.filters.tags, body.filters.sizes)
+
+
+@router.post("/match", response_model=MatchesOut)
+def match(body: MatchRequest, principal: Caller, engine: EngineDep, settings: SettingsDep) -> MatchesOut:
+    """Ranked, explained suppliers for a free-text need (a buyer key matches for its own organisation)."""
+    query, filters = _query(body, principal)
     results = [r.to_dict() for r in engine.match(query, body.k, filters)]
     notice = procurement_notice(body.amount, settings.innovation_threshold_eur)
     return MatchesOut(results=results, count=len(results), procurement=notice, versions=engine.versions())
+
+
+@router.post("/match/batch", response_model=BatchOut)
+def match_batch(body: BatchRequest, principal: Caller, engine: EngineDep, settings: SettingsDep) -> BatchOut:
+    """Several needs at once (up to the batch limit): their texts are encoded in one pass."""
+    parsed = [_query(q, principal) for q in body.queries]
+    rankings = engine.match_many([q for q, _ in parsed], [r.k for r in body.queries], [f for _, f in parsed])
+    versions = engine.versions()
+    answers = [
+        MatchesOut(results=[m.to_dict() for m in ranking], count=len(ranking), procurement=procurement_notice(r.amount, settings.innovation_threshold_eur), versions=versions)
+        for r, ranking in zip(body.queries, rankings)
+    ]
+    return BatchOut(results=answers, count=len(answers), versions=versions)
 
 
 def _need_for(engine: Engine, need_id: str, principal) -> None:

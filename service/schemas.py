@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from matcher.access import ROLES
 from matcher.feedback import VERDICTS
 from matcher.schema import SEGMENTS, SIZES
-from matcher.settings import MAX_K, MAX_TEXT_CHARS
+from matcher.settings import MAX_BATCH, MAX_K, MAX_TEXT_CHARS
 
 Id = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
 
@@ -67,6 +67,10 @@ class MatchRequest(BaseModel):
         return codes
 
 
+class BatchRequest(BaseModel):
+    queries: list[MatchRequest] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} needs, ranked in one batched pass")
+
+
 class EvidenceOut(BaseModel):
     kind: str
     text: str
@@ -111,6 +115,12 @@ class MatchesOut(BaseModel):
     need_id: str | None = None
     procurement: ProcurementOut | None = None
     results: list[MatchOut]
+    count: int
+    versions: dict[str, str]
+
+
+class BatchOut(BaseModel):
+    results: list[MatchesOut]
     count: int
     versions: dict[str, str]
 

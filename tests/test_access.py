@@ -28,6 +28,8 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
     ("get", "/me", None, {"none": 401, "own": 200, "staff": 200, "admin": 200}),
     ("post", "/match", {"text": "téléconsultation"}, {"none": 401, "own": 200, "staff": 200, "admin": 200}),
     ("post", "/match", {"text": "téléconsultation", "buyer_id": B}, {"other": 404, "staff": 200}),
+    ("post", "/match/batch", {"queries": [{"text": "drones"}, {"text": "cloud", "k": 2}]}, {"none": 401, "own": 200, "staff": 200, "admin": 200}),
+    ("post", "/match/batch", {"queries": [{"text": "drones"}, {"text": "cloud", "buyer_id": B}]}, {"other": 404, "staff": 200}),
     ("get", f"/needs/{A_NEED}/matches", None, {"none": 401, "own": 200, "staff": 200, "admin": 200}),
     ("get", f"/needs/{B_NEED}/matches", None, {"other": 404, "staff": 200}),
     ("get", f"/suppliers/{SUPPLIER}/needs", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
