@@ -198,6 +198,11 @@ class Catalogue:
                 count += 1
         return count
 
+    def delete_supplier(self, supplier_id: str) -> bool:
+        """Delete a supplier from the catalogue (re-index to stop serving it); ``False`` if unknown."""
+        with self.engine.begin() as conn:
+            return bool(conn.execute(suppliers_table.delete().where(suppliers_table.c.supplier_id == supplier_id)).rowcount)
+
     def delete_need(self, need_id: str) -> bool:
         """Delete a need (its labels stay, keyed by id); ``False`` if it did not exist."""
         with self.engine.begin() as conn:

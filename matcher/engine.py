@@ -22,7 +22,8 @@ from .catalogue import Catalogue
 from .corpus import Corpus
 from .cpv import CpvVocabulary
 from .explain import Explanation, explain
-from .index import FaissIndex, IndexManifest, IndexMismatchError, new_manifest
+from .index import IndexManifest, IndexMismatchError, new_manifest
+from .index_store import IndexStore
 from .ingest import ImportReport, read_labels, read_needs, read_suppliers
 from .rank import Filters, Match, Query, Ranker, RankingConfig
 from .registry import REGISTERED_NAME, ModelRegistry
@@ -180,18 +181,27 @@ class Engine:
     def _load_or_build(
         settings: Settings, corpus: Corpus, encoder: Encoder, config: RankingConfig | None, progress: bool | None
     ) -> tuple[Ranker, IndexManifest]:
-        folder = settings.index_dir / encoder.name
+        """The live index version if it matches the catalogue; else a new version, published atomically.
+
+        Unchanged evidence texts come from the vector cache: only new or edited texts are encoded.
+        """
+        store = IndexStore(settings.index_dir / encoder.name)
         fingerprint = corpus.fingerprint()
         try:
-            index, manifest = FaissIndex.load(folder, expect_encoder=encoder.key)
-            if manifest.catalogue_hash == fingerprint:
+            index, manifest, _ = store.load(expect_encoder=encoder.key)
+            if manifest.catalogue_hash == fingerprint and len(index) == len(corpus.evidence):
                 return Ranker(corpus, encoder, index, config), manifest
-            log.info("catalogue changed since the index was built: rebuilding")
+            log.info("catalogue changed since the index was built: building a new version")
         except (FileNotFoundError, IndexMismatchError) as exc:
             log.info("building the index (%s)", exc)
+        cache = getattr(encoder, "cache", None)
+        hits, misses = (cache.hits, cache.misses) if cache is not None else (0, 0)
         ranker = Ranker.build(corpus, encoder, config, progress=progress)
         manifest = new_manifest(encoder.name, encoder.version, encoder.dim, len(ranker.index), fingerprint)
-        ranker.index.save(folder, manifest)  # type: ignore[union-attr]
+        store.publish(ranker.index, manifest)  # type: ignore[arg-type]
+        if cache is not None:
+            log.info("index built: %d texts encoded, %d from the cache", cache.misses - misses, cache.hits - hits)
+            ranker.build_stats = {"encoded": cache.misses - misses, "from_cache": cache.hits - hits}
         return ranker, manifest
 
     @property

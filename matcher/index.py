@@ -1,14 +1,34 @@
 """Dense vector indexes: FAISS (inner product on unit vectors) and its NumPy oracle.
 
 Both answer ``search(queries, k, allowed)``: the ``k`` best rows per query among the
-``allowed`` row ids (all rows when ``None``), as ``(scores, ids)`` with ``-1`` padding.
-An index is saved with a ``manifest.json`` that names the encoder it was built with, and
-refuses to load for another one.
+``allowed`` row ids (all rows when ``None``), as ``(scores, ids)``, scores descending, with
+``-1`` padding. An index is saved with a ``manifest.json`` that names the encoder it was built
+with (and the index kind), and refuses to load for another one.
+
+``FaissIndex`` has three kinds, chosen by size with :func:`choose_kind` unless asked for:
+
+``flat``
+    ``IndexFlatIP``: exact search, a full scan per query. Used while its single-query latency
+    stays within :data:`LATENCY_BUDGET_MS` (:data:`FLAT_MAX_FLOATS` stored floats).
+``hnsw``
+    ``IndexHNSWFlat`` (inner product): a graph over the float32 vectors, approximate search.
+    Vectors are still stored exactly (``vectors()`` is exact). Settings: :data:`HNSW_M`,
+    :data:`HNSW_EF_CONSTRUCTION`, :data:`HNSW_EF_SEARCH`.
+``ivfpq``
+    For when the float32 vectors and the graph do not fit the memory budget: an inverted file
+    (:func:`ivf_nlist` lists, k-means on unit vectors, L2 = inner product ranking) whose lists
+    hold product-quantisation codes (:func:`pq_m` bytes a row), and whose shortlist of
+    ``IVFPQ_REFINE_K_FACTOR × k`` rows is re-ranked with 8-bit scalar-quantised copies of the
+    vectors (``IndexRefine``; one byte per dimension). No float32 vector is kept: scores and
+    ``vectors()`` are the 8-bit reconstructions (error about 1e-3 on a cosine).
+
+Numbers measured by ``benchmarks/scale.py`` (2 cores, dimension 384) justify the thresholds.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -18,6 +38,39 @@ import numpy as np
 
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
+
+KINDS = ("flat", "hnsw", "ivfpq")
+#: the ``IndexManifest.kind`` written for each kind ("faiss-flat-ip" is the historical default)
+MANIFEST_KINDS = {"flat": "faiss-flat-ip", "hnsw": "faiss-hnsw-ip", "ivfpq": "faiss-ivfpq-sq8-l2"}
+
+#: single-query latency (p95, in-process, 2 cores) that exact search must stay under
+LATENCY_BUDGET_MS = 5.0
+#: exact search while ``rows × dim`` stays under this (a flat scan costs one multiply-add per
+#: stored float): 20,000 rows at dimension 384. ``benchmarks/scale.py``: flat p95 ≈ 2 ms at
+#: 10k rows, ≈ 20 ms at 100k (linear in rows × dim).
+FLAT_MAX_FLOATS = 20_000 * 384
+
+#: HNSW links per node (2 × M on the bottom layer): 32 keeps recall high on 384-d embeddings
+HNSW_M = 32
+#: candidate list while building: higher = better graph, slower build (build time is linear in it)
+HNSW_EF_CONSTRUCTION = 128
+#: candidate list while searching (at least ``k``): recall@10 ≥ 0.98 at 1M rows in the benchmark
+HNSW_EF_SEARCH = 256
+
+#: dimensions per PQ sub-quantiser: 384-d rows get 48 one-byte codes (see ``pq_m``)
+IVFPQ_DIMS_PER_CODE = 8
+#: bits per PQ code
+IVFPQ_NBITS = 8
+#: share of the inverted lists visited per query (``nprobe = ⌈nlist / 4⌉``): embedding-like data
+#: needs a wide probe for queries far from every stored topic (recall@10 0.95 at 1/8, 0.98 at 1/4)
+IVFPQ_PROBE_FRACTION = 0.25
+#: the PQ shortlist is ``k × IVFPQ_REFINE_K_FACTOR`` rows, re-ranked with the 8-bit vectors
+#: (16 or 32 gave the same recall: the lists visited, not the PQ codes, limit it)
+IVFPQ_REFINE_K_FACTOR = 16
+#: fewest rows to train the IVF-PQ quantisers on (256 PQ centroids need a few thousand points)
+IVFPQ_MIN_ROWS = 1_000
+#: k-means training sample: this many points per inverted list at most
+IVF_TRAIN_PER_LIST = 40
 
 
 class IndexMismatchError(RuntimeError):
@@ -40,6 +93,94 @@ class IndexManifest:
     @property
     def encoder_key(self) -> str:
         return f"{self.encoder}@{self.encoder_version}"
+
+
+# -- policy ---------------------------------------------------------------------------------
+def flat_max_rows(dim: int) -> int:
+    """Most rows that exact search scans within :data:`LATENCY_BUDGET_MS` at dimension ``dim``."""
+    return FLAT_MAX_FLOATS // max(1, int(dim))
+
+
+def pq_m(dim: int) -> int:
+    """PQ sub-quantisers for ``dim``: the largest divisor of ``dim`` up to ``dim / IVFPQ_DIMS_PER_CODE``."""
+    return max(m for m in range(1, max(1, dim // IVFPQ_DIMS_PER_CODE) + 1) if dim % m == 0)
+
+
+def ivf_nlist(n_rows: int) -> int:
+    """Inverted lists for ``n_rows``: about 4·√n, with at least 39 training points per list."""
+    return max(1, min(int(4 * math.sqrt(max(n_rows, 1))), n_rows // 39))
+
+
+def ivf_nprobe(nlist: int) -> int:
+    """Inverted lists visited per query: :data:`IVFPQ_PROBE_FRACTION` of ``nlist``."""
+    return max(1, math.ceil(nlist * IVFPQ_PROBE_FRACTION))
+
+
+def estimate_bytes(kind: str, n_rows: int, dim: int) -> int:
+    """Memory the FAISS index of ``kind`` takes for ``n_rows`` vectors of ``dim`` (±10 %)."""
+    if kind == "flat":
+        return n_rows * dim * 4
+    if kind == "hnsw":
+        # float32 vectors + bottom layer 2·M int32 links + upper layers (1/M of the nodes, M links
+        # each, ≈ 4 bytes a row) + level and offset per node
+        return n_rows * (dim * 4 + 2 * HNSW_M * 4 + 4 + 4 + 8)
+    if kind == "ivfpq":
+        # PQ code + 64-bit id in the lists, 8-bit copy for re-ranking, centroids, PQ codebooks
+        return n_rows * (pq_m(dim) + 8 + dim) + ivf_nlist(n_rows) * dim * 4 + dim * (1 << IVFPQ_NBITS) * 4
+    raise ValueError(f"index kind {kind!r} is not one of {', '.join(KINDS)}")
+
+
+def choose_kind(n_rows: int, dim: int, memory_budget_bytes: int | None = None) -> str:
+    """The index kind for ``n_rows`` vectors of dimension ``dim``.
+
+    ``flat`` (exact) while a scan stays within the latency budget (``n_rows ≤ flat_max_rows(dim)``)
+    and fits the memory budget; above, ``hnsw`` if its vectors and graph fit
+    ``memory_budget_bytes`` (``None``: no limit); else ``ivfpq``. Raises ``MemoryError`` when not
+    even ``ivfpq`` fits.
+    """
+    if n_rows < 0 or dim <= 0:
+        raise ValueError(f"need n_rows ≥ 0 and dim > 0, got n_rows={n_rows}, dim={dim}")
+
+    def fits(kind: str) -> bool:
+        return memory_budget_bytes is None or estimate_bytes(kind, n_rows, dim) <= memory_budget_bytes
+
+    if n_rows <= flat_max_rows(dim) and fits("flat"):
+        return "flat"
+    if fits("hnsw"):
+        return "hnsw"
+    if n_rows >= IVFPQ_MIN_ROWS and fits("ivfpq"):
+        return "ivfpq"
+    raise MemoryError(
+        f"{n_rows} vectors of dimension {dim} do not fit {memory_budget_bytes} bytes "
+        f"(ivfpq needs about {estimate_bytes('ivfpq', n_rows, dim)})"
+    )
+
+
+def _top_k(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` of ``scores`` (queries × candidates) as ``(scores, rows)``, -1 padded.
+
+    Ordered by score descending, then row id ascending (the order of ``NumpyIndex``).
+    """
+    n_q, n_c = scores.shape
+    out_scores = np.full((n_q, k), -np.inf, dtype=np.float32)
+    out_ids = np.full((n_q, k), -1, dtype=np.int64)
+    k_eff = min(k, n_c)
+    if k_eff == 0:
+        return out_scores, out_ids
+    if k_eff < n_c:
+        part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
+        # include every candidate tied with the k-th so that ties break on the row id
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+        for q in range(n_q):
+            cand = np.flatnonzero(scores[q] >= kth[q])
+            order = np.lexsort((rows[cand], -scores[q, cand]))[:k_eff]
+            out_scores[q, :k_eff] = scores[q, cand[order]]
+            out_ids[q, :k_eff] = rows[cand[order]]
+        return out_scores, out_ids
+    order = np.lexsort((np.broadcast_to(rows, scores.shape), -scores), axis=1)
+    out_scores[:, :k_eff] = np.take_along_axis(scores, order, axis=1)
+    out_ids[:, :k_eff] = rows[order]
+    return out_scores, out_ids
 
 
 class NumpyIndex:
@@ -73,9 +214,15 @@ class NumpyIndex:
 
 
 class FaissIndex:
-    """Exact inner-product FAISS index over unit vectors (``IndexFlatIP``)."""
+    """Inner-product FAISS index over unit vectors, of kind ``flat``, ``hnsw`` or ``ivfpq``.
 
-    def __init__(self, vectors: np.ndarray | None = None, dim: int | None = None) -> None:
+    ``FaissIndex(vectors)`` chooses the kind by size (:func:`choose_kind`, no memory budget);
+    ``FaissIndex(vectors, kind="hnsw")`` forces it; ``FaissIndex(dim=384)`` is an empty flat
+    index. Filtered searches (``allowed``) over few rows, or that the approximate index answers
+    incompletely, are answered exactly over the allowed rows.
+    """
+
+    def __init__(self, vectors: np.ndarray | None = None, dim: int | None = None, kind: str | None = None) -> None:
         import faiss
 
         self._faiss = faiss
@@ -84,9 +231,50 @@ class FaissIndex:
             dim = vectors.shape[1]
         if dim is None:
             raise ValueError("FaissIndex needs vectors or a dimension")
-        self.index = faiss.IndexFlatIP(int(dim))
+        n = 0 if vectors is None else len(vectors)
+        if kind is None:
+            kind = choose_kind(n, int(dim))
+        if kind not in KINDS:
+            raise ValueError(f"index kind {kind!r} is not one of {', '.join(KINDS)}")
+        self.kind = kind
+        self.index = self._build(kind, int(dim), vectors)
+        self._configure()
+
+    # -- building -----------------------------------------------------------------------------
+    def _build(self, kind: str, dim: int, vectors: np.ndarray | None):
+        faiss = self._faiss
+        if kind == "flat":
+            index = faiss.IndexFlatIP(dim)
+        elif kind == "hnsw":
+            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        else:
+            n = 0 if vectors is None else len(vectors)
+            if n < IVFPQ_MIN_ROWS:
+                raise ValueError(f"an ivfpq index is trained on its vectors and needs at least {IVFPQ_MIN_ROWS} rows, got {n}")
+            nlist = ivf_nlist(n)
+            # L2 on unit vectors ranks like inner product, and k-means centroids suit L2
+            base = faiss.IndexIVFPQ(faiss.IndexFlatL2(dim), dim, nlist, pq_m(dim), IVFPQ_NBITS)
+            base.pq.cp.min_points_per_centroid = 4  # small catalogues: train PQ without a warning
+            refine = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit)
+            index = faiss.IndexRefine(base, refine)  # the wrapper keeps base and refine alive
+            n_train = min(n, nlist * IVF_TRAIN_PER_LIST)
+            index.train(vectors[np.sort(np.random.default_rng(0).choice(n, n_train, replace=False))])
         if vectors is not None and len(vectors):
-            self.index.add(vectors)
+            index.add(vectors)
+        return index
+
+    def _configure(self) -> None:
+        """Set the search-time parameters (also after ``load``: they are constants, not data)."""
+        faiss = self._faiss
+        self._flat_view: np.ndarray | None = None
+        if self.kind == "hnsw":
+            self.index.hnsw.efSearch = HNSW_EF_SEARCH
+        elif self.kind == "ivfpq":
+            self.index.k_factor = IVFPQ_REFINE_K_FACTOR
+            self._ivf = faiss.downcast_index(self.index.base_index)
+            self._ivf.nprobe = self._nprobe = ivf_nprobe(self._ivf.nlist)
+            self._sq = faiss.downcast_index(self.index.refine_index)
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -95,30 +283,85 @@ class FaissIndex:
     def dim(self) -> int:
         return int(self.index.d)
 
+    @property
+    def manifest_kind(self) -> str:
+        return MANIFEST_KINDS[self.kind]
+
+    # -- stored vectors -------------------------------------------------------------------------
+    def _rows(self, ids: np.ndarray | None = None) -> np.ndarray:
+        """Stored vectors of ``ids`` (all rows when ``None``) as float32, a copy.
+
+        Exact for ``flat`` and ``hnsw``; for ``ivfpq`` the 8-bit reconstructions.
+        """
+        n, d = len(self), self.dim
+        if n == 0:
+            return np.zeros((0, d), dtype=np.float32)
+        if self.kind == "ivfpq":
+            codes = self._faiss.rev_swig_ptr(self._sq.codes.data(), n * self._sq.code_size).reshape(n, self._sq.code_size)
+            return self._sq.sa_decode(np.ascontiguousarray(codes if ids is None else codes[ids]))
+        if self._flat_view is None:
+            storage = self.index if self.kind == "flat" else self._faiss.downcast_index(self.index.storage)
+            # a view into the index's own storage (no copy); valid while self.index lives
+            self._flat_view = self._faiss.rev_swig_ptr(storage.get_xb(), n * d).reshape(n, d)
+        return np.array(self._flat_view if ids is None else self._flat_view[ids], dtype=np.float32)
+
     def vectors(self) -> np.ndarray:
-        """All stored vectors (a copy)."""
-        if len(self) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self.index.reconstruct_n(0, len(self))
+        """All stored vectors (a copy): exact for ``flat`` and ``hnsw``; for ``ivfpq`` the
+        8-bit scalar-quantised reconstructions (cosine error about 1e-3), not the originals."""
+        return self._rows()
+
+    # -- search ---------------------------------------------------------------------------------
+    def _params(self, sel=None):
+        faiss = self._faiss
+        if self.kind == "flat":
+            return None if sel is None else faiss.SearchParameters(sel=sel)
+        extra = {} if sel is None else {"sel": sel}
+        if self.kind == "hnsw":
+            return faiss.SearchParametersHNSW(efSearch=HNSW_EF_SEARCH, **extra)
+        ivf = faiss.SearchParametersIVF(nprobe=self._nprobe, **extra)
+        # the faiss wrapper keeps ``ivf`` (and ``sel``) referenced by the parameters
+        return faiss.IndexRefineSearchParameters(k_factor=IVFPQ_REFINE_K_FACTOR, base_index_params=ivf)
+
+    def _exact(self, queries: np.ndarray, k: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search over the stored vectors of ``rows`` (sorted ids)."""
+        return _top_k(queries @ self._rows(rows).T, rows, k)
+
+    def _faiss_search(self, queries: np.ndarray, k: int, sel=None) -> tuple[np.ndarray, np.ndarray]:
+        scores, ids = self.index.search(queries, k, params=self._params(sel))
+        ids = ids.astype(np.int64)
+        if self.kind == "ivfpq":  # L2 to unit rows: ‖q − x‖² = ‖q‖² + 1 − 2·q·x
+            scores = (np.einsum("ij,ij->i", queries, queries)[:, None] + 1.0 - scores) / 2.0
+        return np.where(ids >= 0, scores, -np.inf).astype(np.float32), ids
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
-        params = None
-        if allowed is not None:
-            ids = np.ascontiguousarray(np.asarray(allowed, dtype=np.int64))
-            if len(ids) == 0:
-                return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
-            params = self._faiss.SearchParameters(sel=self._faiss.IDSelectorBatch(ids))
-        scores, ids = self.index.search(queries, k, params=params)
-        scores = np.where(ids >= 0, scores, -np.inf).astype(np.float32)
-        return scores, ids.astype(np.int64)
+        if allowed is None:
+            return self._faiss_search(queries, k)
+        rows = np.unique(np.asarray(allowed, dtype=np.int64))
+        if len(rows) == 0:
+            return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
+        if self.kind == "flat":
+            return self._faiss_search(queries, k, self._faiss.IDSelectorBatch(rows))
+        if len(rows) <= flat_max_rows(self.dim):
+            return self._exact(queries, k, rows)  # a scan of few rows is fast and exact
+        scores, ids = self._faiss_search(queries, k, self._faiss.IDSelectorBatch(rows))
+        # a narrow filter can starve the graph / the visited lists: complete those queries exactly
+        short = np.flatnonzero((ids >= 0).sum(axis=1) < min(k, len(rows)))
+        if len(short):
+            scores[short], ids[short] = self._exact(queries[short], k, rows)
+        return scores, ids
 
+    # -- persistence ----------------------------------------------------------------------------
     def save(self, folder: str | Path, manifest: IndexManifest) -> None:
-        """Write the index and its manifest atomically (temporary files, then rename)."""
+        """Write the index and its manifest atomically (temporary files, then rename).
+
+        The manifest's ``kind`` is set to this index's (``MANIFEST_KINDS``).
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        manifest.kind = self.manifest_kind
         tmp = folder / (VECTORS + ".tmp")
         self._faiss.write_index(self.index, str(tmp))
         os.replace(tmp, folder / VECTORS)
@@ -139,19 +382,30 @@ class FaissIndex:
                 f"the index in {folder} was built with encoder {manifest.encoder_key}, "
                 f"not {expect_encoder}: rebuild it with `matcher index`"
             )
+        kind = next((k for k, label in MANIFEST_KINDS.items() if label == manifest.kind), None)
+        if kind is None:
+            raise IndexMismatchError(f"the index in {folder} is of unknown kind {manifest.kind!r}; rebuild it with `matcher index`")
         self = cls.__new__(cls)
         import faiss
 
         self._faiss = faiss
+        self.kind = kind
         self.index = faiss.read_index(str(folder / VECTORS))
+        expected = {"flat": faiss.IndexFlat, "hnsw": faiss.IndexHNSWFlat, "ivfpq": faiss.IndexRefine}[kind]
+        if not isinstance(self.index, expected):
+            raise IndexMismatchError(f"the index in {folder} is a {type(self.index).__name__}, not {manifest.kind}; rebuild it")
         if self.index.d != manifest.dim or self.index.ntotal != manifest.size:
             raise IndexMismatchError(f"the index in {folder} does not match its manifest (dim or size); rebuild it")
+        self._configure()
         return self, manifest
 
 
-def new_manifest(encoder_name: str, encoder_version: str, dim: int, size: int, catalogue_hash: str) -> IndexManifest:
+def new_manifest(encoder_name: str, encoder_version: str, dim: int, size: int, catalogue_hash: str, kind: str = "flat") -> IndexManifest:
+    """A manifest for a new index (``kind``: one of ``KINDS``; ``FaissIndex.save`` sets it too)."""
     import faiss
 
+    if kind not in MANIFEST_KINDS:
+        raise ValueError(f"index kind {kind!r} is not one of {', '.join(KINDS)}")
     return IndexManifest(
         encoder=encoder_name,
         encoder_version=encoder_version,
@@ -159,5 +413,6 @@ def new_manifest(encoder_name: str, encoder_version: str, dim: int, size: int, c
         size=size,
         catalogue_hash=catalogue_hash,
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        kind=MANIFEST_KINDS[kind],
         faiss_version=getattr(faiss, "__version__", ""),
     )

@@ -130,6 +130,8 @@ class Ranker:
         #: a fitted estimator with ``decision_function(features)``; ``None`` = the weights of ``config``
         self.reranker = reranker
         self.bm25 = BM25(tokens).fit(corpus.documents)
+        #: texts encoded vs read from the vector cache when this ranker's index was built (empty when loaded)
+        self.build_stats: dict[str, int] = {"encoded": 0, "from_cache": 0}
         #: evidence vectors in index order (for per-supplier scoring and explanations)
         self.vectors = index.vectors() if isinstance(index, FaissIndex) else index.vectors
         self._codes = [sorted(f.codes) for f in corpus.facts]

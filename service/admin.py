@@ -74,12 +74,49 @@ async def import_suppliers(
     return import_summary(report, inserted, updated)
 
 
+def _reindexed(engine: Engine) -> dict:
+    return {"suppliers": len(engine.corpus), "evidence": len(engine.corpus.evidence), "texts": engine.ranker.build_stats, "versions": engine.versions()}
+
+
 @router.post("/reindex")
 async def reindex(principal: Admin, request: Request) -> dict:
-    """Rebuild the index from the catalogue (vectors of unchanged texts come from the cache) and serve it."""
+    """Publish a new index version if the catalogue changed (only new texts are encoded) and serve it.
+
+    Requests in flight finish on the version they started with; the swap is one reference.
+    """
     engine = await run_in_threadpool(_reload, request)
     engine.catalogue.audit(principal.label, "reindex", engine.versions()["index"])
-    return {"suppliers": len(engine.corpus), "versions": engine.versions()}
+    return _reindexed(engine)
+
+
+@router.put("/suppliers/{supplier_id}")
+async def upsert_supplier(supplier_id: IdParam, body: dict, principal: Admin, request: Request, engine: EngineDep, reindex: bool = True) -> dict:
+    """Add or replace one supplier (FORMATS.md record) and, unless ``reindex=false``, serve it at once."""
+    from matcher.schema import RecordError, Supplier
+
+    if body.get("supplier_id", supplier_id) != supplier_id:
+        raise HTTPException(422, detail="supplier_id: the body's supplier_id differs from the URL's")
+    try:
+        supplier = Supplier.from_raw({**body, "supplier_id": supplier_id})
+    except RecordError as exc:
+        raise HTTPException(422, detail=f"{exc.field}: {exc.message}") from None
+    existed = engine.catalogue.delete_supplier(supplier_id)  # a PUT replaces (an import merges)
+    engine.catalogue.upsert_suppliers([supplier])
+    engine.catalogue.audit(principal.label, "supplier.replace" if existed else "supplier.create", supplier_id)
+    if reindex:
+        engine = await run_in_threadpool(_reload, request)
+    return {"supplier_id": supplier_id, "created": not existed, **(_reindexed(engine) if reindex else {})}
+
+
+@router.delete("/suppliers/{supplier_id}")
+async def delete_supplier(supplier_id: IdParam, principal: Admin, request: Request, engine: EngineDep, reindex: bool = True) -> dict:
+    """Remove a supplier from the catalogue and, unless ``reindex=false``, from the served index."""
+    if not engine.catalogue.delete_supplier(supplier_id):
+        raise HTTPException(404, detail=f"supplier_id: supplier {supplier_id!r} not found")
+    engine.catalogue.audit(principal.label, "supplier.delete", supplier_id)
+    if reindex:
+        engine = await run_in_threadpool(_reload, request)
+    return {"supplier_id": supplier_id, "deleted": True, **(_reindexed(engine) if reindex else {})}
 
 
 class PromoteIn(BaseModel):

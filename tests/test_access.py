@@ -61,6 +61,8 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
     ("delete", "/admin/keys/nope", None, {"none": 401, "own": 403, "staff": 403, "admin": 404}),
     ("post", "/admin/suppliers/import?format=jsonl&reindex=false", b'{"supplier_id": "x1", "name": "X", "description": "Drones"}\n', {"none": 401, "own": 403, "staff": 403, "admin": 200}),
     ("post", "/admin/reindex", None, {"none": 401, "own": 403, "staff": 403}),
+    ("put", "/admin/suppliers/acc-1?reindex=false", {"name": "Acc", "description": "Drones"}, {"none": 401, "own": 403, "staff": 403, "admin": 200}),
+    ("delete", "/admin/suppliers/acc-1?reindex=false", None, {"none": 401, "own": 403, "staff": 403, "admin": 200}),
     ("post", "/admin/promote", {"benchmark": "none-here"}, {"none": 401, "own": 403, "staff": 403, "admin": 404}),
     ("get", "/admin/audit", None, {"none": 401, "own": 403, "staff": 403, "admin": 200}),
 ]
