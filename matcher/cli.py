@@ -454,6 +454,29 @@ def cmd_feedback_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .backup import BackupError, backup
+
+    try:
+        contents = backup(_settings(args), args.out, with_cache=not args.no_cache)
+    except BackupError as exc:
+        raise SystemExit(f"backup: {exc}") from None
+    size = Path(args.out).stat().st_size / 1e6
+    print(f"Sauvegarde écrite : {args.out} ({size:.1f} Mo) — {', '.join(contents['parts'])}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .backup import BackupError, restore
+
+    try:
+        contents = restore(_settings(args), args.archive, force=args.force)
+    except BackupError as exc:
+        raise SystemExit(f"restore: {exc}") from None
+    print(f"Restauré depuis {args.archive} (sauvegarde du {contents['created_at']}) : {', '.join(contents['parts'])}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="matcher", description="Matchmaking besoins d'acheteurs publics ↔ start-up.")
     parser.add_argument("--data-dir", type=Path, help="working folder (default: $MATCHER_DATA_DIR or ./data)")
@@ -572,6 +595,16 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("key_id")
     keys.add_parser("demo", help="create one key per role on the sample catalogue (development mode)")
     p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("backup", help="back up the catalogue, MLflow store and live indexes into one .tar.gz")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--no-cache", action="store_true", help="leave out the vector cache (it can be recomputed)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup into the data folder (stop the service first)")
+    p.add_argument("archive", type=Path)
+    p.add_argument("--force", action="store_true", help="replace an existing catalogue")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("encoders", help="list the available encoders")
     p.set_defaults(func=cmd_encoders)
