@@ -9,7 +9,10 @@ For each size (1k, 10k, 100k, 1M rows by default) it builds every index kind of
   process resident set across the build (what the machine pays, allocator slack included),
   and ``matcher.index.estimate_bytes`` (the figure ``choose_kind`` budgets with);
 - **latency** — one query per ``search(q, 10)`` call, in-process, p50 / p95 / p99 over the
-  query set (600 by default);
+  query set (600 by default), with one thread (``--query-threads``): a single query is too
+  small to split, and on a shared 2-core machine a second OpenMP / BLAS thread waits for a
+  core (measured here under a load of 3.5: a 10k-row flat query took 0.3 ms with one thread,
+  16 ms with two);
 - **throughput** — 1,000 other queries in one batched ``search`` call, queries per second;
 - **recall@10** against exact search (``flat``), over all queries and per query group;
 - which kind ``choose_kind(rows, dim)`` picks (``*``);
@@ -26,7 +29,8 @@ nearer than the rest). Queries come in three equal groups: *near* (a stored row 
 cosine ≈ 0.93 to it), *topic* (a fresh row of a stored topic) and *new* (a fresh row of a
 topic that no stored row has, the hardest).
 
-Run from the project folder (2 threads, as on the 2-core production machine)::
+Builds and the batched pass use ``--threads`` (2, the production machine's cores).
+Run from the project folder::
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scale.py [--sizes 1k,10k,100k,1M] [--dim 384] \\
         [--data embedlike|uniform] [--queries 600] [--kinds flat,hnsw,ivfpq] [--json out.json]
@@ -150,17 +154,26 @@ def recall(ids: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return out
 
 
-def latencies(index: FaissIndex, queries: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-query wall times (ms) of single-query searches, and their ids."""
-    for q in queries[:5]:  # warm-up
-        index.search(q[None, :], K, allowed)
-    times = np.empty(len(queries))
-    ids = np.empty((len(queries), K), dtype=np.int64)
-    for i, q in enumerate(queries):
-        t = time.perf_counter()
-        _, found = index.search(q[None, :], K, allowed)
-        times[i] = (time.perf_counter() - t) * 1000
-        ids[i] = found[0]
+def latencies(index: FaissIndex, queries: np.ndarray, threads: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query wall times (ms) of single-query searches with ``threads`` threads, and their ids."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            for q in queries[:5]:  # warm-up
+                index.search(q[None, :], K, allowed)
+            times = np.empty(len(queries))
+            ids = np.empty((len(queries), K), dtype=np.int64)
+            for i, q in enumerate(queries):
+                t = time.perf_counter()
+                _, found = index.search(q[None, :], K, allowed)
+                times[i] = (time.perf_counter() - t) * 1000
+                ids[i] = found[0]
+    finally:
+        faiss.omp_set_num_threads(previous)
     return times, ids
 
 
@@ -220,7 +233,7 @@ def run_size(n: int, args: argparse.Namespace, log) -> tuple[list[Row], Filtered
         size = blob.nbytes
         del blob
         log(f"   {kind}: built in {build:.1f} s, {size / 1e6:.0f} MB; timing {len(queries)} single queries")
-        times, ids = latencies(index, queries)
+        times, ids = latencies(index, queries, args.query_threads)
         t = time.perf_counter()
         index.search(batch, K)
         qps = len(batch) / (time.perf_counter() - t)
@@ -253,7 +266,7 @@ def run_size(n: int, args: argparse.Namespace, log) -> tuple[list[Row], Filtered
             _, sub = exact.search(queries, K)
             want = np.where(sub >= 0, allowed[np.maximum(sub, 0)], -1)
             del exact
-            f_times, f_ids = latencies(index, queries, allowed)
+            f_times, f_ids = latencies(index, queries, args.query_threads, allowed)
             if np.isin(f_ids[f_ids >= 0], allowed, invert=True).any():
                 raise AssertionError(f"{kind} returned a row outside the allowed ones")
             filtered = FilteredRow(
@@ -310,6 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"index kinds to measure among {', '.join(KINDS)}")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--query-threads", type=int, default=1, help="threads for the single-query timings (see above)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     args.kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
@@ -336,12 +350,13 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"Command: {' '.join(['benchmarks/scale.py'] + (argv if argv is not None else sys.argv[1:]))}")
     print(
-        f"faiss {faiss.__version__}, {args.threads} threads, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"faiss {faiss.__version__}, {args.threads} threads (single queries: {args.query_threads}), {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}; "
         f"dim {args.dim}, data {args.data}, {args.queries} single queries, batch {BATCH}, k {K}"
     )
     print(
         f"Settings: hnsw M={HNSW_M} efConstruction={HNSW_EF_CONSTRUCTION} efSearch={HNSW_EF_SEARCH}; "
-        f"ivfpq nlist=4·√n, nprobe=nlist/4, PQ {pq_m(args.dim)}×8 bits, SQ8 re-rank of {IVFPQ_REFINE_K_FACTOR}·k "
+        f"ivfpq nlist=4·√n, nprobe=nlist/3, PQ {pq_m(args.dim)}×8 bits (no residual), SQ8 re-rank of {IVFPQ_REFINE_K_FACTOR}·k "
         f"(1M rows: nlist {ivf_nlist(1_000_000)}, nprobe {ivf_nprobe(ivf_nlist(1_000_000))}). * = choose_kind(rows, dim)"
     )
     print()

@@ -77,7 +77,8 @@ class SentenceTransformerEncoder(Encoder):
             raise FileNotFoundError(f"sentence-transformers model folder not found: {path}")
         from sentence_transformers import SentenceTransformer
 
-        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        # weights may be stored in float16 (half the size in models/); compute in float32 on the CPU
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True).float()
         self.name = name
         self.version = version
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension

@@ -100,7 +100,8 @@ def finetune_transformer_encoder(
     model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
     model = train_contrastive(model, data.pairs, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
     manifest = _manifest(name, "fine-tuned-transformer", data, started, base=base_key, epochs=epochs, learning_rate=learning_rate, seed=seed)
-    save_encoder(model, folder, manifest)
+    manifest["weights"] = "float16 on disk (half the size), computed in float32"
+    save_encoder(model.half(), folder, manifest)
     return manifest
 
 

