@@ -4,9 +4,9 @@
 
 1. Starts ``matcher serve`` on a free loopback port (its own data folder under data/bench-load,
    the bundled sample catalogue) and creates a staff key.
-2. Latency: 200 sequential ``POST /match`` (one query text each, cycling over 20 texts, so the
-   vector cache does not hide the encoder) — p50/p95/p99 — against the bare encoder's time for the
-   same texts, measured in the same run (``encode_queries`` of one text, cache off). Target: the
+2. Latency: 200 sequential ``POST /match``, each with a new text (never a vector-cache hit),
+   p50/p95/p99, interleaved with the bare encoder's time for the same texts in the same process
+   run (``encode_queries`` of one text, no cache), after 10 warm-up calls of each. Target: the
    service's p95 within 2× the bare encoder's p95.
 3. Load: Locust, headless, ``--users`` concurrent clients for ``--seconds``: requests, failures,
    percentiles per route.
@@ -77,18 +77,23 @@ def main(argv: list[str] | None = None) -> int:
         from embeddings import load_encoder
 
         bare = load_encoder(args.encoder)  # no cache: the encoder's own time
-        bare.encode_queries(["échauffement"])
-        bare_times = []
-        for text in TEXTS * 10:
+
+        def call(text: str) -> None:
+            body = json.dumps({"text": text, "k": 10}).encode()
+            request = urllib.request.Request(base + "/match", data=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            urllib.request.urlopen(request, timeout=60).read()
+
+        for i in range(10):  # warm-up of both
+            bare.encode_queries([f"échauffement {i}"])
+            call(f"échauffement du service {i}")
+        bare_times, service_times = [], []
+        for i in range(200):  # interleaved, so that both see the same machine; a new text each time (never a cache hit)
+            text = f"{TEXTS[i % len(TEXTS)]} {i}"
             start = time.perf_counter()
             bare.encode_queries([text])
             bare_times.append(time.perf_counter() - start)
-        service_times = []
-        for i in range(200):
-            body = json.dumps({"text": f"{TEXTS[i % len(TEXTS)]} {i}", "k": 10}).encode()  # a new text each time: never a cache hit
-            request = urllib.request.Request(base + "/match", data=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
             start = time.perf_counter()
-            urllib.request.urlopen(request, timeout=60).read()
+            call(text)
             service_times.append(time.perf_counter() - start)
         b, s = _pct(bare_times), _pct(service_times)
         print(f"## Latency, one query at a time ({args.encoder}, {len(service_times)} requests)\n")

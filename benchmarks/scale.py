@@ -1,6 +1,6 @@
 """Index-only scale benchmark: which FAISS index kind, at which size, and what it costs.
 
-For each size (1k, 10k, 100k, 1M rows by default) it builds every index kind of
+For each size (1k, 10k, 25k — the exact-search limit —, 100k, 1M rows by default) it builds every index kind of
 ``matcher.index`` that makes sense there (``flat`` always, the exact baseline; ``hnsw`` and
 ``ivfpq`` from 10k rows) over synthetic unit vectors, and measures:
 
@@ -32,7 +32,7 @@ topic that no stored row has, the hardest).
 Builds and the batched pass use ``--threads`` (2, the production machine's cores).
 Run from the project folder::
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scale.py [--sizes 1k,10k,100k,1M] [--dim 384] \\
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scale.py [--sizes 1k,10k,25k,100k,1M] [--dim 384] \\
         [--data embedlike|uniform] [--queries 600] [--kinds flat,hnsw,ivfpq] [--json out.json]
 
 It prints progress on stderr and the Markdown tables on stdout. 1M rows take 20–30 minutes,
@@ -42,6 +42,7 @@ most of it the HNSW build, and about 8 GB of memory at the peak.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import os
@@ -56,6 +57,7 @@ from matcher.index import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
     HNSW_M,
+    IVFPQ_PROBE_FRACTION,
     IVFPQ_REFINE_K_FACTOR,
     KINDS,
     FaissIndex,
@@ -141,6 +143,12 @@ def make_data(kind: str, n: int, dim: int, n_queries: int, seed: int) -> tuple[n
 
 
 def rss_bytes() -> int:
+    """Resident set size, after handing freed heap pages back to the system (glibc)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
@@ -316,7 +324,7 @@ def markdown(rows: list[Row], filtered: list[FilteredRow]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1k,10k,100k,1M", help="comma-separated row counts (1k, 100k, 1M, 2500…)")
+    parser.add_argument("--sizes", default="1k,10k,25k,100k,1M", help="comma-separated row counts (1k, 100k, 1M, 2500…)")
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--data", choices=("embedlike", "uniform"), default="embedlike")
     parser.add_argument("--queries", type=int, default=600, help="single queries timed per index (≥ 200)")
@@ -356,7 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"Settings: hnsw M={HNSW_M} efConstruction={HNSW_EF_CONSTRUCTION} efSearch={HNSW_EF_SEARCH}; "
-        f"ivfpq nlist=4·√n, nprobe=nlist/3, PQ {pq_m(args.dim)}×8 bits (no residual), SQ8 re-rank of {IVFPQ_REFINE_K_FACTOR}·k "
+        f"ivfpq nlist=4·√n, nprobe={IVFPQ_PROBE_FRACTION:g}·nlist, PQ {pq_m(args.dim)}×8 bits (no residual), SQ8 re-rank of {IVFPQ_REFINE_K_FACTOR}·k "
         f"(1M rows: nlist {ivf_nlist(1_000_000)}, nprobe {ivf_nprobe(ivf_nlist(1_000_000))}). * = choose_kind(rows, dim)"
     )
     print()

@@ -240,3 +240,14 @@ def test_a_starved_filtered_hnsw_search_is_completed_exactly(corpus, indexes, mo
     n_scores, n_ids = NumpyIndex(base).search(queries, 10, allowed)
     np.testing.assert_array_equal(ids, n_ids)
     np.testing.assert_allclose(scores, n_scores, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_vectors_without_a_copy(corpus, indexes, kind: str) -> None:
+    base, _ = corpus
+    view = indexes[kind].vectors(copy=False)
+    np.testing.assert_allclose(view, indexes[kind].vectors(), atol=0)
+    if kind != "ivfpq":
+        np.testing.assert_array_equal(view, base)
+        assert not view.flags.writeable and not view.flags.owndata
+    assert FaissIndex(dim=4).vectors(copy=False).shape == (0, 4)
