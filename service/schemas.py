@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from matcher.access import ROLES
 from matcher.feedback import VERDICTS
@@ -20,20 +20,13 @@ class FiltersIn(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=20, description="all required")
     sizes: list[str] = Field(default_factory=list, max_length=4, description=f"any of {', '.join(SIZES)}")
 
-    @field_validator("sizes")
+    @field_validator("segments", "sizes")
     @classmethod
-    def _known_sizes(cls, value: list[str]) -> list[str]:
-        for size in value:
-            if size not in SIZES:
-                raise ValueError(f"{size!r} is not one of {', '.join(SIZES)}")
-        return value
-
-    @field_validator("segments")
-    @classmethod
-    def _known_segments(cls, value: list[str]) -> list[str]:
-        for segment in value:
-            if segment not in SEGMENTS:
-                raise ValueError(f"{segment!r} is not one of {', '.join(SEGMENTS)}")
+    def _known_values(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        allowed = SEGMENTS if info.field_name == "segments" else SIZES
+        for item in value:
+            if item not in allowed:
+                raise ValueError(f"{item!r} is not one of {', '.join(allowed)}")
         return value
 
 
