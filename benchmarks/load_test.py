@@ -123,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         print("| route | requests | failures | req/s | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(f"| {r['Name']} | {r['Request Count']} | {r['Failure Count']} | {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | {r['99%']} | {float(r['Max Response Time']):.0f} |")
+        metrics = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+        lookups = {line.split('"')[1]: float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("matcher_vector_cache_lookups{")}
+        total = sum(lookups.values())
+        if total:
+            print(f"\nVector cache over the whole run: {lookups.get('hit', 0):.0f} hits, {lookups.get('miss', 0):.0f} misses (hit ratio {lookups.get('hit', 0) / total:.1%}); an unchanged text is never re-encoded.")
         if run.returncode not in (0, 1):
             print(run.stderr[-2000:])
         return 0 if all(r["Failure Count"] == "0" for r in rows) else 1

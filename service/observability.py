@@ -53,6 +53,7 @@ class Metrics:
         self.in_flight = Gauge("matcher_requests_in_flight", "Requests being served", registry=self.registry)
         self.versions = Gauge("matcher_model_info", "Versions being served (value 1)", ["encoder", "index", "reranker"], registry=self.registry)
         self.suppliers = Gauge("matcher_suppliers", "Suppliers in the served index", registry=self.registry)
+        self.cache = Gauge("matcher_vector_cache_lookups", "Texts looked up in the vector cache since start (result: hit or miss)", ["result"], registry=self.registry)
 
     def render(self, engine) -> bytes:
         self.versions.clear()
@@ -60,6 +61,10 @@ class Metrics:
             v = engine.versions()
             self.versions.labels(v["encoder"], v["index"], v["reranker"]).set(1)
             self.suppliers.set(len(engine.corpus))
+            cache = getattr(engine.ranker.encoder, "cache", None)
+            if cache is not None:
+                self.cache.labels("hit").set(cache.hits)
+                self.cache.labels("miss").set(cache.misses)
         return generate_latest(self.registry)
 
 

