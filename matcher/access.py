@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -63,6 +65,11 @@ class KeyInfo:
     revoked: bool
 
 
+#: how long a verified key is trusted without asking the database again (a revocation through
+#: this process takes effect at once; through another process, within this delay)
+VERIFIED_TTL_SECONDS = 30.0
+
+
 class KeyStore:
     """API keys in the catalogue database, hashed with the service secret."""
 
@@ -71,6 +78,8 @@ class KeyStore:
             raise ValueError("secret: an empty secret cannot protect API keys")
         self.catalogue = catalogue
         self._secret = secret.encode()
+        self._verified: dict[str, tuple[Principal, float]] = {}  # key hash → (principal, expiry)
+        self._lock = threading.Lock()
 
     def _hash(self, token: str) -> str:
         return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
@@ -100,12 +109,23 @@ class KeyStore:
         """The principal of a valid, unrevoked key; ``None`` otherwise (constant-time comparison)."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
+        digest = self._hash(token)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._verified.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         key_id = token[len(TOKEN_PREFIX) :].split("_", 1)[0]
         with self.catalogue.engine.connect() as conn:
             row = conn.execute(sa.select(api_keys_table).where(api_keys_table.c.key_id == key_id)).first()
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, self._hash(token)):
+        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
             return None
-        return Principal(row.key_id, row.name, row.role, row.buyer_id)
+        principal = Principal(row.key_id, row.name, row.role, row.buyer_id)
+        with self._lock:
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[digest] = (principal, now + VERIFIED_TTL_SECONDS)
+        return principal
 
     def revoke(self, key_id: str) -> bool:
         """Revoke a key; ``False`` when there is no such active key."""
@@ -113,6 +133,8 @@ class KeyStore:
             result = conn.execute(
                 api_keys_table.update().where((api_keys_table.c.key_id == key_id) & api_keys_table.c.revoked_at.is_(None)).values(revoked_at=_now())
             )
+        with self._lock:
+            self._verified = {h: (p, t) for h, (p, t) in self._verified.items() if p.key_id != key_id}
         return bool(result.rowcount)
 
     def list(self) -> list[KeyInfo]:
