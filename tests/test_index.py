@@ -11,6 +11,7 @@ from embeddings import l2_normalize
 from matcher.index import (
     FLAT_MAX_FLOATS,
     HNSW_EF_SEARCH,
+    HNSW_EF_SEARCH_LARGE,
     IVFPQ_REFINE_K_FACTOR,
     KINDS,
     MANIFEST_KINDS,
@@ -19,7 +20,9 @@ from matcher.index import (
     NumpyIndex,
     choose_kind,
     estimate_bytes,
+    filtered_plan,
     flat_max_rows,
+    hnsw_ef_search,
     ivf_nlist,
     ivf_nprobe,
     new_manifest,
@@ -174,7 +177,7 @@ def test_every_kind_round_trips_with_its_kind_in_the_manifest(corpus, indexes, t
     else:  # the 8-bit copies: close to the originals, not equal
         assert np.abs(loaded.vectors() - base).max() < 0.02
     if kind == "hnsw":
-        assert loaded.index.hnsw.efSearch == HNSW_EF_SEARCH
+        assert loaded.index.hnsw.efSearch == hnsw_ef_search(N_ROWS) == HNSW_EF_SEARCH
     if kind == "ivfpq":
         assert loaded._ivf.nprobe == ivf_nprobe(ivf_nlist(N_ROWS)) and loaded.index.k_factor == IVFPQ_REFINE_K_FACTOR
 
@@ -230,9 +233,9 @@ def test_a_starved_filtered_hnsw_search_is_completed_exactly(corpus, indexes, mo
     completed: list[int] = []
     exact = FaissIndex._exact
 
-    def spy(self, q, k, rows):
+    def spy(self, q, k, mask, n_allowed):
         completed.append(len(q))
-        return exact(self, q, k, rows)
+        return exact(self, q, k, mask, n_allowed)
 
     monkeypatch.setattr(FaissIndex, "_exact", spy)
     scores, ids = indexes["hnsw"].search(queries, 10, allowed)
@@ -251,3 +254,14 @@ def test_vectors_without_a_copy(corpus, indexes, kind: str) -> None:
         np.testing.assert_array_equal(view, base)
         assert not view.flags.writeable and not view.flags.owndata
     assert FaissIndex(dim=4).vectors(copy=False).shape == (0, 4)
+
+
+def test_search_settings_grow_with_size_and_filters_pick_the_cheaper_plan() -> None:
+    assert hnsw_ef_search(100_000) == HNSW_EF_SEARCH < hnsw_ef_search(100_001) == hnsw_ef_search(1_000_000) == HNSW_EF_SEARCH_LARGE
+    assert filtered_plan("flat", 1_000_000, 500_000, 384) == "exact"
+    for kind in ("hnsw", "ivfpq"):
+        assert filtered_plan(kind, 1_000_000, flat_max_rows(384), 384) == "exact"
+    # 1M rows: a 10 % filter is scanned (cheaper than a graph search 10× wider), a 50 % one is not
+    assert filtered_plan("hnsw", 1_000_000, 100_000, 384) == "exact"
+    assert filtered_plan("hnsw", 1_000_000, 500_000, 384) == "index"
+    assert filtered_plan("ivfpq", 1_000_000, 100_000, 384) == "index"
