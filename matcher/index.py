@@ -49,9 +49,9 @@ MANIFEST_KINDS = {"flat": "faiss-flat-ip", "hnsw": "faiss-hnsw-ip", "ivfpq": "fa
 #: search must stay under
 LATENCY_BUDGET_MS = 5.0
 #: exact search while ``rows × dim`` stays under this (a flat scan costs one multiply-add per
-#: stored float): 25,000 rows at dimension 384. ``benchmarks/scale.py`` (load ≈ 3.5 on 2 cores):
-#: flat p50 / p95 0.26 / 0.32 ms at 10k rows, 1.7 / 5.9 ms at 30k, 5.6 / 9.6 ms at 100k, linear
-#: in rows × dim; HNSW p95 1.0 ms at 100k.
+#: stored float): 25,000 rows at dimension 384. ``benchmarks/scale.py`` (load ≈ 3 on 2 cores):
+#: flat p50 / p95 0.29 / 0.37 ms at 10k rows, 1.4 / 1.8 ms at 25k, 6.4 / 8.3 ms at 100k (up to
+#: 5.9 ms p95 at 30k under heavier load), linear in rows × dim; HNSW p95 1.3 ms at 100k.
 FLAT_MAX_FLOATS = 25_000 * 384
 
 #: HNSW links per node (2 × M on the bottom layer): 32 keeps recall high on 384-d embeddings
@@ -63,6 +63,7 @@ HNSW_EF_CONSTRUCTION = 128
 HNSW_EF_SEARCH = 256
 #: ... and above: at 1M rows recall@10 is 0.936 with 256, 0.969 with 512, 0.978 with 768,
 #: 0.984 with 1024 (p50 5.7 ms), 0.988 with 1536 (p50 8.4 ms)
+#: (benchmark: recall@10 0.984, p50 7.0 ms at 1M rows; the 1M build takes 11–12 min on 2 cores)
 HNSW_EF_SEARCH_LARGE = 1024
 HNSW_EF_SEARCH_ROWS = 100_000
 #: a filtered graph search keeps only the allowed share of the nodes it visits, so its candidate
@@ -80,7 +81,7 @@ IVFPQ_DIMS_PER_CODE = 4
 IVFPQ_NBITS = 8
 #: share of the inverted lists visited per query (``nprobe = ⌈0.4 · nlist⌉``): embedding-like data
 #: needs a wide probe for queries far from every stored topic (recall@10 at 100k rows: 0.975 at
-#: 1/4, 0.982 at 1/3, 0.987 at 0.4)
+#: 1/4, 0.982 at 1/3, 0.987 at 0.4; 0.981 at 1M rows, p50 26 ms, 495 MB)
 IVFPQ_PROBE_FRACTION = 0.4
 #: the PQ shortlist is ``k × IVFPQ_REFINE_K_FACTOR`` rows, re-ranked with the 8-bit vectors
 #: (64 gained 0.001 of recall@10 over 16: the lists visited, not the PQ codes, limit it)
