@@ -242,18 +242,25 @@ class Engine:
             raise NotFoundError("need", need_id)
         return need, self.match(Query.from_need(need), k, filters)
 
-    def shortlist(self, buyer_id: str, k: int = 10, per_need: int = 10, filters: Filters | None = None) -> tuple[list[Need], list[ShortlistEntry]]:
-        """A buyer's shortlist over all its recorded needs, each entry explained by its best need."""
+    def _buyer_lists(self, buyer_id: str, depth: int, per_need: int, filters: Filters | None) -> tuple[list[Need], list[ShortlistEntry], np.ndarray]:
+        """A buyer's needs, its aggregated list ``depth`` deep (not explained) and the needs' query vectors."""
         needs = self.catalogue.needs(buyer_id)
         if not needs:
             raise NotFoundError("buyer", buyer_id)
         queries = [Query.from_need(n) for n in needs]
         qvecs = self.ranker.query_vectors(queries, progress=False)
         rankings = [self.ranker.rank(q, per_need, filters, qvec=v) for q, v in zip(queries, qvecs)]
-        entries = aggregate(needs, rankings, k)
+        return needs, aggregate(needs, rankings, depth), qvecs
+
+    def _explain_entries(self, needs: list[Need], entries: list[ShortlistEntry], qvecs: np.ndarray) -> None:
         for entry in entries:
-            if entry.best is not None:
-                entry.explanation = self.explain(queries[entry.best_need], entry.best, qvecs[entry.best_need])
+            if entry.best is not None and entry.explanation is None:
+                entry.explanation = self.explain(Query.from_need(needs[entry.best_need]), entry.best, qvecs[entry.best_need])
+
+    def shortlist(self, buyer_id: str, k: int = 10, per_need: int = 10, filters: Filters | None = None) -> tuple[list[Need], list[ShortlistEntry]]:
+        """A buyer's shortlist over all its recorded needs, each entry explained by its best need."""
+        needs, entries, qvecs = self._buyer_lists(buyer_id, k, per_need, filters)
+        self._explain_entries(needs, entries, qvecs)
         return needs, entries
 
     # -- staff views ----------------------------------------------------------------------
@@ -268,12 +275,10 @@ class Engine:
         from .exposure import balance, exposure_stats
 
         per_buyer: dict[str, tuple[list[Need], list[ShortlistEntry]]] = {}
+        query_vectors: dict[str, np.ndarray] = {}
         for buyer_id, _, _ in self.catalogue.buyers():
-            needs = self.catalogue.needs(buyer_id)
-            queries = [Query.from_need(n) for n in needs]
-            qvecs = self.ranker.query_vectors(queries, progress=False)
-            rankings = [self.ranker.rank(q, max(per_need, k), filters, qvec=v) for q, v in zip(queries, qvecs)]
-            per_buyer[buyer_id] = (needs, aggregate(needs, rankings, 3 * k))
+            needs, entries, query_vectors[buyer_id] = self._buyer_lists(buyer_id, 3 * k, max(per_need, k), filters)
+            per_buyer[buyer_id] = (needs, entries)
         before = {b: [e.supplier for e in entries[:k]] for b, (_, entries) in per_buyer.items()}
         chosen = balance({b: [(e.supplier, e.score) for e in entries] for b, (_, entries) in per_buyer.items()}, k, cap, trade_off)
         lists: dict[str, tuple[list[Need], list[ShortlistEntry]]] = {}
@@ -283,9 +288,7 @@ class Engine:
             kept = [by_supplier[item] for item, _ in picks]
             for rank, entry in enumerate(kept, start=1):
                 entry.rank = rank
-                if entry.best is not None and entry.explanation is None:
-                    query = Query.from_need(needs[entry.best_need])
-                    entry.explanation = self.explain(query, entry.best, self.ranker.query_vectors([query], progress=False)[0])
+            self._explain_entries(needs, kept, query_vectors[buyer_id])
             lists[buyer_id] = (needs, kept)
         after = {b: [e.supplier for e in entries] for b, (_, entries) in lists.items()}
         n = len(self.corpus)
@@ -324,7 +327,7 @@ class Engine:
         sizes: Counter[str] = Counter()
         ministries = []
         for buyer_id, buyer_name, n_needs in self.catalogue.buyers():
-            _, entries = self.shortlist(buyer_id, k)
+            _, entries, _ = self._buyer_lists(buyer_id, k, 10, None)  # no explanations needed for counts
             suppliers = [self.corpus.suppliers[e.supplier] for e in entries]
             for s in suppliers:
                 regions[s.region or "inconnue"] += 1

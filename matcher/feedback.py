@@ -69,6 +69,13 @@ def list_feedback(catalogue: Catalogue, buyer_id: str | None = None, limit: int 
         return [{**r._asdict(), "at": r.at.isoformat(timespec="seconds")} for r in conn.execute(query)]
 
 
+def verdict_counts(catalogue: Catalogue) -> dict[str, int]:
+    """How many verdicts of each kind are stored."""
+    query = sa.select(feedback_table.c.verdict, sa.func.count()).group_by(feedback_table.c.verdict)
+    with catalogue.engine.connect() as conn:
+        return {verdict: int(n) for verdict, n in conn.execute(query)}
+
+
 def qrels_rows(catalogue: Catalogue) -> list[tuple[str, str, int]]:
     """``(need_id, supplier_id, grade)`` from the latest verdict on each pair of a recorded need.
 

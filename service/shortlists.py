@@ -117,10 +117,6 @@ def export_all_shortlists(principal: Staff, engine: EngineDep, filters: FiltersD
 @router.get("/stats")
 def statistics(principal: Staff, engine: EngineDep, k: KParam = 10) -> dict:
     """What the ministries' shortlists contain, per region, segment, size and ministry (staff)."""
-    from matcher.feedback import list_feedback
+    from matcher.feedback import verdict_counts
 
-    stats = engine.statistics(k)
-    verdicts: dict[str, int] = {}
-    for fb in list_feedback(engine.catalogue, limit=100_000):
-        verdicts[fb["verdict"]] = verdicts.get(fb["verdict"], 0) + 1
-    return {**stats, "feedback": verdicts, "versions": engine.versions()}
+    return {**engine.statistics(k), "feedback": verdict_counts(engine.catalogue), "versions": engine.versions()}
