@@ -222,11 +222,7 @@ class Engine:
 
     def match(self, query: Query, k: int = 10, filters: Filters | None = None) -> list[MatchResult]:
         """The ``k`` best suppliers for a query, explained."""
-        qvec = self.ranker.query_vectors([query], progress=False)[0]
-        return [
-            MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, self.explain(query, m, qvec))
-            for m in self.ranker.rank(query, k, filters, qvec=qvec)
-        ]
+        return self.match_many([query], [k], [filters])[0]
 
     def match_many(self, queries: list[Query], ks: list[int], filters: list[Filters | None]) -> list[list[MatchResult]]:
         """Explained rankings for several queries (each with its ``k`` and filters), texts encoded in one batched pass."""

@@ -52,6 +52,14 @@ Staff = Annotated[Principal, Depends(require_staff)]
 Admin = Annotated[Principal, Depends(require_admin)]
 
 
+def visible_need(catalogue, need_id: str, principal: Principal, field: str = "need_id"):
+    """The recorded need if the caller may see it; 404 naming ``field`` otherwise (unknown or another organisation's)."""
+    need = catalogue.need(need_id)
+    if need is None or not principal.can_access_buyer(need.buyer_id):
+        raise HTTPException(404, detail=f"{field}: need {need_id!r} not found")
+    return need
+
+
 def check_buyer(principal: Principal, buyer_id: str, field: str = "buyer_id") -> None:
     """404 unless the caller may see this buyer organisation."""
     if not principal.can_access_buyer(buyer_id):

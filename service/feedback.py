@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from matcher.feedback import Feedback, list_feedback, qrels_tsv, record_feedback
 
-from .auth import Caller, Staff, check_buyer
+from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import EngineDep
 from .schemas import ERROR_RESPONSES, FeedbackIn
 
@@ -25,10 +25,7 @@ def give_feedback(body: FeedbackIn, principal: Caller, engine: EngineDep) -> dic
         raise HTTPException(404, detail=f"supplier_id: supplier {body.supplier_id!r} not found")
     buyer_id = body.buyer_id or None
     if body.need_id:
-        need = engine.catalogue.need(body.need_id)
-        if need is None or not principal.can_access_buyer(need.buyer_id):
-            raise HTTPException(404, detail=f"need_id: need {body.need_id!r} not found")
-        buyer_id = need.buyer_id
+        buyer_id = visible_need(engine.catalogue, body.need_id, principal).buyer_id
     elif not body.query_text.strip():
         raise HTTPException(422, detail="need_id: give the recorded need, or query_text for a free-text search")
     if principal.role == "buyer":

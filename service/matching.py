@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from matcher.access import Principal
-from matcher.engine import Engine, NotFoundError
+from matcher.engine import NotFoundError
 from matcher.procurement import procurement_notice
 from matcher.rank import Filters, Query
 from matcher.schema import SEGMENTS, SIZE_LABELS_FR
 
-from .auth import Caller, Staff, check_buyer
+from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import EngineDep, FiltersDep, IdParam, KParam, SettingsDep
 from .schemas import ERROR_RESPONSES, BatchOut, BatchRequest, MatchesOut, MatchRequest, MeOut
 
@@ -64,20 +64,11 @@ def match_batch(body: BatchRequest, principal: Caller, engine: EngineDep, settin
     return BatchOut(results=answers, count=len(answers), versions=versions)
 
 
-def _need_for(engine: Engine, need_id: str, principal) -> None:
-    need = engine.catalogue.need(need_id)
-    if need is None or not principal.can_access_buyer(need.buyer_id):
-        raise HTTPException(404, detail=f"need_id: need {need_id!r} not found")
-
-
 @router.get("/needs/{need_id}/matches", response_model=MatchesOut)
 def need_matches(need_id: IdParam, principal: Caller, engine: EngineDep, settings: SettingsDep, filters: FiltersDep, k: KParam = 10) -> MatchesOut:
     """Ranked suppliers for a recorded need (a buyer key: its own organisation's needs only)."""
-    _need_for(engine, need_id, principal)
-    try:
-        need, results = engine.match_need(need_id, k, filters)
-    except NotFoundError as exc:
-        raise HTTPException(404, detail=f"need_id: {exc}") from None
+    need = visible_need(engine.catalogue, need_id, principal)
+    results = engine.match(Query.from_need(need), k, filters)
     out = [r.to_dict() for r in results]
     notice = procurement_notice(need.amount, settings.innovation_threshold_eur)
     return MatchesOut(need_id=need.need_id, results=out, count=len(out), procurement=notice, versions=engine.versions())

@@ -9,11 +9,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi import Query as QueryParam
 
 from matcher.access import Principal
-from matcher.engine import Engine
 from matcher.ingest import read_needs
 from matcher.schema import Need, RecordError
 
-from .auth import Caller, Staff, check_buyer
+from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import EngineDep, IdParam
 from .schemas import ERROR_RESPONSES, ImportOut, NeedIn, NeedOut
 from .uploads import import_summary, read_upload
@@ -23,13 +22,6 @@ router = APIRouter(tags=["needs"], responses=ERROR_RESPONSES)
 
 def need_out(need: Need) -> NeedOut:
     return NeedOut(**{k: v for k, v in need.to_dict().items() if k in NeedOut.model_fields})
-
-
-def _visible_need(engine: Engine, need_id: str, principal: Principal) -> Need:
-    need = engine.catalogue.need(need_id)
-    if need is None or not principal.can_access_buyer(need.buyer_id):
-        raise HTTPException(404, detail=f"need_id: need {need_id!r} not found")
-    return need
 
 
 def _validated(body: NeedIn, need_id: str, principal: Principal) -> Need:
@@ -65,7 +57,7 @@ def buyer_needs(buyer_id: IdParam, principal: Caller, engine: EngineDep) -> dict
 
 @router.get("/needs/{need_id}", response_model=NeedOut)
 def get_need(need_id: IdParam, principal: Caller, engine: EngineDep) -> NeedOut:
-    return need_out(_visible_need(engine, need_id, principal))
+    return need_out(visible_need(engine.catalogue, need_id, principal))
 
 
 @router.post("/needs", response_model=NeedOut, status_code=201)
@@ -83,7 +75,7 @@ def create_need(body: NeedIn, principal: Caller, engine: EngineDep) -> NeedOut:
 @router.put("/needs/{need_id}", response_model=NeedOut)
 def update_need(need_id: IdParam, body: NeedIn, principal: Caller, engine: EngineDep) -> NeedOut:
     """Edit a recorded need (its organisation cannot be changed by a buyer key)."""
-    _visible_need(engine, need_id, principal)
+    visible_need(engine.catalogue, need_id, principal)
     if body.need_id and body.need_id != need_id:
         raise HTTPException(422, detail="need_id: the body's need_id differs from the URL's")
     need = _validated(body, need_id, principal)
@@ -94,7 +86,7 @@ def update_need(need_id: IdParam, body: NeedIn, principal: Caller, engine: Engin
 
 @router.delete("/needs/{need_id}", status_code=204)
 def delete_need(need_id: IdParam, principal: Caller, engine: EngineDep) -> None:
-    _visible_need(engine, need_id, principal)
+    visible_need(engine.catalogue, need_id, principal)
     engine.catalogue.delete_need(need_id)
     engine.catalogue.audit(principal.label, "need.delete", need_id)
 

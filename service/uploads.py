@@ -45,7 +45,6 @@ def row_errors(report: ImportReport, limit: int = 50) -> list[str]:
     return [f"ligne {e.line} : {e.field} : {e.message}" for e in report.errors[:limit]]
 
 
-def import_summary(report: ImportReport, inserted: int, updated: int, extra_errors: list[str] | None = None) -> dict[str, Any]:
-    errors = row_errors(report) + (extra_errors or [])
-    return {"read": report.read, "accepted": report.accepted - len(extra_errors or []), "inserted": inserted, "updated": updated,
-            "rejected": report.rejected + len(extra_errors or []), "errors": errors}
+def import_summary(report: ImportReport, inserted: int, updated: int) -> dict[str, Any]:
+    """What an API import answers: counts, and each rejected row by line and field."""
+    return {"read": report.read, "accepted": report.accepted, "inserted": inserted, "updated": updated, "rejected": report.rejected, "errors": row_errors(report)}
