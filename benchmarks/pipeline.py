@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                 start = time.perf_counter()
                 qvec = ranker.query_vectors([query], progress=False)[0]
                 for m in ranker.rank(query, 10, qvec=qvec):
-                    explain(m, query, ranker.corpus, ranker.vectors, qvec, ranker.corpus.cpv)
+                    explain(m, query, ranker.corpus, ranker.corpus.cpv)
                 latencies.append(time.perf_counter() - start)
             batch = [Query(f"{pitches[i % len(pitches)]} [{i}]") for i in range(args.batch)]
             start = time.perf_counter()

@@ -112,7 +112,15 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     engine = Engine.open(_settings(args), progress=True)
     m = engine.manifest
-    print(f"Index prêt : {m.size} textes de preuve, {len(engine.corpus)} fournisseurs, encodeur {m.encoder_key}, créé le {m.created_at}.")
+    live = m.live if m.live >= 0 else m.size
+    print(
+        f"Index prêt ({engine.index_version}, {m.kind}) : {live} textes de preuve, {len(engine.corpus)} fournisseurs, "
+        f"encodeur {m.encoder_key}, créé le {m.created_at}."
+    )
+    update = engine.ranker.index_update
+    if update:
+        how = f"reconstruit : {update['rebuilt']}" if update["rebuilt"] else "mis à jour sur place"
+        print(f"  {update['added']} textes ajoutés, {update['removed']} retirés, {update['kept']} inchangés ({how}).")
     return 0
 
 

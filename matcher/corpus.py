@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cpv import CpvVocabulary
+from .keyed_index import evidence_key
 from .schema import Supplier
 from .text import fold, repair
 
@@ -81,6 +82,10 @@ class Corpus:
         for i, supplier in enumerate(self.suppliers):
             self._add(i, supplier)
         self.evidence_supplier = np.asarray([e.supplier for e in self.evidence], dtype=np.int64)
+        #: stable key of each evidence row (supplier id + encoder text): its slot in the dense index
+        self.evidence_keys = np.fromiter(
+            (evidence_key(self.suppliers[e.supplier].supplier_id, e.embed_text) for e in self.evidence), dtype=np.int64, count=len(self.evidence)
+        )
         self.supplier_rows: list[np.ndarray] = [np.zeros(0, np.int64)] * len(self.suppliers)
         if len(self.evidence):
             order = np.argsort(self.evidence_supplier, kind="stable")
@@ -137,11 +142,12 @@ class Corpus:
         self.documents.append(" ".join(lexical))
 
     def fingerprint(self) -> str:
-        """Hash of everything the dense index depends on (ids and evidence texts)."""
-        h = hashlib.sha256()
-        for e in self.evidence:
-            h.update(self.suppliers[e.supplier].supplier_id.encode())
-            h.update(b"\x00")
-            h.update(e.embed_text.encode())
-            h.update(b"\x01")
-        return h.hexdigest()[:16]
+        """Hash of everything the dense index depends on: the set of evidence keys (ids and texts)."""
+        return hashlib.sha256(np.unique(self.evidence_keys).tobytes()).hexdigest()[:16]
+
+    def index_texts(self) -> tuple[np.ndarray, list[str]]:
+        """The distinct evidence keys and the text the encoder gets for each (what the dense index holds)."""
+        texts: dict[int, str] = {}
+        for key, e in zip(self.evidence_keys.tolist(), self.evidence):
+            texts.setdefault(key, e.embed_text)
+        return np.fromiter(texts, dtype=np.int64, count=len(texts)), list(texts.values())

@@ -2,8 +2,9 @@
 
 ``Engine.open(settings)`` is what the CLI and the service use. On an empty database it
 loads the bundled (fictional) sample catalogue, so that everything runs out of the box.
-The index is reused when its manifest matches the encoder and the catalogue, and rebuilt
-(cheaply: vectors are cached) otherwise.
+The index is reused when its manifest matches the encoder and the catalogue; otherwise it is
+updated in place of a copy (new texts appended, removed ones tombstoned: ``KeyedIndex``) and
+published as a new version, and built from scratch only when there is no usable one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .explain import Explanation, explain
 from .index import IndexManifest, IndexMismatchError, new_manifest
 from .index_store import IndexStore
 from .ingest import ImportReport, read_labels, read_needs, read_suppliers
+from .keyed_index import KeyedIndex, SyncStats
 from .rank import Filters, Match, Query, Ranker, RankingConfig
 from .registry import REGISTERED_NAME, ModelRegistry
 from .schema import Need, Supplier
@@ -119,6 +121,62 @@ def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, 
     return model, {"reranker": source, "version": manifest.get("version", ""), "trained_on": manifest.get("training", {})}
 
 
+def _synced_ranker(
+    settings: Settings,
+    corpus: Corpus,
+    encoder: Encoder,
+    config: RankingConfig | None,
+    progress: bool | None,
+    live: tuple[KeyedIndex, IndexManifest, str] | None = None,
+) -> tuple[Ranker, IndexManifest, str]:
+    """A ranker over ``corpus`` with the published index brought up to date; and its version.
+
+    Under the index store's writer lock: the live version (``live`` when it is still the
+    published one, else read from disk) is kept when it holds exactly the corpus's texts;
+    otherwise a synced copy — only new texts encoded and appended, removed ones tombstoned
+    (:meth:`KeyedIndex.synced`) — or, with no usable index, a new one is published.
+    """
+    store = IndexStore(settings.index_dir / encoder.name)
+    fingerprint = corpus.fingerprint()
+    cache = getattr(encoder, "cache", None)
+    counts = {"encoded": 0, "from_cache": 0}
+
+    def encode(texts: list[str]) -> np.ndarray:
+        """The texts' vectors, counting what the vector cache had (the counters are the encoder's: read around the call)."""
+        hits, misses = (cache.hits, cache.misses) if cache is not None else (0, 0)
+        vectors = encoder.encode_passages(texts, progress=progress)
+        counts["encoded"] += cache.misses - misses if cache is not None else len(texts)
+        counts["from_cache"] += cache.hits - hits if cache is not None else 0
+        return vectors
+
+    with store.writer():
+        current = store.current()
+        index: KeyedIndex | None = None
+        if live is not None and current is not None and live[2] == current.name:
+            index, manifest, version = live
+        else:
+            try:
+                index, manifest, version = store.load(expect_encoder=encoder.key)
+            except (FileNotFoundError, IndexMismatchError) as exc:
+                log.info("building the index (%s)", exc)
+        if index is not None and manifest.catalogue_hash == fingerprint:
+            return Ranker(corpus, encoder, index, config), manifest, version
+        keys, texts = corpus.index_texts()
+        budget = settings.index_memory_bytes
+        if index is None:
+            index, stats = KeyedIndex.build(keys, encode(texts), encoder.dim, memory_budget=budget), SyncStats(added=len(keys), rebuilt="no usable index")
+        else:
+            text_of = dict(zip(keys.tolist(), texts))
+            index, stats = index.synced(keys, lambda new: encode([text_of[k] for k in new.tolist()]), budget)
+        manifest = new_manifest(encoder.name, encoder.version, encoder.dim, index.n_slots, fingerprint, kind=index.kind)
+        version = store.publish(index, manifest)
+    ranker = Ranker(corpus, encoder, index, config)
+    ranker.build_stats = counts
+    ranker.index_update = stats.as_dict()
+    log.info("index version %s: %s, texts %s", version, ranker.index_update, ranker.build_stats)
+    return ranker, manifest, version
+
+
 @dataclass
 class MatchResult:
     """A ranked supplier with its explanation (what the CLI prints and the API returns)."""
@@ -156,16 +214,26 @@ class MatchResult:
 class Engine:
     """Everything needed to answer a need: catalogue, ranker, CPV labels, index manifest."""
 
-    def __init__(self, settings: Settings, catalogue: Catalogue, ranker: Ranker, manifest: IndexManifest, reranker_info: dict | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalogue: Catalogue,
+        ranker: Ranker,
+        manifest: IndexManifest,
+        reranker_info: dict | None = None,
+        index_version: str = "",
+    ) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.ranker = ranker
         self.manifest = manifest
         self.reranker_info = reranker_info or {"reranker": "none"}
+        #: the published index version this engine serves (its folder name in the index store)
+        self.index_version = index_version
 
     @classmethod
     def open(cls, settings: Settings, config: RankingConfig | None = None, progress: bool | None = None) -> Engine:
-        """Open the catalogue (seeding the sample when empty) and load or build the index."""
+        """Open the catalogue (seeding the sample when empty) and load the index, updated to the catalogue."""
         settings.ensure_dirs()
         catalogue = Catalogue(settings.db_url)
         if catalogue.counts()["suppliers"] == 0:
@@ -173,36 +241,21 @@ class Engine:
             load_sample(catalogue)
         encoder = open_encoder(settings)
         corpus = Corpus(catalogue.suppliers(), CpvVocabulary.load(settings.cpv_file))
-        ranker, manifest = cls._load_or_build(settings, corpus, encoder, config, progress)
+        ranker, manifest, version = _synced_ranker(settings, corpus, encoder, config, progress)
         ranker.reranker, reranker_info = open_reranker(settings, encoder)
-        return cls(settings, catalogue, ranker, manifest, reranker_info)
+        return cls(settings, catalogue, ranker, manifest, reranker_info, version)
 
-    @staticmethod
-    def _load_or_build(
-        settings: Settings, corpus: Corpus, encoder: Encoder, config: RankingConfig | None, progress: bool | None
-    ) -> tuple[Ranker, IndexManifest]:
-        """The live index version if it matches the catalogue; else a new version, published atomically.
+    def refresh(self) -> Engine:
+        """A new engine on the catalogue as it is now, this one left serving until the caller swaps.
 
-        Unchanged evidence texts come from the vector cache: only new or edited texts are encoded.
+        The index is updated in place of a copy of the live one (new texts appended, removed
+        ones tombstoned), published as a new version; encoder, reranker and settings are kept.
         """
-        store = IndexStore(settings.index_dir / encoder.name)
-        fingerprint = corpus.fingerprint()
-        try:
-            index, manifest, _ = store.load(expect_encoder=encoder.key)
-            if manifest.catalogue_hash == fingerprint and len(index) == len(corpus.evidence):
-                return Ranker(corpus, encoder, index, config), manifest
-            log.info("catalogue changed since the index was built: building a new version")
-        except (FileNotFoundError, IndexMismatchError) as exc:
-            log.info("building the index (%s)", exc)
-        cache = getattr(encoder, "cache", None)
-        hits, misses = (cache.hits, cache.misses) if cache is not None else (0, 0)
-        ranker = Ranker.build(corpus, encoder, config, progress=progress)
-        manifest = new_manifest(encoder.name, encoder.version, encoder.dim, len(ranker.index), fingerprint)
-        store.publish(ranker.index, manifest)  # type: ignore[arg-type]
-        if cache is not None:
-            log.info("index built: %d texts encoded, %d from the cache", cache.misses - misses, cache.hits - hits)
-            ranker.build_stats = {"encoded": cache.misses - misses, "from_cache": cache.hits - hits}
-        return ranker, manifest
+        corpus = Corpus(self.catalogue.suppliers(), self.corpus.cpv)
+        live = (self.ranker.index, self.manifest, self.index_version)
+        ranker, manifest, version = _synced_ranker(self.settings, corpus, self.ranker.encoder, self.ranker.config, False, live)
+        ranker.reranker = self.ranker.reranker
+        return Engine(self.settings, self.catalogue, ranker, manifest, self.reranker_info, version)
 
     @property
     def corpus(self) -> Corpus:
@@ -218,7 +271,7 @@ class Engine:
     # -- answers --------------------------------------------------------------------------
     def explain(self, query: Query, match: Match, qvec: np.ndarray) -> Explanation:
         """Why ``match`` answers ``query`` (evidence, shared terms, CPV, reasons in French)."""
-        return explain(match, query, self.corpus, self.ranker.vectors, qvec, self.corpus.cpv)
+        return explain(match, query, self.corpus, self.corpus.cpv)
 
     def match(self, query: Query, k: int = 10, filters: Filters | None = None) -> list[MatchResult]:
         """The ``k`` best suppliers for a query, explained."""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .corpus import Corpus, buyer_department
 from .cpv import CpvVocabulary, agreement
 from .rank import Match, Query
@@ -57,15 +55,17 @@ def _best_sentence(text: str, query_stems: set[str]) -> tuple[str, list[str]]:
     return best, best_terms
 
 
-def explain(match: Match, query: Query, corpus: Corpus, vectors: np.ndarray, qvec: np.ndarray, cpv_vocab: CpvVocabulary) -> Explanation:
-    """Evidence snippets, shared terms, CPV / segment agreement and French reasons for a match."""
+def explain(match: Match, query: Query, corpus: Corpus, cpv_vocab: CpvVocabulary) -> Explanation:
+    """Evidence snippets, shared terms, CPV / segment agreement and French reasons for a match.
+
+    The evidence's similarity is the one the ranking computed (``match.evidence_similarity``).
+    """
     query_words = _stems(query.text)
     qstems = set(query_words)
     snippets: list[EvidenceSnippet] = []
     shared: dict[str, str] = {}
-    for row in match.evidence_rows[:3]:
+    for row, sim in zip(match.evidence_rows[:3], match.evidence_similarity):
         ev = corpus.evidence[row]
-        sim = float(vectors[row] @ qvec)
         if ev.kind == "description":
             text, terms = _best_sentence(ev.text, qstems)
         else:

@@ -20,7 +20,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from .index import FaissIndex, IndexManifest
+from .index import IndexManifest
+from .keyed_index import KeyedIndex
 
 log = logging.getLogger(__name__)
 CURRENT = "CURRENT"
@@ -49,6 +50,7 @@ class IndexStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._holding = False
 
     def current(self) -> Path | None:
         """The live version's folder, or ``None`` when none was published."""
@@ -59,27 +61,34 @@ class IndexStore:
         folder = self.root / name
         return folder if name and folder.is_dir() else None
 
-    def load(self, expect_encoder: str | None = None) -> tuple[FaissIndex, IndexManifest, str]:
+    def load(self, expect_encoder: str | None = None) -> tuple[KeyedIndex, IndexManifest, str]:
         """The live index, its manifest and its version name (``FileNotFoundError`` if none)."""
         folder = self.current()
         if folder is None:
             raise FileNotFoundError(f"no published index in {self.root}")
-        index, manifest = FaissIndex.load(folder, expect_encoder=expect_encoder)
+        index, manifest = KeyedIndex.load(folder, expect_encoder=expect_encoder)
         return index, manifest, folder.name
 
     @contextlib.contextmanager
-    def _writer(self) -> Iterator[None]:
+    def writer(self) -> Iterator[None]:
+        """The writers' lock (re-entrant within this object): read the live version, update it,
+        publish, without another process publishing in between."""
+        if self._holding:
+            yield
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / LOCK).open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
+            self._holding = True
             try:
                 yield
             finally:
+                self._holding = False
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def publish(self, index: FaissIndex, manifest: IndexManifest) -> str:
+    def publish(self, index: KeyedIndex, manifest: IndexManifest) -> str:
         """Write a new version beside the live one, then make it live; returns its name."""
-        with self._writer():
+        with self.writer():
             self._remove_partial()
             previous = self.current()
             name = f"v{manifest.created_at.replace('-', '').replace(':', '').replace('T', '-')[:15]}-{manifest.catalogue_hash[:8]}-{secrets.token_hex(3)}"

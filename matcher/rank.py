@@ -21,7 +21,7 @@ from embeddings import Encoder
 
 from .corpus import Corpus, buyer_department, buyer_kind
 from .cpv import agreement
-from .index import FaissIndex, NumpyIndex
+from .keyed_index import KeyedIndex
 from .lexical import BM25
 from .schema import Need
 from .text import fold, tokens
@@ -85,8 +85,9 @@ class Match:
     supplier: int
     score: float
     features: dict[str, float]
-    evidence_rows: list[int]
+    evidence_rows: list[int]  # its best evidence rows for the query (up to three), best first
     rank: int = 0
+    evidence_similarity: list[float] = field(default_factory=list)  # cosine of each of those rows
 
 
 #: Features of a (need, supplier) pair, in the column order of the matrix a reranker sees.
@@ -117,12 +118,18 @@ class Ranker:
         self,
         corpus: Corpus,
         encoder: Encoder,
-        index: FaissIndex | NumpyIndex,
+        index: KeyedIndex,
         config: RankingConfig | None = None,
         reranker: Any = None,
     ) -> None:
-        if len(index) != len(corpus.evidence):
-            raise ValueError(f"index has {len(index)} rows, the corpus {len(corpus.evidence)} evidence texts: rebuild the index")
+        try:
+            #: slot of each evidence row in the dense index (rows change with the catalogue, slots do not)
+            self.evidence_slots = index.slots_of(corpus.evidence_keys)
+        except KeyError as exc:
+            raise ValueError(f"the index lacks evidence of this catalogue ({exc.args[0]}): re-index") from None
+        #: supplier row of each slot (-1: a tombstone, or a text of another catalogue)
+        self.slot_supplier = np.full(index.n_slots, -1, dtype=np.int64)
+        self.slot_supplier[self.evidence_slots] = corpus.evidence_supplier
         self.corpus = corpus
         self.encoder = encoder
         self.index = index
@@ -132,8 +139,8 @@ class Ranker:
         self.bm25 = BM25(tokens).fit(corpus.documents)
         #: texts encoded vs read from the vector cache when this ranker's index was built (empty when loaded)
         self.build_stats: dict[str, int] = {"encoded": 0, "from_cache": 0}
-        #: evidence vectors in index order (for per-supplier scoring and explanations)
-        self.vectors = index.vectors() if isinstance(index, FaissIndex) else index.vectors
+        #: what publishing this ranker's index did (``SyncStats.as_dict``; empty when loaded as is)
+        self.index_update: dict[str, int | str] = {}
         self._codes = [sorted(f.codes) for f in corpus.facts]
         self._buyer_index: dict[str, set[int]] = {}
         for i, facts in enumerate(corpus.facts):
@@ -149,9 +156,13 @@ class Ranker:
         cls, corpus: Corpus, encoder: Encoder, config: RankingConfig | None = None, progress: bool | None = None, reranker: Any = None
     ) -> Ranker:
         """Encode the corpus evidence and index it in FAISS."""
-        vectors = encoder.encode_passages([e.embed_text for e in corpus.evidence], progress=progress)
-        index = FaissIndex(vectors) if len(vectors) else FaissIndex(dim=encoder.dim)
-        return cls(corpus, encoder, index, config, reranker)
+        keys, texts = corpus.index_texts()
+        vectors = encoder.encode_passages(texts, progress=progress)
+        return cls(corpus, encoder, KeyedIndex.build(keys, vectors, encoder.dim), config, reranker)
+
+    def evidence_vectors(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Dense vectors of evidence ``rows`` (read from the index's storage, not copied whole)."""
+        return self.index.vectors_of(self.evidence_slots[np.asarray(rows, dtype=np.int64)])
 
     # -- filters --------------------------------------------------------------------------
     def allowed_suppliers(self, filters: Filters | None) -> np.ndarray | None:
@@ -218,7 +229,8 @@ class Ranker:
         matches = []
         for rank, j in enumerate(order, start=1):
             feats = {name: float(features[name][j]) for name in FEATURES}
-            matches.append(Match(int(cand[j]), float(score[j]), feats, best_rows[j], rank))
+            rows, sims = best_rows[j]
+            matches.append(Match(int(cand[j]), float(score[j]), feats, rows, rank, sims))
         return matches
 
     def _candidates(
@@ -243,16 +255,18 @@ class Ranker:
     def _dense_candidates(self, qvec: np.ndarray, n: int, allowed: np.ndarray | None) -> set[int]:
         if len(self.index) == 0:
             return set()
-        rows_allowed = None
+        slots_allowed = None
         if allowed is not None:
-            rows_allowed = np.concatenate([self.corpus.supplier_rows[i] for i in allowed] or [np.zeros(0, np.int64)])
-            if len(rows_allowed) == 0:
+            rows = np.concatenate([self.corpus.supplier_rows[i] for i in allowed] or [np.zeros(0, np.int64)])
+            if len(rows) == 0:
                 return set()
-        total = len(self.index) if rows_allowed is None else len(rows_allowed)
+            slots_allowed = self.evidence_slots[rows]
+        total = len(self.index) if slots_allowed is None else len(slots_allowed)
         depth = min(n * 2, total)
         while True:
-            _, ids = self.index.search(qvec[None, :], depth, rows_allowed)
-            found = {int(self.corpus.evidence_supplier[r]) for r in ids[0] if r >= 0}
+            _, ids = self.index.search(qvec[None, :], depth, slots_allowed)
+            owners = self.slot_supplier[ids[0][ids[0] >= 0]]
+            found = {int(i) for i in owners if i >= 0}
             if len(found) >= n or depth >= total:
                 return found
             depth = min(depth * 2, total)
@@ -273,20 +287,27 @@ class Ranker:
     def _cpv_depth(self, need_codes: list[str], supplier: int) -> int:
         return max((agreement(a, b) for a in need_codes for b in self._codes[supplier]), default=0)
 
-    def _features(self, query: Query, text: str, qvec: np.ndarray, cand: np.ndarray) -> tuple[dict[str, np.ndarray], list[list[int]]]:
+    def _features(
+        self, query: Query, text: str, qvec: np.ndarray, cand: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], list[tuple[list[int], list[float]]]]:
+        """Feature columns of the candidates, and each one's best evidence rows with their cosines."""
         n = len(cand)
         f = {name: np.zeros(n, np.float32) for name in FEATURES}
-        best_rows: list[list[int]] = []
-        for j, i in enumerate(cand):
-            rows = self.corpus.supplier_rows[i]
+        best_rows: list[tuple[list[int], list[float]]] = []
+        per_candidate = [self.corpus.supplier_rows[i] for i in cand]
+        all_rows = np.concatenate(per_candidate or [np.zeros(0, np.int64)])
+        all_sims = self.evidence_vectors(all_rows) @ qvec if len(all_rows) else np.zeros(0, np.float32)
+        start = 0
+        for j, rows in enumerate(per_candidate):
+            sims = all_sims[start : start + len(rows)]
+            start += len(rows)
             if len(rows) == 0:
-                best_rows.append([])
+                best_rows.append(([], []))
                 continue
-            sims = self.vectors[rows] @ qvec
             order = np.argsort(-sims, kind="stable")
             f["dense_raw"][j] = sims[order[0]]
             f["dense_top3"][j] = float(np.mean(sims[order[:3]]))
-            best_rows.append([int(rows[o]) for o in order[:3]])
+            best_rows.append(([int(rows[o]) for o in order[:3]], [float(sims[o]) for o in order[:3]]))
         raw_lexical = self.bm25.scores(text)[cand]
         f["dense"] = _minmax(f["dense_raw"])
         f["lexical"] = _scaled(raw_lexical)

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         description="Learned reranker: 'champion' (registry, else models/reranker), 'candidate', a registry version, a folder, or 'none'.",
     )
     encode_batch_size: int = Field(default=64, ge=1, le=4096)
+    index_memory_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Memory the dense index may take (bytes); above it the index is IVF-PQ instead of HNSW. Default: no limit.",
+    )
     max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=10)
     max_k: int = Field(default=MAX_K, ge=1, le=1000)
     default_k: int = Field(default=10, ge=1)

@@ -24,9 +24,9 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def _reload(request: Request) -> Engine:
-    """Open a new engine on the current catalogue (index rebuilt if it changed) and swap it in."""
+    """Bring the served engine up to the catalogue (index updated in place of a copy) and swap it in."""
     with request.app.state.reload_lock:
-        engine = Engine.open(request.app.state.settings)
+        engine = request.app.state.engine.refresh()
         request.app.state.engine = engine
         return engine
 
@@ -75,7 +75,13 @@ async def import_suppliers(
 
 
 def _reindexed(engine: Engine) -> dict:
-    return {"suppliers": len(engine.corpus), "evidence": len(engine.corpus.evidence), "texts": engine.ranker.build_stats, "versions": engine.versions()}
+    return {
+        "suppliers": len(engine.corpus),
+        "evidence": len(engine.corpus.evidence),
+        "texts": engine.ranker.build_stats,
+        "index": engine.ranker.index_update,
+        "versions": engine.versions(),
+    }
 
 
 @router.post("/reindex")

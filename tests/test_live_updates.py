@@ -32,19 +32,24 @@ def _h(tokens: dict[str, str], who: str = "admin") -> dict[str, str]:
 
 def test_add_replace_delete_a_supplier_live(keyed_app) -> None:
     client, tokens = keyed_app
+    assert client.post("/admin/reindex", headers=_h(tokens)).status_code == 200  # earlier tests' changes made without re-indexing
     record = {"name": "Zéphyr Drones", "description": "Zéphyr conçoit des drones d'inspection des ouvrages d'art.", "region": "Bretagne", "segments": ["numerique"]}
     added = client.put("/admin/suppliers/live-1", json=record, headers=_h(tokens)).json()
 
-    assert added["created"] and added["texts"]["encoded"] >= 1 and added["texts"]["from_cache"] > 100  # only the new text is encoded
+    assert added["created"] and added["texts"] == {"encoded": 1, "from_cache": 0}  # only the new text is encoded
+    # appended to the live index's copy, nothing rebuilt or even looked up again
+    assert added["index"]["added"] == 1 and added["index"]["removed"] == 0 and added["index"]["kept"] > 100 and added["index"]["rebuilt"] == ""
     top = client.post("/match", json={"text": "drones d'inspection des ouvrages d'art", "k": 1}, headers=_h(tokens, "staff")).json()["results"][0]
     assert top["supplier_id"] == "live-1" and top["region"] == "Bretagne"
 
     replaced = client.put("/admin/suppliers/live-1", json={**record, "region": "Normandie"}, headers=_h(tokens)).json()
     assert not replaced["created"] and replaced["texts"]["encoded"] == 0  # same text: nothing re-encoded
+    assert replaced["index"] == {} or (replaced["index"]["added"], replaced["index"]["removed"]) == (0, 0)  # the index is unchanged
     top = client.post("/match", json={"text": "drones d'inspection des ouvrages d'art", "k": 1}, headers=_h(tokens, "staff")).json()["results"][0]
     assert top["supplier_id"] == "live-1" and top["region"] == "Normandie"
 
-    assert client.delete("/admin/suppliers/live-1", headers=_h(tokens)).status_code == 200
+    deleted = client.delete("/admin/suppliers/live-1", headers=_h(tokens)).json()
+    assert deleted["index"]["removed"] == 1 and deleted["index"]["added"] == 0 and deleted["index"]["rebuilt"] == ""  # a tombstone
     results = client.post("/match", json={"text": "drones d'inspection des ouvrages d'art", "k": 10}, headers=_h(tokens, "staff")).json()["results"]
     assert "live-1" not in {r["supplier_id"] for r in results}
     assert client.delete("/admin/suppliers/live-1", headers=_h(tokens)).status_code == 404
@@ -145,11 +150,12 @@ def test_a_crash_at_each_step_of_publishing_keeps_a_loadable_version(tmp_path: P
 
     from matcher import index_store
     from matcher.index import FaissIndex, new_manifest
+    from matcher.keyed_index import KeyedIndex
 
     store = IndexStore(tmp_path / "idx")
-    old = FaissIndex(np.eye(4, dtype=np.float32))
+    old = KeyedIndex(FaissIndex(np.eye(4, dtype=np.float32)), keys=[1, 2, 3, 4])
     store.publish(old, new_manifest("e", "1", 4, 4, "old-hash"))
-    new = FaissIndex(np.eye(4, dtype=np.float32)[:3])
+    new = KeyedIndex(FaissIndex(np.eye(4, dtype=np.float32)[:3]), keys=[1, 2, 3])
 
     class Crash(Exception):
         pass
