@@ -242,6 +242,32 @@ class Catalogue:
         with self.engine.connect() as conn:
             return list(self._load_suppliers(conn).values())
 
+    def supplier_snapshot(self) -> tuple[list[Supplier], dict[str, dt.datetime]]:
+        """Every supplier, and when each was last written (what :meth:`supplier_changes` compares with)."""
+        with self.engine.connect() as conn:
+            stamps = self._supplier_stamps(conn)
+            suppliers = self._load_suppliers(conn)
+        return list(suppliers.values()), {sid: stamps[sid] for sid in suppliers if sid in stamps}
+
+    def supplier_changes(self, known: dict[str, dt.datetime]) -> tuple[list[Supplier], list[str], dict[str, dt.datetime]]:
+        """What changed since the snapshot ``known``: ``(added or edited suppliers, removed ids, new stamps)``.
+
+        Reads one small column for every supplier and whole records only for those written since.
+        """
+        with self.engine.connect() as conn:
+            stamps = self._supplier_stamps(conn)
+            wanted = [sid for sid, at in stamps.items() if known.get(sid) != at]
+            changed = self._load_suppliers(conn, wanted) if wanted else {}
+        for sid in wanted:
+            if sid not in changed:  # deleted between the two reads
+                stamps.pop(sid, None)
+        removed = [sid for sid in known if sid not in stamps]
+        return list(changed.values()), removed, stamps
+
+    @staticmethod
+    def _supplier_stamps(conn: sa.Connection) -> dict[str, dt.datetime]:
+        return dict(conn.execute(sa.select(suppliers_table.c.supplier_id, suppliers_table.c.updated_at)).all())
+
     def supplier(self, supplier_id: str) -> Supplier | None:
         with self.engine.connect() as conn:
             return self._load_suppliers(conn, [supplier_id]).get(supplier_id)

@@ -117,7 +117,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         f"Index prêt ({engine.index_version}, {m.kind}) : {live} textes de preuve, {len(engine.corpus)} fournisseurs, "
         f"encodeur {m.encoder_key}, créé le {m.created_at}."
     )
-    update = engine.ranker.index_update
+    update = engine.last_update.get("index")
     if update:
         how = f"reconstruit : {update['rebuilt']}" if update["rebuilt"] else "mis à jour sur place"
         print(f"  {update['added']} textes ajoutés, {update['removed']} retirés, {update['kept']} inchangés ({how}).")

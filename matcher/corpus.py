@@ -8,7 +8,10 @@ départements, segments, region, tags) are gathered here once.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import itertools
+import secrets
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,77 +72,139 @@ class SupplierFacts:
     log_amount: float | None = None  # median log10 of its contract amounts
 
 
-class Corpus:
-    """Suppliers, their evidence rows and their facts, in a fixed order."""
+@dataclass(frozen=True)
+class SupplierEntry:
+    """What the corpus derives from one supplier record: computed once, reused while the record is unchanged."""
 
-    def __init__(self, suppliers: list[Supplier], cpv: CpvVocabulary | None = None) -> None:
-        self.cpv = cpv or CpvVocabulary()
+    supplier: Supplier
+    evidence: tuple[Evidence, ...]  # ``Evidence.supplier`` is set to the supplier's row when a corpus is assembled
+    keys: tuple[int, ...]  # evidence_key of each evidence text
+    facts: SupplierFacts
+    document: str  # the lexical document
+
+
+def supplier_entry(supplier: Supplier, cpv: CpvVocabulary) -> SupplierEntry:
+    """The evidence texts, facts and lexical document of one supplier."""
+    facts = SupplierFacts(codes=set(supplier.cpv))
+    evidence: list[Evidence] = []
+    lexical = [supplier.name]
+    if supplier.description:
+        text = repair(supplier.description)[:MAX_DESCRIPTION_CHARS]
+        evidence.append(Evidence(-1, "description", text, text))
+        lexical.append(text)
+    seen: set[str] = set()
+    for ref in supplier.references:
+        facts.n_references += 1
+        if ref.cpv:
+            facts.codes.add(ref.cpv)
+        if ref.buyer_id:
+            facts.buyers.add(ref.buyer_id)
+            dept = buyer_department(ref.buyer_id)
+            if dept:
+                facts.departments.add(dept)
+            kind = buyer_kind(ref.buyer_id)
+            if kind:
+                facts.buyer_kinds.add(kind)
+        if ref.amount:
+            facts.amounts.append(ref.amount)
+        if ref.date:
+            year = int(ref.date[:4]) + (int(ref.date[5:7]) - 1) / 12 + (int(ref.date[8:10]) - 1) / 365
+            facts.last_year = year if facts.last_year is None else max(facts.last_year, year)
+        text = repair(ref.objet)
+        key = fold(text)
+        if key in seen:
+            continue
+        seen.add(key)
+        label = cpv.label(ref.cpv) if ref.cpv else ""
+        embed_text = f"{text} ({label})" if label and fold(label) not in key else text
+        evidence.append(Evidence(-1, "reference", text, embed_text, ref.cpv, ref.buyer_id, ref.buyer_name, ref.date, ref.amount))
+        lexical.append(embed_text)
+    positive = [a for a in facts.amounts if a > 0]
+    if positive:
+        facts.log_amount = float(np.median(np.log10(positive)))
+    for code in supplier.cpv:
+        label = cpv.label(code)
+        if label:
+            lexical.append(label)
+    keys = tuple(evidence_key(supplier.supplier_id, e.embed_text) for e in evidence)
+    return SupplierEntry(supplier, tuple(evidence), keys, facts, " ".join(lexical))
+
+
+def _at_row(evidence: Evidence, row: int) -> Evidence:
+    """A copy of ``evidence`` for the supplier at ``row`` (entries are shared between corpora: never mutated)."""
+    moved = copy.copy(evidence)
+    moved.supplier = row
+    return moved
+
+
+class RowRanges:
+    """The evidence rows of each supplier (contiguous): ``rows[i]`` is an array of row ids."""
+
+    def __init__(self, starts: np.ndarray) -> None:
+        self.starts = starts  # len(suppliers) + 1 bounds
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return np.arange(self.starts[i], self.starts[i + 1], dtype=np.int64)
+
+    def rows_of(self, suppliers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of several suppliers, concatenated in their order, and how many each has."""
+        suppliers = np.asarray(suppliers, dtype=np.int64)
+        starts, counts = self.starts[suppliers], self.starts[suppliers + 1] - self.starts[suppliers]
+        offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        return np.repeat(starts, counts) + offsets, counts
+
+
+class Corpus:
+    """Suppliers, their evidence rows and their facts, in a fixed order (by supplier id).
+
+    ``Corpus(suppliers, cpv, reuse=earlier)`` reuses the entries of ``earlier`` for the suppliers
+    that are the very records it holds (:meth:`updated` passes them on): only new or edited suppliers are
+    processed again, and ``previous_rows`` maps each supplier row to its row in ``earlier`` (-1:
+    new or edited), which lets the lexical index reuse its work too.
+    """
+
+    def __init__(self, suppliers: list[Supplier], cpv: CpvVocabulary | None = None, reuse: Corpus | None = None) -> None:
+        self.cpv = cpv if cpv is not None else CpvVocabulary()
+        previous = reuse.entries if reuse is not None and reuse.cpv is self.cpv else {}
         self.suppliers = sorted(suppliers, key=lambda s: s.supplier_id)
         self.position = {s.supplier_id: i for i, s in enumerate(self.suppliers)}
-        self.evidence: list[Evidence] = []
-        self.facts: list[SupplierFacts] = []
-        self.documents: list[str] = []
+        if len(self.position) != len(self.suppliers):
+            twice = next(a.supplier_id for a, b in zip(self.suppliers, self.suppliers[1:]) if a.supplier_id == b.supplier_id)
+            raise ValueError(f"supplier_id: {twice!r} appears twice in the corpus")
+        self.entries: dict[str, SupplierEntry] = {}
+        #: for each supplier row, its row in the corpus it was derived from (-1: recomputed)
+        self.previous_rows = np.full(len(self.suppliers), -1, dtype=np.int64)
+        #: identifies this corpus, and the one it reused entries from ("" if none)
+        self.version = secrets.token_hex(8)
+        self.derived_from = reuse.version if previous else ""
         for i, supplier in enumerate(self.suppliers):
-            self._add(i, supplier)
-        self.evidence_supplier = np.asarray([e.supplier for e in self.evidence], dtype=np.int64)
+            entry = previous.get(supplier.supplier_id)
+            if entry is not None and entry.supplier is supplier:
+                self.previous_rows[i] = reuse.position[supplier.supplier_id]  # type: ignore[union-attr]
+            else:
+                entry = supplier_entry(supplier, self.cpv)
+            self.entries[supplier.supplier_id] = entry
+        entries = list(self.entries.values())
+        counts = np.fromiter((len(e.evidence) for e in entries), dtype=np.int64, count=len(entries))
+        self.evidence: list[Evidence] = [ev if ev.supplier == i else _at_row(ev, i) for i, e in enumerate(entries) for ev in e.evidence]
+        self.facts: list[SupplierFacts] = [e.facts for e in entries]
+        self.documents: list[str] = [e.document for e in entries]
+        self.evidence_supplier = np.repeat(np.arange(len(entries), dtype=np.int64), counts)
         #: stable key of each evidence row (supplier id + encoder text): its slot in the dense index
-        self.evidence_keys = np.fromiter(
-            (evidence_key(self.suppliers[e.supplier].supplier_id, e.embed_text) for e in self.evidence), dtype=np.int64, count=len(self.evidence)
-        )
-        self.supplier_rows: list[np.ndarray] = [np.zeros(0, np.int64)] * len(self.suppliers)
-        if len(self.evidence):
-            order = np.argsort(self.evidence_supplier, kind="stable")
-            bounds = np.searchsorted(self.evidence_supplier[order], np.arange(len(self.suppliers) + 1))
-            self.supplier_rows = [order[bounds[i] : bounds[i + 1]] for i in range(len(self.suppliers))]
+        self.evidence_keys = np.fromiter(itertools.chain.from_iterable(e.keys for e in entries), dtype=np.int64, count=int(counts.sum()))
+        self.supplier_rows = RowRanges(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+
+    def updated(self, changed: list[Supplier], removed: list[str]) -> Corpus:
+        """A new corpus with ``changed`` suppliers added or replaced and ``removed`` ids gone; the rest reused."""
+        drop = set(removed) | {s.supplier_id for s in changed}
+        kept = [s for s in self.suppliers if s.supplier_id not in drop]
+        return Corpus(kept + list(changed), self.cpv, reuse=self)
 
     def __len__(self) -> int:
         return len(self.suppliers)
-
-    def _add(self, i: int, supplier: Supplier) -> None:
-        facts = SupplierFacts(codes=set(supplier.cpv))
-        lexical = [supplier.name]
-        if supplier.description:
-            text = repair(supplier.description)[:MAX_DESCRIPTION_CHARS]
-            self.evidence.append(Evidence(i, "description", text, text))
-            lexical.append(text)
-        seen: set[str] = set()
-        for ref in supplier.references:
-            facts.n_references += 1
-            if ref.cpv:
-                facts.codes.add(ref.cpv)
-            if ref.buyer_id:
-                facts.buyers.add(ref.buyer_id)
-                dept = buyer_department(ref.buyer_id)
-                if dept:
-                    facts.departments.add(dept)
-                kind = buyer_kind(ref.buyer_id)
-                if kind:
-                    facts.buyer_kinds.add(kind)
-            if ref.amount:
-                facts.amounts.append(ref.amount)
-            if ref.date:
-                year = int(ref.date[:4]) + (int(ref.date[5:7]) - 1) / 12 + (int(ref.date[8:10]) - 1) / 365
-                facts.last_year = year if facts.last_year is None else max(facts.last_year, year)
-            text = repair(ref.objet)
-            key = fold(text)
-            if key in seen:
-                continue
-            seen.add(key)
-            label = self.cpv.label(ref.cpv) if ref.cpv else ""
-            embed_text = f"{text} ({label})" if label and fold(label) not in key else text
-            self.evidence.append(
-                Evidence(i, "reference", text, embed_text, ref.cpv, ref.buyer_id, ref.buyer_name, ref.date, ref.amount)
-            )
-            lexical.append(embed_text)
-        positive = [a for a in facts.amounts if a > 0]
-        if positive:
-            facts.log_amount = float(np.median(np.log10(positive)))
-        for code in supplier.cpv:
-            label = self.cpv.label(code)
-            if label:
-                lexical.append(label)
-        self.facts.append(facts)
-        self.documents.append(" ".join(lexical))
 
     def fingerprint(self) -> str:
         """Hash of everything the dense index depends on: the set of evidence keys (ids and texts)."""

@@ -128,8 +128,11 @@ def _synced_ranker(
     config: RankingConfig | None,
     progress: bool | None,
     live: tuple[KeyedIndex, IndexManifest, str] | None = None,
-) -> tuple[Ranker, IndexManifest, str]:
-    """A ranker over ``corpus`` with the published index brought up to date; and its version.
+    previous: Ranker | None = None,
+) -> tuple[Ranker, IndexManifest, str, dict[str, Any]]:
+    """A ranker over ``corpus`` with the published index brought up to date; its manifest, version,
+    and what was done (``{"texts": {"encoded", "from_cache"}, "index": SyncStats.as_dict()}``, empty
+    counts when the live version already held the corpus).
 
     Under the index store's writer lock: the live version (``live`` when it is still the
     published one, else read from disk) is kept when it holds exactly the corpus's texts;
@@ -160,7 +163,10 @@ def _synced_ranker(
             except (FileNotFoundError, IndexMismatchError) as exc:
                 log.info("building the index (%s)", exc)
         if index is not None and manifest.catalogue_hash == fingerprint:
-            return Ranker(corpus, encoder, index, config), manifest, version
+            unchanged = {"texts": {"encoded": 0, "from_cache": 0}, "index": SyncStats(kept=len(index)).as_dict()}
+            if previous is not None and previous.corpus is corpus and previous.index is index:
+                return previous, manifest, version, unchanged
+            return Ranker(corpus, encoder, index, config, previous=previous), manifest, version, unchanged
         keys, texts = corpus.index_texts()
         budget = settings.index_memory_bytes
         if index is None:
@@ -170,11 +176,10 @@ def _synced_ranker(
             index, stats = index.synced(keys, lambda new: encode([text_of[k] for k in new.tolist()]), budget)
         manifest = new_manifest(encoder.name, encoder.version, encoder.dim, index.n_slots, fingerprint, kind=index.kind)
         version = store.publish(index, manifest)
-    ranker = Ranker(corpus, encoder, index, config)
-    ranker.build_stats = counts
-    ranker.index_update = stats.as_dict()
-    log.info("index version %s: %s, texts %s", version, ranker.index_update, ranker.build_stats)
-    return ranker, manifest, version
+    ranker = Ranker(corpus, encoder, index, config, previous=previous)
+    update = {"texts": counts, "index": stats.as_dict()}
+    log.info("index version %s published: %s", version, update)
+    return ranker, manifest, version, update
 
 
 @dataclass
@@ -222,6 +227,8 @@ class Engine:
         manifest: IndexManifest,
         reranker_info: dict | None = None,
         index_version: str = "",
+        supplier_stamps: dict | None = None,
+        last_update: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
@@ -230,6 +237,10 @@ class Engine:
         self.reranker_info = reranker_info or {"reranker": "none"}
         #: the published index version this engine serves (its folder name in the index store)
         self.index_version = index_version
+        #: when each supplier of the corpus was written in the catalogue (``refresh`` reads only newer ones)
+        self.supplier_stamps = supplier_stamps or {}
+        #: what opening or refreshing this engine did: suppliers read again, texts encoded, index changes
+        self.last_update = last_update or {}
 
     @classmethod
     def open(cls, settings: Settings, config: RankingConfig | None = None, progress: bool | None = None) -> Engine:
@@ -240,22 +251,29 @@ class Engine:
             log.info("empty catalogue: loading the bundled sample data")
             load_sample(catalogue)
         encoder = open_encoder(settings)
-        corpus = Corpus(catalogue.suppliers(), CpvVocabulary.load(settings.cpv_file))
-        ranker, manifest, version = _synced_ranker(settings, corpus, encoder, config, progress)
+        suppliers, stamps = catalogue.supplier_snapshot()
+        corpus = Corpus(suppliers, CpvVocabulary.load(settings.cpv_file))
+        ranker, manifest, version, update = _synced_ranker(settings, corpus, encoder, config, progress)
         ranker.reranker, reranker_info = open_reranker(settings, encoder)
-        return cls(settings, catalogue, ranker, manifest, reranker_info, version)
+        update["suppliers"] = {"read": len(suppliers)}
+        return cls(settings, catalogue, ranker, manifest, reranker_info, version, stamps, update)
 
     def refresh(self) -> Engine:
         """A new engine on the catalogue as it is now, this one left serving until the caller swaps.
 
-        The index is updated in place of a copy of the live one (new texts appended, removed
-        ones tombstoned), published as a new version; encoder, reranker and settings are kept.
+        Incremental all the way: only suppliers written since this engine's snapshot are read
+        and processed (``Catalogue.supplier_changes``, ``Corpus.updated``), the lexical index
+        re-tokenises only their documents, and the dense index is updated in place of a copy
+        of the live one (new texts appended, removed ones tombstoned) and published as a new
+        version. Encoder, reranker and settings are kept.
         """
-        corpus = Corpus(self.catalogue.suppliers(), self.corpus.cpv)
+        changed, removed, stamps = self.catalogue.supplier_changes(self.supplier_stamps)
+        corpus = self.corpus.updated(changed, removed) if changed or removed else self.corpus
         live = (self.ranker.index, self.manifest, self.index_version)
-        ranker, manifest, version = _synced_ranker(self.settings, corpus, self.ranker.encoder, self.ranker.config, False, live)
+        ranker, manifest, version, update = _synced_ranker(self.settings, corpus, self.ranker.encoder, self.ranker.config, False, live, self.ranker)
         ranker.reranker = self.ranker.reranker
-        return Engine(self.settings, self.catalogue, ranker, manifest, self.reranker_info, version)
+        update["suppliers"] = {"read": len(changed), "removed": len(removed)}
+        return Engine(self.settings, self.catalogue, ranker, manifest, self.reranker_info, version, stamps, update)
 
     @property
     def corpus(self) -> Corpus:

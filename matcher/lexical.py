@@ -17,30 +17,57 @@ class BM25:
         self.k1 = k1
         self.b = b
 
-    def fit(self, documents: Sequence[str]) -> BM25:
-        """Index the documents (one string each)."""
-        vocab: dict[str, int] = {}
-        rows, cols, vals = [], [], []
-        lengths = np.zeros(len(documents), dtype=np.float32)
-        for i, doc in enumerate(documents):
-            counts = Counter(self.tokenizer(doc))
-            lengths[i] = sum(counts.values())
-            for term, tf in counts.items():
-                rows.append(i)
+    def fit(self, documents: Sequence[str], reuse: tuple[BM25, np.ndarray] | None = None) -> BM25:
+        """Index the documents (one string each).
+
+        ``reuse=(earlier, rows)``: ``rows[i]`` is the row of an identical document in the fitted
+        model ``earlier`` (-1: a new document). Those term counts are copied instead of
+        tokenising again; only statistics over the whole collection (idf, mean length) are
+        recomputed — the result equals a fit from scratch (term ids aside).
+        """
+        n_docs = len(documents)
+        if reuse is None:
+            vocab: dict[str, int] = {}
+            fresh = np.arange(n_docs, dtype=np.int64)
+            old_tf = None
+        else:
+            earlier, rows = reuse
+            rows = np.asarray(rows, dtype=np.int64)
+            if len(rows) != n_docs:
+                raise ValueError(f"reuse rows: {len(rows)} for {n_docs} documents")
+            vocab = dict(earlier.vocabulary_)
+            fresh = np.flatnonzero(rows < 0)
+            kept = np.flatnonzero(rows >= 0)
+            old_tf = earlier.tf_[rows[kept]]  # CSR row gather
+        new_rows, cols, vals = [], [], []
+        for i in fresh.tolist():
+            for term, tf in Counter(self.tokenizer(documents[i])).items():
+                new_rows.append(i)
                 cols.append(vocab.setdefault(term, len(vocab)))
                 vals.append(tf)
-        n_docs = len(documents)
-        tf = sparse.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(n_docs, len(vocab)))
-        df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=len(vocab)).astype(np.float32)
+        shape = (n_docs, len(vocab))
+        tf = sparse.csr_matrix((np.asarray(vals, np.float32), (np.asarray(new_rows, np.int64), np.asarray(cols, np.int64))), shape=shape)
+        if old_tf is not None and len(kept):
+            old_tf = old_tf.tocoo()
+            tf = tf + sparse.csr_matrix((old_tf.data, (kept[old_tf.row], old_tf.col)), shape=shape)
+        self._weigh(tf.tocsr(), vocab)
+        return self
+
+    def _weigh(self, tf: sparse.csr_matrix, vocab: dict[str, int]) -> None:
+        """BM25 weights of every (document, term) from the term counts."""
+        n_docs = tf.shape[0]
+        lengths = np.asarray(tf.sum(axis=1), dtype=np.float32).ravel()
+        df = np.bincount(tf.indices, minlength=len(vocab)).astype(np.float32)
         self.idf_ = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
         avgdl = float(lengths.mean()) if n_docs and lengths.mean() > 0 else 1.0
         norm = self.k1 * (1.0 - self.b + self.b * lengths / avgdl)
-        tf = tf.tocoo()
-        weights = tf.data * (self.k1 + 1.0) / (tf.data + norm[tf.row]) * self.idf_[tf.col]
-        self.weights_ = sparse.csc_matrix((weights.astype(np.float32), (tf.row, tf.col)), shape=tf.shape)
+        coo = tf.tocoo()
+        weights = coo.data * (self.k1 + 1.0) / (coo.data + norm[coo.row]) * self.idf_[coo.col]
+        self.weights_ = sparse.csc_matrix((weights.astype(np.float32), (coo.row, coo.col)), shape=tf.shape)
+        #: term counts (documents × terms): what a later ``fit(..., reuse=…)`` copies
+        self.tf_ = tf
         self.vocabulary_ = vocab
         self.n_docs_ = n_docs
-        return self
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for the query (zeros when no term is shared)."""

@@ -121,7 +121,10 @@ class Ranker:
         index: KeyedIndex,
         config: RankingConfig | None = None,
         reranker: Any = None,
+        previous: Ranker | None = None,
     ) -> None:
+        """``previous``: a ranker over the corpus this one was derived from (``Corpus(…, reuse=…)``),
+        whose lexical index is reused for the unchanged suppliers."""
         try:
             #: slot of each evidence row in the dense index (rows change with the catalogue, slots do not)
             self.evidence_slots = index.slots_of(corpus.evidence_keys)
@@ -136,11 +139,10 @@ class Ranker:
         self.config = config or RankingConfig()
         #: a fitted estimator with ``decision_function(features)``; ``None`` = the weights of ``config``
         self.reranker = reranker
-        self.bm25 = BM25(tokens).fit(corpus.documents)
-        #: texts encoded vs read from the vector cache when this ranker's index was built (empty when loaded)
-        self.build_stats: dict[str, int] = {"encoded": 0, "from_cache": 0}
-        #: what publishing this ranker's index did (``SyncStats.as_dict``; empty when loaded as is)
-        self.index_update: dict[str, int | str] = {}
+        reuse = None
+        if previous is not None and corpus.derived_from and corpus.derived_from == previous.corpus.version:
+            reuse = (previous.bm25, corpus.previous_rows)
+        self.bm25 = BM25(tokens).fit(corpus.documents, reuse=reuse)
         self._codes = [sorted(f.codes) for f in corpus.facts]
         self._buyer_index: dict[str, set[int]] = {}
         for i, facts in enumerate(corpus.facts):
@@ -257,7 +259,7 @@ class Ranker:
             return set()
         slots_allowed = None
         if allowed is not None:
-            rows = np.concatenate([self.corpus.supplier_rows[i] for i in allowed] or [np.zeros(0, np.int64)])
+            rows, _ = self.corpus.supplier_rows.rows_of(allowed)
             if len(rows) == 0:
                 return set()
             slots_allowed = self.evidence_slots[rows]
@@ -294,14 +296,13 @@ class Ranker:
         n = len(cand)
         f = {name: np.zeros(n, np.float32) for name in FEATURES}
         best_rows: list[tuple[list[int], list[float]]] = []
-        per_candidate = [self.corpus.supplier_rows[i] for i in cand]
-        all_rows = np.concatenate(per_candidate or [np.zeros(0, np.int64)])
+        all_rows, counts = self.corpus.supplier_rows.rows_of(cand)
         all_sims = self.evidence_vectors(all_rows) @ qvec if len(all_rows) else np.zeros(0, np.float32)
         start = 0
-        for j, rows in enumerate(per_candidate):
-            sims = all_sims[start : start + len(rows)]
-            start += len(rows)
-            if len(rows) == 0:
+        for j, count in enumerate(counts.tolist()):
+            rows, sims = all_rows[start : start + count], all_sims[start : start + count]
+            start += count
+            if count == 0:
                 best_rows.append(([], []))
                 continue
             order = np.argsort(-sims, kind="stable")

@@ -78,8 +78,9 @@ def _reindexed(engine: Engine) -> dict:
     return {
         "suppliers": len(engine.corpus),
         "evidence": len(engine.corpus.evidence),
-        "texts": engine.ranker.build_stats,
-        "index": engine.ranker.index_update,
+        "catalogue": engine.last_update.get("suppliers", {}),
+        "texts": engine.last_update.get("texts", {}),
+        "index": engine.last_update.get("index", {}),
         "versions": engine.versions(),
     }
 

@@ -145,7 +145,8 @@ def test_a_ranker_on_a_synced_index_ranks_like_one_built_from_scratch() -> None:
     before = [_supplier(i, f"{TOPICS[i % 5]} et services associés, offre {i}") for i in range(60)]
     ranker = Ranker.build(Corpus(before), encoder)
     after = [s for s in before if s.supplier_id not in {"s003", "s010"}]
-    after[5] = _supplier(7, "maintenance prédictive des trains par capteurs")  # an edited description
+    assert after[5].supplier_id == "s006"
+    after[5] = _supplier(6, "maintenance prédictive des trains par capteurs")  # an edited description
     after += [_supplier(100, "drones de surveillance des ouvrages d'art")]
     corpus = Corpus(after)
     keys, texts = corpus.index_texts()
