@@ -717,3 +717,11 @@ def test_reimporting_unchanged_suppliers_keeps_the_fingerprint(tmp_path):
     first = catalogue.fingerprint()
     catalogue.upsert_suppliers([Supplier.from_raw(supplier.to_dict())])
     assert catalogue.fingerprint() == first
+
+
+def test_clean_text_collapses_every_unicode_space_and_drops_controls():
+    from matcher.schema import clean_text
+
+    assert clean_text(" a\u00a0b\tc\n\nd  e\u2003f\u3000g\u2028h ") == "a b c d e f g h"
+    assert clean_text("x\x00y\x7f\x9fz &amp; w") == "xyz & w"
+    assert clean_text(None) == "" and clean_text(float("nan")) == ""

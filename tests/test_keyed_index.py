@@ -159,3 +159,16 @@ def test_a_ranker_on_a_synced_index_ranks_like_one_built_from_scratch() -> None:
         assert [(m.supplier, m.evidence_rows) for m in a] == [(m.supplier, m.evidence_rows) for m in b]
         np.testing.assert_allclose([m.score for m in a], [m.score for m in b], atol=1e-5)
         np.testing.assert_allclose(a[0].evidence_similarity, b[0].evidence_similarity, atol=1e-5)
+
+
+def test_ivfpq_under_a_memory_budget_encodes_new_texts_with_its_quantisers() -> None:
+    table = _table(2100, dim=32, seed=12)
+    budget = 200_000  # flat (269 kB) and HNSW (840 kB) do not fit; IVF-PQ (140 kB) does
+    index = KeyedIndex.build(list(table)[:2000], np.stack(list(table.values())[:2000]), 32, memory_budget=budget)
+    wanted = dict(list(table.items())[100:])
+    synced, stats = index.synced(list(wanted), _encode_from(wanted, []), memory_budget=budget)
+    assert index.kind == synced.kind == "ivfpq" and stats.rebuilt == "" and (stats.added, stats.removed) == (100, 100)
+    new_keys = list(wanted)[-5:]
+    found = _found_keys(synced, np.stack([wanted[k] for k in new_keys]), 3)
+    assert [row[0] for row in found] == new_keys  # appended texts are found
+    assert not {k for row in _found_keys(synced, _unit(20, 32, 13), 10) for k in row} & set(list(table)[:100])  # tombstones skipped
