@@ -118,9 +118,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         f"encodeur {m.encoder_key}, créé le {m.created_at}."
     )
     update = engine.last_update.get("index")
-    if update:
-        how = f"reconstruit : {update['rebuilt']}" if update["rebuilt"] else "mis à jour sur place"
+    if update and (update["added"] or update["removed"]):
+        how = f"reconstruit — {update['rebuilt']}" if update["rebuilt"] else "mis à jour sur place, sans reconstruction"
         print(f"  {update['added']} textes ajoutés, {update['removed']} retirés, {update['kept']} inchangés ({how}).")
+    elif update:
+        print("  Catalogue inchangé : la version publiée est servie telle quelle.")
     return 0
 
 
