@@ -146,13 +146,18 @@ def make_data(kind: str, n: int, dim: int, n_queries: int, seed: int) -> tuple[n
     return base, queries, groups, batch
 
 
-def rss_bytes() -> int:
-    """Resident set size, after handing freed heap pages back to the system (glibc)."""
+def trim_heap() -> None:
+    """Collect garbage and hand freed heap pages back to the system (glibc), before reading RSS."""
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def rss_bytes() -> int:
+    """Resident set size, after handing freed heap pages back to the system."""
+    trim_heap()
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 

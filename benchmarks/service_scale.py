@@ -44,8 +44,7 @@ What it measures, for each size ``N`` (one fresh data folder each, removed after
    - index build: ``Engine.open`` with no index, every vector from the cache (it fails if any
      text was encoded) — wall time, time per stage (exclusive wall time of wrapped functions:
      catalogue read, ``Corpus``, cache reads, FAISS build, BM25 fit, publication, reranker; the
-     wrapped functions are listed in the JSON: the engine modules are being rewritten, a
-     function that no longer exists is skipped), peak RSS of the process (``ru_maxrss``), the
+     wrapped functions are listed in the JSON), peak RSS of the process (``ru_maxrss``), the
      index kind and its size on disk. The build runs with the libraries' default threads;
    - then, on that engine, with ``--query-threads`` OpenMP threads (default 1, see below): the
      in-process latency of ``Engine.match`` (encode through the vector cache + rank + explain,
@@ -91,7 +90,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import ctypes
-import gc
 import json
 import os
 import platform
@@ -113,6 +111,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import trim_heap  # noqa: E402
 
 K = 10
 CHUNK = 20_000
@@ -126,14 +125,6 @@ def log(message: str) -> None:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def trim() -> None:
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def pct(values: list[float]) -> list[float]:
@@ -291,8 +282,7 @@ class Timers:
         setattr(owner, attr, classmethod(wrapper) if is_classmethod else wrapper)
 
 
-#: (module, attribute path, label): what the worker times; a missing one is skipped (the engine
-#: modules are being rewritten: only what exists is wrapped, and the JSON lists what was)
+#: (module, attribute path, label): what the worker times (a renamed function fails the run)
 TIMED = (
     ("matcher.catalogue", "Catalogue.suppliers", "catalogue read"),
     ("matcher.catalogue", "Catalogue.supplier_snapshot", "catalogue read"),
@@ -302,7 +292,6 @@ TIMED = (
     ("embeddings.cache", "CachedEncoder._batched", None),  # queries / passages, see install_timers
     ("matcher.index", "FaissIndex.__init__", "faiss build"),
     ("matcher.index", "FaissIndex.load", "faiss load"),
-    ("matcher.index", "FaissIndex.vectors", "vector copy (ranker)"),
     ("matcher.index", "FaissIndex.search", "dense search"),
     ("matcher.keyed_index", "KeyedIndex.build", "keyed index (excl. faiss)"),
     ("matcher.keyed_index", "KeyedIndex.load", "keyed index (excl. faiss)"),
@@ -324,15 +313,12 @@ def install_timers() -> Timers:
     timers = Timers()
     wrapped = []
     for module_name, path, label in TIMED:
-        try:
-            owner: Any = importlib.import_module(module_name)
-        except ImportError:
-            continue
+        owner: Any = importlib.import_module(module_name)
         *parents, attr = path.split(".")
         for part in parents:
-            owner = getattr(owner, part, None)
-        if owner is None or not hasattr(owner, attr):
-            continue
+            owner = getattr(owner, part)
+        if not hasattr(owner, attr):
+            raise AttributeError(f"{module_name}.{path}: nothing to time (renamed?); update TIMED")
         if label is None:
             label = lambda a, kw: "encode queries" if (a[2] if len(a) > 2 else kw.get("is_query")) else "vectors from cache (passages)"  # noqa: E731
         timers.wrap(owner, attr, label)
@@ -383,9 +369,7 @@ def corpus_texts(suppliers: list[Any], cpv: Any) -> list[str]:
     from matcher.corpus import Corpus
 
     corpus = Corpus(suppliers, cpv)
-    if hasattr(corpus, "index_texts"):
-        return list(corpus.index_texts()[1])
-    return list(dict.fromkeys(e.embed_text for e in corpus.evidence))
+    return corpus.index_texts()[1]
 
 
 def worker_catalogue(args: argparse.Namespace, out: Progress) -> None:
@@ -468,7 +452,6 @@ def worker_catalogue(args: argparse.Namespace, out: Progress) -> None:
 def encoder_threads(n: int) -> list[str]:
     """``omp_set_num_threads(n)`` in every OpenMP runtime loaded (the encoder's and FAISS's
     bundle their own): what ``OMP_NUM_THREADS=n`` does, for this thread, after start-up."""
-    import ctypes
 
     done = []
     with open("/proc/self/maps") as maps:
@@ -497,7 +480,7 @@ def worker_engine(args: argparse.Namespace, out: Progress) -> None:
     engine = Engine.open(settings)
     cold = time.perf_counter() - t
     timers.on_top = None  # type: ignore[attr-defined]
-    stats = dict((getattr(engine, "last_update", None) or {}).get("texts") or getattr(engine.ranker, "build_stats", {}))
+    stats = dict(engine.last_update["texts"])
     ranker = engine.ranker
     folder = IndexStore(settings.index_dir / ranker.encoder.name).current()
     out.set(
@@ -505,7 +488,7 @@ def worker_engine(args: argparse.Namespace, out: Progress) -> None:
         build_stages=timers.snapshot(),
         build_peak_rss_mb=peak_rss_mb(),
         build_stats=stats,
-        index_kind=getattr(ranker.index, "kind", type(ranker.index).__name__),
+        index_kind=ranker.index.kind,
         index_rows=len(ranker.index),
         index_disk_mb=dir_bytes(folder) / 1e6 if folder else None,
         suppliers=len(engine.corpus),
@@ -518,7 +501,7 @@ def worker_engine(args: argparse.Namespace, out: Progress) -> None:
     if stats.get("encoded") or not stats:
         raise SystemExit(f"texts: {stats}: the vector cache was not used as planned (or the engine no longer says)")
     del ranker
-    trim()
+    trim_heap()
     if args.query_threads:
         out.set(query_threads=args.query_threads, openmp_runtimes=encoder_threads(args.query_threads))
 

@@ -287,7 +287,7 @@ class Engine:
         return {"encoder": m.encoder_key, "index": f"{m.catalogue_hash}@{m.created_at}", "reranker": reranker}
 
     # -- answers --------------------------------------------------------------------------
-    def explain(self, query: Query, match: Match, qvec: np.ndarray) -> Explanation:
+    def explain(self, query: Query, match: Match) -> Explanation:
         """Why ``match`` answers ``query`` (evidence, shared terms, CPV, reasons in French)."""
         return explain(match, query, self.corpus, self.corpus.cpv)
 
@@ -299,7 +299,7 @@ class Engine:
         """Explained rankings for several queries (each with its ``k`` and filters), texts encoded in one batched pass."""
         qvecs = self.ranker.query_vectors(queries, progress=False)
         return [
-            [MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, self.explain(q, m, v)) for m in self.ranker.rank(q, k, f, qvec=v)]
+            [MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, self.explain(q, m)) for m in self.ranker.rank(q, k, f, qvec=v)]
             for q, v, k, f in zip(queries, qvecs, ks, filters)
         ]
 
@@ -309,25 +309,25 @@ class Engine:
             raise NotFoundError("need", need_id)
         return need, self.match(Query.from_need(need), k, filters)
 
-    def _buyer_lists(self, buyer_id: str, depth: int, per_need: int, filters: Filters | None) -> tuple[list[Need], list[ShortlistEntry], np.ndarray]:
-        """A buyer's needs, its aggregated list ``depth`` deep (not explained) and the needs' query vectors."""
+    def _buyer_lists(self, buyer_id: str, depth: int, per_need: int, filters: Filters | None) -> tuple[list[Need], list[ShortlistEntry]]:
+        """A buyer's needs and its aggregated list ``depth`` deep (not explained)."""
         needs = self.catalogue.needs(buyer_id)
         if not needs:
             raise NotFoundError("buyer", buyer_id)
         queries = [Query.from_need(n) for n in needs]
         qvecs = self.ranker.query_vectors(queries, progress=False)
         rankings = [self.ranker.rank(q, per_need, filters, qvec=v) for q, v in zip(queries, qvecs)]
-        return needs, aggregate(needs, rankings, depth), qvecs
+        return needs, aggregate(needs, rankings, depth)
 
-    def _explain_entries(self, needs: list[Need], entries: list[ShortlistEntry], qvecs: np.ndarray) -> None:
+    def _explain_entries(self, needs: list[Need], entries: list[ShortlistEntry]) -> None:
         for entry in entries:
             if entry.best is not None and entry.explanation is None:
-                entry.explanation = self.explain(Query.from_need(needs[entry.best_need]), entry.best, qvecs[entry.best_need])
+                entry.explanation = self.explain(Query.from_need(needs[entry.best_need]), entry.best)
 
     def shortlist(self, buyer_id: str, k: int = 10, per_need: int = 10, filters: Filters | None = None) -> tuple[list[Need], list[ShortlistEntry]]:
         """A buyer's shortlist over all its recorded needs, each entry explained by its best need."""
-        needs, entries, qvecs = self._buyer_lists(buyer_id, k, per_need, filters)
-        self._explain_entries(needs, entries, qvecs)
+        needs, entries = self._buyer_lists(buyer_id, k, per_need, filters)
+        self._explain_entries(needs, entries)
         return needs, entries
 
     # -- staff views ----------------------------------------------------------------------
@@ -342,9 +342,8 @@ class Engine:
         from .exposure import balance, exposure_stats
 
         per_buyer: dict[str, tuple[list[Need], list[ShortlistEntry]]] = {}
-        query_vectors: dict[str, np.ndarray] = {}
         for buyer_id, _, _ in self.catalogue.buyers():
-            needs, entries, query_vectors[buyer_id] = self._buyer_lists(buyer_id, 3 * k, max(per_need, k), filters)
+            needs, entries = self._buyer_lists(buyer_id, 3 * k, max(per_need, k), filters)
             per_buyer[buyer_id] = (needs, entries)
         before = {b: [e.supplier for e in entries[:k]] for b, (_, entries) in per_buyer.items()}
         chosen = balance({b: [(e.supplier, e.score) for e in entries] for b, (_, entries) in per_buyer.items()}, k, cap, trade_off)
@@ -355,7 +354,7 @@ class Engine:
             kept = [by_supplier[item] for item, _ in picks]
             for rank, entry in enumerate(kept, start=1):
                 entry.rank = rank
-            self._explain_entries(needs, kept, query_vectors[buyer_id])
+            self._explain_entries(needs, kept)
             lists[buyer_id] = (needs, kept)
         after = {b: [e.supplier for e in entries] for b, (_, entries) in lists.items()}
         n = len(self.corpus)
@@ -381,7 +380,7 @@ class Engine:
         found.sort(key=lambda t: t[:3])
         supplier = self.corpus.suppliers[position]
         return [
-            (needs[i], MatchResult(m.rank, m.score, supplier, m.features, self.explain(queries[i], m, qvecs[i])))
+            (needs[i], MatchResult(m.rank, m.score, supplier, m.features, self.explain(queries[i], m)))
             for _, _, i, m in found[:k]
         ]
 
@@ -394,7 +393,7 @@ class Engine:
         sizes: Counter[str] = Counter()
         ministries = []
         for buyer_id, buyer_name, n_needs in self.catalogue.buyers():
-            _, entries, _ = self._buyer_lists(buyer_id, k, 10, None)  # no explanations needed for counts
+            _, entries = self._buyer_lists(buyer_id, k, 10, None)  # no explanations needed for counts
             suppliers = [self.corpus.suppliers[e.supplier] for e in entries]
             for s in suppliers:
                 regions[s.region or "inconnue"] += 1

@@ -139,10 +139,12 @@ class Ranker:
         self.config = config or RankingConfig()
         #: a fitted estimator with ``decision_function(features)``; ``None`` = the weights of ``config``
         self.reranker = reranker
-        reuse = None
-        if previous is not None and corpus.derived_from and corpus.derived_from == previous.corpus.version:
-            reuse = (previous.bm25, corpus.previous_rows)
-        self.bm25 = BM25(tokens).fit(corpus.documents, reuse=reuse)
+        if previous is not None and previous.corpus is corpus:
+            self.bm25 = previous.bm25  # same documents (only the dense index changed)
+        elif previous is not None and corpus.derived_from and corpus.derived_from == previous.corpus.version:
+            self.bm25 = BM25(tokens).fit(corpus.documents, reuse=(previous.bm25, corpus.previous_rows))
+        else:
+            self.bm25 = BM25(tokens).fit(corpus.documents)
         self._codes = [sorted(f.codes) for f in corpus.facts]
         self._buyer_index: dict[str, set[int]] = {}
         for i, facts in enumerate(corpus.facts):
