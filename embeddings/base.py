@@ -7,8 +7,10 @@ because some models (E5) expect different prefixes for each.
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -27,6 +29,59 @@ def l2_normalize(matrix: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(matrix / norms, dtype=np.float32)
 
 
+#: queries of at most this many tokens in all (a typical need: 20–100) are encoded in the light lane
+LIGHT_LANE_TOKENS = 128
+
+
+class EncoderBusy(RuntimeError):
+    """The encoder cannot take this work now: its heavy lane's queue is full, or the caller's deadline
+    passed while waiting. ``retry_after``: seconds after which a retry is sensible."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Lanes:
+    """Three lanes in front of one encoder, so that a heavy request never holds a light one behind it.
+
+    * ``light``: queries of at most ``LIGHT_LANE_TOKENS`` tokens in all (one short need);
+    * ``heavy``: longer queries and batches of queries; at most ``heavy_queue`` callers wait for it,
+      the next one is refused at once (``EncoderBusy``), and a caller with a deadline gives up when
+      it passes;
+    * ``passages``: indexing (catalogue texts), so that a re-index does not stop queries.
+
+    One encode at a time per lane; the backends run concurrent calls from different lanes (their
+    weights are read-only).
+    """
+
+    def __init__(self, heavy_queue: int = 4) -> None:
+        self.light = threading.Lock()
+        self.heavy = threading.Lock()
+        self.passages = threading.Lock()
+        self.heavy_queue = heavy_queue
+        self._waiting = 0
+        self._count = threading.Lock()
+
+    @contextmanager
+    def heavy_slot(self, deadline: float | None) -> Iterator[None]:
+        with self._count:
+            if self._waiting >= self.heavy_queue + 1:  # one running, heavy_queue waiting
+                raise EncoderBusy(f"encoder: {self._waiting} long requests already queued", retry_after=2.0)
+            self._waiting += 1
+        try:
+            timeout = -1 if deadline is None else max(deadline - time.monotonic(), 0.0)
+            if not self.heavy.acquire(timeout=timeout):
+                raise EncoderBusy("encoder: time budget exceeded while waiting behind long requests", retry_after=2.0)
+            try:
+                yield
+            finally:
+                self.heavy.release()
+        finally:
+            with self._count:
+                self._waiting -= 1
+
+
 class Encoder(ABC):
     """A text encoder. Subclasses implement ``_encode`` for one batch."""
 
@@ -36,27 +91,59 @@ class Encoder(ABC):
     version: str = ""
     dim: int = 0
     batch_size: int = 64
+    #: the most tokens of a query the model reads in one pass (its maximum sequence length, prefix and
+    #: special tokens included); longer queries are cut to it before encoding. ``None``: no cut.
+    max_query_tokens: int | None = None
 
     @abstractmethod
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         """Encode one batch; may return unnormalised vectors."""
 
-    def encode_queries(self, texts: Sequence[str], progress: bool | None = None) -> np.ndarray:
-        """Vectors of search queries (needs)."""
-        with self._guard():
-            return self._batched(list(texts), True, progress)
+    def count_tokens(self, text: str, is_query: bool = True) -> int:
+        """How many tokens the model feeds for ``text`` (an estimate for backends without a tokenizer)."""
+        return len(text) // 4 + 1
+
+    def clip_query(self, text: str) -> str:
+        """``text`` cut to what the model reads of a query (``max_query_tokens``), so that the work of one
+        query is bounded whatever its length."""
+        limit = self.max_query_tokens
+        if limit is None or len(text.encode("utf-8", "surrogatepass")) + 16 <= limit or self.count_tokens(text) <= limit:
+            return text  # fewer bytes than tokens allowed: cannot exceed (a token holds at least one byte)
+        lo, hi = 0, len(text)  # the longest prefix that fits: binary search on its length
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.count_tokens(text[:mid]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        return text[:lo]
+
+    def encode_queries(self, texts: Sequence[str], progress: bool | None = None, deadline: float | None = None) -> np.ndarray:
+        """Vectors of search queries (needs), each cut to ``max_query_tokens`` first.
+
+        Short work goes through the light lane, longer work through the heavy one (see ``Lanes``);
+        ``deadline`` (``time.monotonic()``) bounds the wait: ``EncoderBusy`` when it passes.
+        """
+        texts = [self.clip_query(t) for t in texts]
+        lanes = self.lanes
+        if sum(self.count_tokens(t) for t in texts) <= LIGHT_LANE_TOKENS:
+            with lanes.light:
+                return self._batched(texts, True, progress)
+        with lanes.heavy_slot(deadline):
+            return self._batched(texts, True, progress)
 
     def encode_passages(self, texts: Sequence[str], progress: bool | None = None) -> np.ndarray:
         """Vectors of documents (supplier descriptions and contract objects)."""
-        with self._guard():
+        with self.lanes.passages:
             return self._batched(list(texts), False, progress)
 
-    def _guard(self) -> threading.Lock:
-        """One encode at a time per encoder: native backends are not all thread-safe."""
-        lock = self.__dict__.get("_lock")
-        if lock is None:
-            lock = self.__dict__.setdefault("_lock", threading.Lock())
-        return lock
+    @property
+    def lanes(self) -> Lanes:
+        """This encoder's lanes (created on first use)."""
+        lanes = self.__dict__.get("_lanes")
+        if lanes is None:
+            lanes = self.__dict__.setdefault("_lanes", Lanes())
+        return lanes
 
     @property
     def key(self) -> str:

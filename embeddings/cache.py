@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class VectorCache:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS vectors (model TEXT, kind TEXT, hash TEXT, vector BLOB, PRIMARY KEY (model, kind, hash))"
         )
+        self._lock = threading.Lock()  # one connection shared by the encoder's lanes
         self.hits = 0
         self.misses = 0
 
@@ -42,15 +44,16 @@ class VectorCache:
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT hash, vector FROM vectors WHERE model=? AND kind=? AND hash IN ({marks})", (model, kind, *chunk)
-            )
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT hash, vector FROM vectors WHERE model=? AND kind=? AND hash IN ({marks})", (model, kind, *chunk)
+                ).fetchall()
             for h, blob in rows:
                 found[h] = np.frombuffer(blob, dtype=np.float32)
         return found
 
     def put(self, model: str, kind: str, items: dict[str, np.ndarray]) -> None:
-        with self._db:
+        with self._lock, self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
                 [(model, kind, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()],
@@ -75,9 +78,13 @@ class CachedEncoder(Encoder):
         self.version = inner.version
         self.dim = inner.dim
         self.batch_size = inner.batch_size
+        self.max_query_tokens = inner.max_query_tokens
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:  # pragma: no cover - not used
         return self.inner._encode(texts, is_query)
+
+    def count_tokens(self, text: str, is_query: bool = True) -> int:
+        return self.inner.count_tokens(text, is_query)
 
     def _batched(self, texts: list[str], is_query: bool, progress: bool | None) -> np.ndarray:
         kind = "query" if is_query else "passage"

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .catalogue import Catalogue, _now, api_keys_table
+from .catalogue import Catalogue, api_keys_table, now
+from .schema import RecordError, canonical_id, clean_text, unicode_problem
 
 ROLES = ("buyer", "staff", "admin")
 #: the secret of development mode; the service refuses it (and an empty one) in production
@@ -85,24 +86,36 @@ class KeyStore:
         return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
 
     def create(self, name: str, role: str, buyer_id: str | None = None, created_by: str = "cli") -> tuple[str, str]:
-        """A new key: ``(key_id, token)``; the token is not stored and cannot be shown again."""
+        """A new key: ``(key_id, token)``; the token is not stored and cannot be shown again.
+
+        Stored with its audit entry (``created_by`` is the actor) in one transaction.
+        """
         if role not in ROLES:
             raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
         if role == "buyer" and not (buyer_id or "").strip():
             raise ValueError("buyer_id: a buyer key is bound to one buyer organisation")
         if role != "buyer" and buyer_id:
             raise ValueError(f"buyer_id: a {role} key is not bound to an organisation")
-        name = name.strip()
+        if buyer_id:
+            try:
+                buyer_id = canonical_id(buyer_id, "buyer_id")
+            except RecordError as exc:
+                raise ValueError(str(exc)) from None
+        problem = unicode_problem(name)
+        if problem:
+            raise ValueError(f"name: {problem}")
+        name = clean_text(name)
         if not name or len(name) > 200:
             raise ValueError("name: 1 to 200 characters (who holds the key)")
         key_id = secrets.token_hex(6)
         token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-        with self.catalogue.engine.begin() as conn:
-            conn.execute(
+        with self.catalogue.transaction() as tx:
+            tx.conn.execute(
                 api_keys_table.insert().values(
-                    key_id=key_id, name=name, role=role, buyer_id=buyer_id or None, key_hash=self._hash(token), created_at=_now(), created_by=created_by
+                    key_id=key_id, name=name, role=role, buyer_id=buyer_id or None, key_hash=self._hash(token), created_at=now(), created_by=created_by
                 )
             )
+            tx.audit(created_by, "key.create", key_id, {"role": role, "buyer_id": buyer_id or None})
         return key_id, token
 
     def verify(self, token: str) -> Principal | None:
@@ -127,12 +140,14 @@ class KeyStore:
             self._verified[digest] = (principal, now + VERIFIED_TTL_SECONDS)
         return principal
 
-    def revoke(self, key_id: str) -> bool:
-        """Revoke a key; ``False`` when there is no such active key."""
-        with self.catalogue.engine.begin() as conn:
-            result = conn.execute(
-                api_keys_table.update().where((api_keys_table.c.key_id == key_id) & api_keys_table.c.revoked_at.is_(None)).values(revoked_at=_now())
+    def revoke(self, key_id: str, actor: str | None = None) -> bool:
+        """Revoke a key (with an audit entry by ``actor`` when given, same transaction); ``False`` when there is no such active key."""
+        with self.catalogue.transaction() as tx:
+            result = tx.conn.execute(
+                api_keys_table.update().where((api_keys_table.c.key_id == key_id) & api_keys_table.c.revoked_at.is_(None)).values(revoked_at=now())
             )
+            if result.rowcount and actor is not None:
+                tx.audit(actor, "key.revoke", key_id)
         with self._lock:
             self._verified = {h: (p, t) for h, (p, t) in self._verified.items() if p.key_id != key_id}
         return bool(result.rowcount)

@@ -14,6 +14,7 @@ import json
 import shutil
 import sqlite3
 import tarfile
+import zlib
 import tempfile
 import time
 from pathlib import Path
@@ -104,8 +105,8 @@ def restore(settings: Settings, archive: str | Path, force: bool = False) -> dic
         try:
             with tarfile.open(archive, "r:gz") as tar:
                 tar.extractall(tmp, filter="data")  # refuses absolute paths, "..", links out of tmp
-        except (tarfile.TarError, OSError) as exc:
-            raise BackupError(f"{archive}: not a readable backup ({exc})") from None
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:  # a truncated gzip stream ends in EOFError
+            raise BackupError(f"{archive}: not a readable backup ({type(exc).__name__}: {exc or 'truncated'})") from None
         stage = Path(tmp) / "backup"
         try:
             contents = json.loads((stage / MANIFEST).read_text())

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from .schema import Label, Need, Supplier, canonical_references, merge_suppliers
+from .schema import Label, Need, RecordError, Supplier, canonical_references, merge_suppliers
 
 metadata = sa.MetaData()
 
@@ -107,8 +109,143 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+now = _now  #: the catalogue's clock (naive UTC), for the modules that stamp rows of its tables
+
+log = logging.getLogger(__name__)
+
+
+class NeedExists(LookupError):
+    """A need of this id is already stored; ``owner`` is its buyer organisation."""
+
+    def __init__(self, need_id: str, owner: str | None) -> None:
+        super().__init__(f"need {need_id!r} already exists")
+        self.need_id = need_id
+        self.owner = owner
+
+
+class Writes:
+    """The writes of one transaction (``Catalogue.transaction()``): all of them land, or none."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def upsert_suppliers(self, suppliers: Iterable[Supplier]) -> tuple[int, int]:
+        """Insert new suppliers, merge known ones; returns ``(inserted, updated)``."""
+        incoming: dict[str, Supplier] = {}
+        for s in suppliers:
+            incoming[s.supplier_id] = merge_suppliers(incoming[s.supplier_id], s) if s.supplier_id in incoming else s
+        inserted = updated = 0
+        existing = Catalogue._load_suppliers(self.conn, list(incoming))
+        stamp = _now()
+        for sid, supplier in incoming.items():
+            if sid in existing:
+                merged = merge_suppliers(existing[sid], supplier)
+                self.conn.execute(
+                    suppliers_table.update().where(suppliers_table.c.supplier_id == sid).values(name=merged.name, record=merged.to_dict(), updated_at=stamp)
+                )
+                updated += 1
+            else:
+                supplier.references = canonical_references(supplier.references)
+                self.conn.execute(suppliers_table.insert().values(supplier_id=sid, name=supplier.name, record=supplier.to_dict(), updated_at=stamp))
+                inserted += 1
+        return inserted, updated
+
+    def replace_supplier(self, supplier: Supplier) -> bool:
+        """Store ``supplier`` in place of the stored record of its id (no merge); ``True`` if one existed."""
+        supplier.references = canonical_references(supplier.references)
+        values = dict(name=supplier.name, record=supplier.to_dict(), updated_at=_now())
+        result = self.conn.execute(suppliers_table.update().where(suppliers_table.c.supplier_id == supplier.supplier_id).values(**values))
+        if result.rowcount:
+            return True
+        self.conn.execute(suppliers_table.insert().values(supplier_id=supplier.supplier_id, **values))
+        return False
+
+    def delete_supplier(self, supplier_id: str) -> bool:
+        """Delete a supplier from the catalogue (re-index to stop serving it); ``False`` if unknown."""
+        return bool(self.conn.execute(suppliers_table.delete().where(suppliers_table.c.supplier_id == supplier_id)).rowcount)
+
+    def upsert_buyers(self, buyers: dict[str, str]) -> None:
+        """Record buyers ``{buyer_id: name}``; a known buyer keeps its name unless a new one is given."""
+        stamp = _now()
+        for buyer_id, name in buyers.items():
+            if not buyer_id:
+                continue
+            values = {"updated_at": stamp, **({"name": name} if name else {})}
+            result = self.conn.execute(buyers_table.update().where(buyers_table.c.buyer_id == buyer_id).values(**values))
+            if not result.rowcount:
+                self.conn.execute(buyers_table.insert().values(buyer_id=buyer_id, name=name or "", updated_at=stamp))
+
+    def upsert_needs(self, needs: Iterable[Need]) -> tuple[int, int]:
+        """Insert new needs, replace known ones (their buyers are recorded); returns ``(inserted, updated)``."""
+        inserted = updated = 0
+        needs = list(needs)
+        self.upsert_buyers({n.buyer_id: n.buyer_name for n in needs})
+        stamp = _now()
+        for need in needs:
+            values = dict(buyer_id=need.buyer_id, record=need.to_dict(), updated_at=stamp)
+            result = self.conn.execute(needs_table.update().where(needs_table.c.need_id == need.need_id).values(**values))
+            if result.rowcount:
+                updated += 1
+            else:
+                self.conn.execute(needs_table.insert().values(need_id=need.need_id, **values))
+                inserted += 1
+        return inserted, updated
+
+    def insert_need(self, need: Need) -> None:
+        """Store a new need; ``NeedExists`` if its id is taken. The primary key decides between
+        concurrent creates of one id: the loser's ``INSERT`` fails (see ``Catalogue.create_need``)."""
+        owner = self.conn.execute(sa.select(needs_table.c.buyer_id).where(needs_table.c.need_id == need.need_id)).scalar()
+        if owner is not None:
+            raise NeedExists(need.need_id, owner)
+        self.upsert_buyers({need.buyer_id: need.buyer_name})
+        self.conn.execute(needs_table.insert().values(need_id=need.need_id, buyer_id=need.buyer_id, record=need.to_dict(), updated_at=_now()))
+
+    def update_need(self, need: Need, owner: str | None = None) -> bool:
+        """Replace the stored need of ``need.need_id`` — only if it belongs to ``owner`` when given
+        (the ownership is checked by the ``UPDATE`` itself); ``False`` when no such row."""
+        key = needs_table.c.need_id == need.need_id
+        if owner is not None:
+            key &= needs_table.c.buyer_id == owner
+        result = self.conn.execute(needs_table.update().where(key).values(buyer_id=need.buyer_id, record=need.to_dict(), updated_at=_now()))
+        if result.rowcount:
+            self.upsert_buyers({need.buyer_id: need.buyer_name})
+        return bool(result.rowcount)
+
+    def delete_need(self, need_id: str, owner: str | None = None) -> bool:
+        """Delete a need (its labels stay, keyed by id) — only if it belongs to ``owner`` when given; ``False`` if no such row."""
+        key = needs_table.c.need_id == need_id
+        if owner is not None:
+            key &= needs_table.c.buyer_id == owner
+        return bool(self.conn.execute(needs_table.delete().where(key)).rowcount)
+
+    def upsert_labels(self, labels: Iterable[Label]) -> int:
+        count = 0
+        stamp = _now()
+        for label in labels:
+            key = (labels_table.c.need_id == label.need_id) & (labels_table.c.supplier_id == label.supplier_id)
+            result = self.conn.execute(labels_table.update().where(key).values(relevance=label.relevance, updated_at=stamp))
+            if not result.rowcount:
+                self.conn.execute(
+                    labels_table.insert().values(need_id=label.need_id, supplier_id=label.supplier_id, relevance=label.relevance, updated_at=stamp)
+                )
+            count += 1
+        return count
+
+    def audit(self, actor: str, action: str, target: str, detail: dict | None = None) -> None:
+        """Record who wrote what (every write through the service is attributable)."""
+        self.conn.execute(audit_table.insert().values(at=_now(), actor=actor, action=action, target=target[:300], detail=detail or {}))
+
+    def log_import(self, kind: str, source: str, read: int, accepted: int, rejected: int) -> None:
+        self.conn.execute(imports_table.insert().values(kind=kind, source=source, at=_now(), read=read, accepted=accepted, rejected=rejected))
+
+
 class Catalogue:
-    """Suppliers, needs and labels stored in a relational database."""
+    """Suppliers, needs and labels stored in a relational database.
+
+    Every write is one transaction: several writes that belong together (a record and its audit
+    entry, an import and its log) go through one ``transaction()``; the single-write methods below
+    open their own.
+    """
 
     def __init__(self, url: str) -> None:
         if url.startswith("sqlite:///"):
@@ -116,102 +253,60 @@ class Catalogue:
         self.engine = sa.create_engine(url, future=True)
         metadata.create_all(self.engine)
 
-    # -- writes ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Writes]:
+        """One transaction: committed when the block ends, rolled back (nothing stored) if it raises."""
+        with self.engine.begin() as conn:
+            yield Writes(conn)
+
+    # -- writes, one transaction each ------------------------------------------------------
     def upsert_suppliers(self, suppliers: Iterable[Supplier]) -> tuple[int, int]:
         """Insert new suppliers, merge known ones; returns ``(inserted, updated)``."""
-        incoming: dict[str, Supplier] = {}
-        for s in suppliers:
-            incoming[s.supplier_id] = merge_suppliers(incoming[s.supplier_id], s) if s.supplier_id in incoming else s
-        inserted = updated = 0
-        with self.engine.begin() as conn:
-            existing = self._load_suppliers(conn, list(incoming))
-            now = _now()
-            for sid, supplier in incoming.items():
-                if sid in existing:
-                    merged = merge_suppliers(existing[sid], supplier)
-                    conn.execute(
-                        suppliers_table.update()
-                        .where(suppliers_table.c.supplier_id == sid)
-                        .values(name=merged.name, record=merged.to_dict(), updated_at=now)
-                    )
-                    updated += 1
-                else:
-                    supplier.references = canonical_references(supplier.references)
-                    conn.execute(
-                        suppliers_table.insert().values(supplier_id=sid, name=supplier.name, record=supplier.to_dict(), updated_at=now)
-                    )
-                    inserted += 1
-        return inserted, updated
+        with self.transaction() as tx:
+            return tx.upsert_suppliers(suppliers)
 
     def upsert_buyers(self, buyers: dict[str, str]) -> tuple[int, int]:
-        """Record buyers ``{buyer_id: name}``; a known buyer keeps its name unless a new one is given."""
-        inserted = updated = 0
-        with self.engine.begin() as conn:
-            self._upsert_buyers(conn, buyers)
-            known = set(conn.execute(sa.select(buyers_table.c.buyer_id)).scalars())
-        for buyer_id in buyers:
-            inserted += buyer_id not in known
-        updated = len(buyers) - inserted
-        return inserted, updated
-
-    @staticmethod
-    def _upsert_buyers(conn: sa.Connection, buyers: dict[str, str]) -> None:
-        now = _now()
-        for buyer_id, name in buyers.items():
-            if not buyer_id:
-                continue
-            values = {"updated_at": now, **({"name": name} if name else {})}
-            result = conn.execute(buyers_table.update().where(buyers_table.c.buyer_id == buyer_id).values(**values))
-            if not result.rowcount:
-                conn.execute(buyers_table.insert().values(buyer_id=buyer_id, name=name or "", updated_at=now))
+        """Record buyers ``{buyer_id: name}``; returns ``(inserted, updated)``."""
+        with self.transaction() as tx:
+            known = set(tx.conn.execute(sa.select(buyers_table.c.buyer_id)).scalars())
+            tx.upsert_buyers(buyers)
+        inserted = sum(1 for b in buyers if b and b not in known)
+        return inserted, sum(1 for b in buyers if b) - inserted
 
     def upsert_needs(self, needs: Iterable[Need]) -> tuple[int, int]:
         """Insert new needs, replace known ones (their buyers are recorded); returns ``(inserted, updated)``."""
-        inserted = updated = 0
-        needs = list(needs)
-        with self.engine.begin() as conn:
-            self._upsert_buyers(conn, {n.buyer_id: n.buyer_name for n in needs})
-            now = _now()
-            for need in needs:
-                values = dict(buyer_id=need.buyer_id, record=need.to_dict(), updated_at=now)
-                result = conn.execute(needs_table.update().where(needs_table.c.need_id == need.need_id).values(**values))
-                if result.rowcount:
-                    updated += 1
-                else:
-                    conn.execute(needs_table.insert().values(need_id=need.need_id, **values))
-                    inserted += 1
-        return inserted, updated
+        with self.transaction() as tx:
+            return tx.upsert_needs(needs)
+
+    def create_need(self, need: Need, audit: tuple[str, str, str, dict] | None = None) -> None:
+        """Store a new need (and its audit entry) in one transaction; ``NeedExists`` naming the stored
+        owner when the id is taken, also when a concurrent create of the same id won the race."""
+        try:
+            with self.transaction() as tx:
+                tx.insert_need(need)
+                if audit is not None:
+                    tx.audit(*audit)
+        except sa.exc.IntegrityError:
+            raise NeedExists(need.need_id, self.need_owner(need.need_id)) from None
 
     def upsert_labels(self, labels: Iterable[Label]) -> int:
-        count = 0
-        with self.engine.begin() as conn:
-            now = _now()
-            for label in labels:
-                key = (labels_table.c.need_id == label.need_id) & (labels_table.c.supplier_id == label.supplier_id)
-                result = conn.execute(labels_table.update().where(key).values(relevance=label.relevance, updated_at=now))
-                if not result.rowcount:
-                    conn.execute(
-                        labels_table.insert().values(
-                            need_id=label.need_id, supplier_id=label.supplier_id, relevance=label.relevance, updated_at=now
-                        )
-                    )
-                count += 1
-        return count
+        with self.transaction() as tx:
+            return tx.upsert_labels(labels)
 
     def delete_supplier(self, supplier_id: str) -> bool:
         """Delete a supplier from the catalogue (re-index to stop serving it); ``False`` if unknown."""
-        with self.engine.begin() as conn:
-            return bool(conn.execute(suppliers_table.delete().where(suppliers_table.c.supplier_id == supplier_id)).rowcount)
+        with self.transaction() as tx:
+            return tx.delete_supplier(supplier_id)
 
     def delete_need(self, need_id: str) -> bool:
         """Delete a need (its labels stay, keyed by id); ``False`` if it did not exist."""
-        with self.engine.begin() as conn:
-            return bool(conn.execute(needs_table.delete().where(needs_table.c.need_id == need_id)).rowcount)
+        with self.transaction() as tx:
+            return tx.delete_need(need_id)
 
     def audit(self, actor: str, action: str, target: str, detail: dict | None = None) -> None:
         """Record who wrote what (every write through the service is attributable)."""
-        with self.engine.begin() as conn:
-            conn.execute(audit_table.insert().values(at=_now(), actor=actor, action=action, target=target[:300], detail=detail or {}))
+        with self.transaction() as tx:
+            tx.audit(actor, action, target, detail)
 
     def audit_log(self, limit: int = 100) -> list[dict]:
         """The latest writes, newest first."""
@@ -220,8 +315,8 @@ class Catalogue:
             return [{**row._asdict(), "at": row.at.isoformat(timespec="seconds")} for row in conn.execute(query)]
 
     def log_import(self, kind: str, source: str, read: int, accepted: int, rejected: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(imports_table.insert().values(kind=kind, source=source, at=_now(), read=read, accepted=accepted, rejected=rejected))
+        with self.transaction() as tx:
+            tx.log_import(kind, source, read, accepted, rejected)
 
     # -- reads ----------------------------------------------------------------------------
     @staticmethod
@@ -235,7 +330,10 @@ class Catalogue:
             for start in range(0, len(ids), 500):
                 rows += conn.execute(query.where(suppliers_table.c.supplier_id.in_(ids[start : start + 500]))).all()
         for sid, record in rows:
-            out[sid] = Supplier.from_dict(record)
+            try:
+                out[sid] = Supplier.from_dict(record)
+            except (RecordError, TypeError, ValueError) as exc:  # stored before a rule existed: skipped, never fatal
+                log.error("supplier %r skipped: its stored record is invalid (%s)", sid, exc)
         return out
 
     def suppliers(self) -> list[Supplier]:
@@ -276,13 +374,20 @@ class Catalogue:
         query = sa.select(needs_table.c.record).order_by(needs_table.c.need_id)
         if buyer_id is not None:
             query = query.where(needs_table.c.buyer_id == buyer_id)
+        query = query.add_columns(needs_table.c.need_id)
         with self.engine.connect() as conn:
-            return [Need.from_dict(r) for (r,) in conn.execute(query)]
+            return [need for record, need_id in conn.execute(query) if (need := _stored_need(need_id, record)) is not None]
 
     def need(self, need_id: str) -> Need | None:
+        """The stored need, or ``None`` (unknown, or a stored record that is no longer valid: logged)."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(needs_table.c.record).where(needs_table.c.need_id == need_id)).first()
-        return Need.from_dict(row[0]) if row else None
+        return _stored_need(need_id, row[0]) if row else None
+
+    def need_owner(self, need_id: str) -> str | None:
+        """The buyer organisation a stored need belongs to (read from its row, valid record or not)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(needs_table.c.buyer_id).where(needs_table.c.need_id == need_id)).scalar()
 
     def buyers(self) -> list[tuple[str, str, int]]:
         """``(buyer_id, buyer_name, number of needs)`` for every buyer with a recorded need."""
@@ -313,3 +418,11 @@ class Catalogue:
         for s in self.suppliers():
             h.update(json.dumps(s.to_dict(), sort_keys=True, ensure_ascii=False).encode())
         return h.hexdigest()[:16]
+
+
+def _stored_need(need_id: str, record: dict) -> Need | None:
+    try:
+        return Need.from_dict(record)
+    except (RecordError, TypeError, ValueError) as exc:  # stored before a rule existed: skipped, never fatal
+        log.error("need %r skipped: its stored record is invalid (%s)", need_id, exc)
+        return None

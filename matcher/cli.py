@@ -44,16 +44,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         if kind is None:
             print(f"{path}: cannot tell whether it holds suppliers, needs or labels: use --kind", file=sys.stderr)
             return 2
-        if kind == "suppliers":
-            records, report = read_suppliers(path)
-            ins, upd = catalogue.upsert_suppliers(records)
-        elif kind == "needs":
-            records, report = read_needs(path)
-            ins, upd = catalogue.upsert_needs(records)
-        else:
-            records, report = read_labels(path)
-            ins, upd = catalogue.upsert_labels(records), 0
-        catalogue.log_import(kind, str(path), report.read, report.accepted, report.rejected)
+        reader = {"suppliers": read_suppliers, "needs": read_needs}.get(kind, read_labels)
+        records, report = reader(path)
+        with catalogue.transaction() as tx:  # the rows and the import's log: all stored, or nothing
+            if kind == "suppliers":
+                ins, upd = tx.upsert_suppliers(records)
+            elif kind == "needs":
+                ins, upd = tx.upsert_needs(records)
+            else:
+                ins, upd = tx.upsert_labels(records), 0
+            tx.log_import(kind, str(path), report.read, report.accepted, report.rejected)
         _print_report(f"{path} ({kind})", report)
         print(f"{path} : {ins} ajoutés, {upd} mis à jour.")
     return 0
@@ -68,9 +68,13 @@ def cmd_import_decp(args: argparse.Namespace) -> int:
     awards, report = read_awards(args.files)
     suppliers = suppliers_from_awards(awards)
     catalogue = Catalogue(settings.db_url)
-    ins, upd = catalogue.upsert_suppliers(suppliers)
-    buyers_new, _ = catalogue.upsert_buyers(buyers_from_awards(awards))
-    catalogue.log_import("decp", ";".join(map(str, args.files)), report.read, report.accepted, report.rejected)
+    buyers = buyers_from_awards(awards)
+    known = catalogue.counts()["buyers"]
+    with catalogue.transaction() as tx:
+        ins, upd = tx.upsert_suppliers(suppliers)
+        tx.upsert_buyers(buyers)
+        tx.log_import("decp", ";".join(map(str, args.files)), report.read, report.accepted, report.rejected)
+    buyers_new = catalogue.counts()["buyers"] - known
     _print_report("DECP", report)
     print(f"DECP : {len(awards)} marchés distincts, {len(suppliers)} titulaires ({ins} ajoutés, {upd} mis à jour), {buyers_new} nouveaux acheteurs.")
     return 0
@@ -99,8 +103,9 @@ def cmd_import_ilab(args: argparse.Namespace) -> int:
     settings.ensure_dirs()
     suppliers, report = read_ilab(args.file)
     catalogue = Catalogue(settings.db_url)
-    ins, upd = catalogue.upsert_suppliers(suppliers)
-    catalogue.log_import("ilab", str(args.file), report.read, report.accepted, report.rejected)
+    with catalogue.transaction() as tx:
+        ins, upd = tx.upsert_suppliers(suppliers)
+        tx.log_import("ilab", str(args.file), report.read, report.accepted, report.rejected)
     _print_report("i-Lab", report)
     print(f"i-Lab : {len(suppliers)} start-ups ({ins} ajoutées, {upd} mises à jour).")
     return 0
@@ -417,7 +422,6 @@ def cmd_keys(args: argparse.Namespace) -> int:
     keys = KeyStore(catalogue, settings.key_secret())
     if args.action == "create":
         key_id, token = keys.create(args.name, args.role, args.buyer, created_by=f"cli:{os.environ.get('USER', 'local')}")
-        catalogue.audit(f"cli:{os.environ.get('USER', 'local')}", "key.create", key_id, {"role": args.role, "buyer_id": args.buyer})
         print(f"Clé {args.role} « {args.name} »{' pour ' + args.buyer if args.buyer else ''} (id {key_id}) — notez-la, elle ne sera plus affichée :")
         print(token)
     elif args.action == "list":
@@ -425,9 +429,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
         for k in keys.list():
             print(f"{k.key_id:<13} {k.role:<6} {(k.buyer_id or '—'):<22} {k.created_at:<20} {'révoquée' if k.revoked else 'active':<8} {k.name}")
     elif args.action == "revoke":
-        if not keys.revoke(args.key_id):
+        if not keys.revoke(args.key_id, actor=f"cli:{os.environ.get('USER', 'local')}"):
             raise SystemExit(f"keys: no active key {args.key_id!r}")
-        catalogue.audit(f"cli:{os.environ.get('USER', 'local')}", "key.revoke", args.key_id)
         print(f"Clé {args.key_id} révoquée.")
     elif args.action == "demo":
         from .engine import load_sample

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .ingest import ImportReport, InputFileError, RowError
-from .schema import Reference, Supplier, clean_text, merge_suppliers, normalize_cpv, text_key
+from .schema import RecordError, Reference, Supplier, check_unicode, decode_entities, merge_suppliers, normalize_cpv, text_key
 
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 
@@ -44,8 +44,8 @@ class Award:
 
 def supplier_id_of(identifier: Any, kind: Any) -> str | None:
     """SIREN of a SIRET/SIREN, the raw id for other types; ``None`` for placeholders."""
-    ident = re.sub(r"\s+", "", clean_text(identifier))
-    kind = clean_text(kind).upper()
+    ident = re.sub(r"\s+", "", decode_entities(identifier))
+    kind = decode_entities(kind).upper()
     if not ident:
         return None
     if ident.isdigit():
@@ -75,15 +75,20 @@ def parse_award(raw: Any, where: str, source: str, report: ImportReport) -> Awar
     if not isinstance(raw, dict):
         report.errors.append(RowError(file, number, "-", "an award must be a JSON object"))
         return None
-    objet = clean_text(raw.get("objet"))
+    try:
+        check_unicode(raw, "award")
+    except RecordError as exc:
+        report.errors.append(RowError(file, number, exc.field, exc.message))
+        return None
+    objet = decode_entities(raw.get("objet"))
     if not objet:
         report.errors.append(RowError(file, number, "objet", "is required and empty"))
         return None
     buyer = raw.get("acheteur") if isinstance(raw.get("acheteur"), dict) else {}
-    buyer_id = re.sub(r"\s+", "", clean_text(buyer.get("id")))
+    buyer_id = re.sub(r"\s+", "", decode_entities(buyer.get("id")))
     if buyer_id and len(set(buyer_id)) == 1:
         buyer_id = ""
-    date_match = _DATE.match(clean_text(raw.get("dateNotification")))
+    date_match = _DATE.match(decode_entities(raw.get("dateNotification")))
     if not date_match:
         report.warnings.append(f"{where}: dateNotification: missing or invalid ({raw.get('dateNotification')!r}); contract kept without date")
     amount = _amount(raw.get("montant"))
@@ -101,19 +106,19 @@ def parse_award(raw: Any, where: str, source: str, report: ImportReport) -> Awar
         if sid is None:
             report.warnings.append(f"{where}: titulaires[{j}].id: {holder.get('id')!r} is a placeholder or invalid; holder skipped")
             continue
-        holders.append((sid, clean_text(holder.get("denominationSociale")) or sid))
+        holders.append((sid, decode_entities(holder.get("denominationSociale")) or sid))
     place = raw.get("lieuExecution") if isinstance(raw.get("lieuExecution"), dict) else {}
     return Award(
-        award_id=clean_text(raw.get("id")),
+        award_id=decode_entities(raw.get("id")),
         buyer_id=buyer_id,
-        buyer_name=clean_text(buyer.get("nom")),
+        buyer_name=decode_entities(buyer.get("nom")),
         objet=objet,
         cpv=cpv,
         date=date_match.group(1) if date_match else None,
         amount=amount,
-        region=clean_text(place.get("nom")),
+        region=decode_entities(place.get("nom")),
         holders=holders,
-        source=clean_text(raw.get("source")) or source,
+        source=decode_entities(raw.get("source")) or source,
     )
 
 

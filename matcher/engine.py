@@ -10,6 +10,7 @@ published as a new version, and built from scratch only when there is no usable 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from embeddings import Encoder, load_encoder
+from embeddings.base import EncoderBusy
 
 from .catalogue import Catalogue
 from .corpus import Corpus
@@ -34,6 +36,19 @@ from .settings import Settings
 from .shortlist import ShortlistEntry, aggregate
 
 log = logging.getLogger(__name__)
+
+
+class Overloaded(RuntimeError):
+    """The request cannot be answered within its time budget, or the encoder's queue is full.
+    ``retry_after``: seconds after which a retry is sensible."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BatchTooLarge(ValueError):
+    """A batch of queries whose texts hold more tokens than ``Settings.max_batch_tokens``."""
 
 
 class NotFoundError(LookupError):
@@ -66,15 +81,16 @@ def load_sample(catalogue: Catalogue) -> ImportReport:
     folder = sample_data_dir()
     report = ImportReport()
     suppliers, r = read_suppliers(folder / "suppliers.jsonl")
-    catalogue.upsert_suppliers(suppliers)
     report.add(r)
     needs, r = read_needs(folder / "needs.jsonl")
-    catalogue.upsert_needs(needs)
     report.add(r)
     labels, r = read_labels(folder / "qrels.tsv")
-    catalogue.upsert_labels(labels)
     report.add(r)
-    catalogue.log_import("sample", str(folder), report.read, report.accepted, report.rejected)
+    with catalogue.transaction() as tx:
+        tx.upsert_suppliers(suppliers)
+        tx.upsert_needs(needs)
+        tx.upsert_labels(labels)
+        tx.log_import("sample", str(folder), report.read, report.accepted, report.rejected)
     return report
 
 
@@ -291,17 +307,34 @@ class Engine:
         """Why ``match`` answers ``query`` (evidence, shared terms, CPV, reasons in French)."""
         return explain(match, query, self.corpus, self.corpus.cpv)
 
-    def match(self, query: Query, k: int = 10, filters: Filters | None = None) -> list[MatchResult]:
+    def match(self, query: Query, k: int = 10, filters: Filters | None = None, deadline: float | None = None) -> list[MatchResult]:
         """The ``k`` best suppliers for a query, explained."""
-        return self.match_many([query], [k], [filters])[0]
+        return self.match_many([query], [k], [filters], deadline)[0]
 
-    def match_many(self, queries: list[Query], ks: list[int], filters: list[Filters | None]) -> list[list[MatchResult]]:
-        """Explained rankings for several queries (each with its ``k`` and filters), texts encoded in one batched pass."""
-        qvecs = self.ranker.query_vectors(queries, progress=False)
-        return [
-            [MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, self.explain(q, m)) for m in self.ranker.rank(q, k, f, qvec=v)]
-            for q, v, k, f in zip(queries, qvecs, ks, filters)
-        ]
+    def match_many(
+        self, queries: list[Query], ks: list[int], filters: list[Filters | None], deadline: float | None = None
+    ) -> list[list[MatchResult]]:
+        """Explained rankings for several queries (each with its ``k`` and filters), texts encoded in one batched pass.
+
+        Each text is cut to what the encoder reads. ``deadline`` (``time.monotonic()``): ``Overloaded``
+        when it passes before the answer is ready (while waiting for the encoder, or between queries).
+        ``BatchTooLarge`` when several queries hold more than ``Settings.max_batch_tokens`` tokens.
+        """
+        if len(queries) > 1:
+            encoder = self.ranker.encoder
+            total = sum(encoder.count_tokens(encoder.clip_query(self.ranker.query_text(q))) for q in queries)
+            if total > self.settings.max_batch_tokens:
+                raise BatchTooLarge(f"queries: {total} tokens in all, more than the {self.settings.max_batch_tokens} a batch may hold (split it)")
+        try:
+            qvecs = self.ranker.query_vectors(queries, progress=False, deadline=deadline)
+        except EncoderBusy as exc:
+            raise Overloaded(str(exc), exc.retry_after) from None
+        out = []
+        for q, v, k, f in zip(queries, qvecs, ks, filters):
+            if deadline is not None and time.monotonic() > deadline:
+                raise Overloaded("time budget exceeded while ranking", retry_after=2.0)
+            out.append([MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, self.explain(q, m)) for m in self.ranker.rank(q, k, f, qvec=v)])
+        return out
 
     def match_need(self, need_id: str, k: int = 10, filters: Filters | None = None) -> tuple[Need, list[MatchResult]]:
         need = self.catalogue.need(need_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .catalogue import Catalogue, _now, feedback_table
+from .catalogue import Catalogue, feedback_table, now
 
 #: verdict → qrels grade
 VERDICTS: dict[str, int] = {"not_relevant": 0, "relevant": 1, "shortlisted": 2, "pitched": 2, "contracted": 3}
@@ -35,13 +35,13 @@ class Feedback:
 
 
 def record_feedback(catalogue: Catalogue, fb: Feedback) -> int:
-    """Store a verdict; returns its id. ``ValueError`` names the bad field."""
+    """Store a verdict and its audit entry (one transaction); returns its id. ``ValueError`` names the bad field."""
     if fb.verdict not in VERDICTS:
         raise ValueError(f"verdict: {fb.verdict!r} is not one of {', '.join(VERDICTS)}")
     if not fb.need_id and not fb.query_text.strip():
         raise ValueError("need_id: give the recorded need, or query_text for a free-text search")
-    with catalogue.engine.begin() as conn:
-        result = conn.execute(
+    with catalogue.transaction() as tx:
+        result = tx.conn.execute(
             feedback_table.insert().values(
                 need_id=fb.need_id or None,
                 query_text=fb.query_text,
@@ -54,9 +54,10 @@ def record_feedback(catalogue: Catalogue, fb: Feedback) -> int:
                 encoder=fb.versions.get("encoder", ""),
                 index_version=fb.versions.get("index", ""),
                 reranker=fb.versions.get("reranker", ""),
-                at=_now(),
+                at=now(),
             )
         )
+        tx.audit(fb.actor, "feedback.create", f"{fb.need_id or 'recherche'}→{fb.supplier_id}", {"verdict": fb.verdict})
         return int(result.inserted_primary_key[0])
 
 

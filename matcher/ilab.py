@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from .ingest import ImportReport, RowError, read_rows
-from .schema import RecordError, Supplier, clean_text, merge_suppliers
+from .schema import RecordError, Supplier, decode_entities, merge_suppliers
 
 #: i-Lab technology domains → purchase segments (domains with no obvious segment map to none).
 DOMAIN_SEGMENTS = {
@@ -37,34 +37,34 @@ def read_ilab(path: str | Path) -> tuple[list[Supplier], ImportReport]:
         if isinstance(row, RowError):
             report.errors.append(row)
             continue
-        ident = clean_text(row.get("identifiant"))
-        siren = re.sub(r"\D", "", clean_text(row.get("siren")))
-        siret = re.sub(r"\D", "", clean_text(row.get("siret")))
+        ident = decode_entities(row.get("identifiant"))
+        siren = re.sub(r"\D", "", decode_entities(row.get("siren")))
+        siret = re.sub(r"\D", "", decode_entities(row.get("siret")))
         if len(siren) != 9 and len(siret) == 14:
             siren = siret[:9]
-        company = clean_text(row.get("entreprise"))
+        company = decode_entities(row.get("entreprise"))
         if not ident and len(siren) != 9:
             if not company:
                 report.errors.append(RowError(str(path), line, "identifiant", "is required when siren, siret and entreprise are empty"))
                 continue
             ident = "nom-" + re.sub(r"[^a-z0-9]+", "-", _key(company)).strip("-")
-        pitch, summary = clean_text(row.get("moto")), clean_text(row.get("resume"))
+        pitch, summary = decode_entities(row.get("moto")), decode_entities(row.get("resume"))
         description = " ".join(p if p.endswith((".", "!", "?")) else p + "." for p in (pitch, summary) if p)
-        domain = clean_text(row.get("domaine_technologique"))
+        domain = decode_entities(row.get("domaine_technologique"))
         tags = ["i-lab"]
-        if clean_text(row.get("grand_prix")):
+        if decode_entities(row.get("grand_prix")):
             tags.append("i-lab-laureat-prix")
         raw = {
             "supplier_id": siren if len(siren) == 9 else f"ilab:{ident}",
-            "name": company or clean_text(row.get("projet")) or f"Projet i-Lab {ident}",
+            "name": company or decode_entities(row.get("projet")) or f"Projet i-Lab {ident}",
             "description": description,
             "segments": DOMAIN_SEGMENTS.get(_key(domain), []),
-            "region": clean_text(row.get("region")).replace("île-de-France", "Île-de-France"),
+            "region": decode_entities(row.get("region")).replace("île-de-France", "Île-de-France"),
             "tags": tags,
             "siren": siren if len(siren) == 9 else "",
-            "website": clean_text(row.get("site_web")),
+            "website": decode_entities(row.get("site_web")),
             "ilab_id": ident,
-            "ilab_year": clean_text(row.get("annee")),
+            "ilab_year": decode_entities(row.get("annee")),
             "domain": domain,
         }
         try:

@@ -2,12 +2,15 @@
 
 A bad row never aborts the file: it is reported (file, line, field, message) in an
 ``ImportReport`` and the good rows go on. Rows are numbered as a person would find them:
-the line of a JSONL/CSV file (the CSV header is line 1), the 1-based row of a Parquet file.
+the line of a JSONL/CSV file (the CSV header is line 1), the row of a spreadsheet (its header
+is row 1), the 1-based row of a Parquet file. A file broken beyond one row (not UTF-8, not a
+Parquet or XLSX file) is an ``InputFileError`` naming where.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -18,8 +21,11 @@ from typing import Any, TypeVar
 from .schema import Label, Need, RecordError, Supplier, merge_suppliers
 
 T = TypeVar("T")
-SUPPORTED = (".jsonl", ".csv", ".tsv", ".parquet")
+SUPPORTED = (".jsonl", ".csv", ".tsv", ".parquet", ".xlsx")
 MAX_FILE_ERRORS_SHOWN = 50
+#: the longest CSV cell read (the csv module's default, 131,072 characters, fails the whole file);
+#: record validation then refuses a text field longer than ``schema.MAX_RECORD_TEXT_CHARS`` by row
+MAX_CSV_CELL_CHARS = 64 * 1024 * 1024
 
 
 class InputFileError(ValueError):
@@ -87,6 +93,8 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | RowError
         yield from _csv_rows(path, "\t" if suffix == ".tsv" else ",")
     elif suffix == ".parquet":
         yield from _parquet_rows(path)
+    elif suffix == ".xlsx":
+        yield from _xlsx_rows(path)
     else:
         raise InputFileError(f"{path}: unsupported extension {suffix!r} (expected one of {', '.join(SUPPORTED)})")
 
@@ -106,6 +114,9 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
             except json.JSONDecodeError as exc:
                 yield number, RowError(str(path), number, "-", f"invalid JSON: {exc.msg} (column {exc.colno})")
                 continue
+            except RecursionError:
+                yield number, RowError(str(path), number, "-", "invalid JSON: nested too deeply")
+                continue
             if not isinstance(obj, dict):
                 yield number, RowError(str(path), number, "-", "expected a JSON object")
                 continue
@@ -123,14 +134,23 @@ def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] 
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise InputFileError(f"{path}:{line}: not valid UTF-8 (save the file as UTF-8)") from None
+    csv.field_size_limit(MAX_CSV_CELL_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
         return
+    except csv.Error as exc:
+        raise InputFileError(f"{path}:1: unreadable CSV header ({exc})") from None
     header = [h.strip() for h in header]
     start = reader.line_num + 1
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # the reader cannot resynchronise after this: the rest of the file is refused
+            raise InputFileError(f"{path}:{start}: unreadable CSV ({exc})") from None
         line, start = start, reader.line_num + 1
         if not any(c.strip() for c in cells):
             continue
@@ -141,14 +161,78 @@ def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] 
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """Rows of a Parquet file, read batch by batch; a value Python cannot hold (a timestamp out of
+    range, say) rejects its row, naming the column, and the other rows go on."""
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        batches = pq.ParquetFile(path).iter_batches(batch_size=4096)
+        number = 0
+        for batch in batches:
+            columns = {name: _arrow_values(batch.column(i)) for i, name in enumerate(batch.schema.names)}
+            for i in range(batch.num_rows):
+                number += 1
+                bad = next((name for name, values in columns.items() if values[i] is _UNREADABLE), None)
+                if bad is not None:
+                    yield number, RowError(str(path), number, bad, "value out of range or unreadable (e.g. a date outside years 1–9999)")
+                else:
+                    yield number, {name: values[i] for name, values in columns.items()}
+    except InputFileError:
+        raise
     except Exception as exc:  # pyarrow raises several types for broken files
         raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from None
-    for number, row in enumerate(table.to_pylist(), start=1):
-        yield number, row
+
+
+_UNREADABLE = object()
+
+
+def _arrow_values(column: Any) -> list[Any]:
+    """A column's Python values; those that cannot be converted are ``_UNREADABLE``."""
+    try:
+        return column.to_pylist()
+    except (OverflowError, ValueError, ArithmeticError):
+        out = []
+        for i in range(len(column)):
+            try:
+                out.append(column[i].as_py())
+            except (OverflowError, ValueError, ArithmeticError):
+                out.append(_UNREADABLE)
+        return out
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """Rows of the first sheet of a spreadsheet (header in row 1); dates become ``YYYY-MM-DD``."""
+    import zipfile
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+        raise InputFileError(f"{path}: not a readable XLSX file ({exc})") from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True) if book.worksheets else iter(())
+        header = next(rows, None)
+        if header is None:
+            return
+        names = [str(h).strip() if h is not None else "" for h in header]
+        for number, cells in enumerate(rows, start=2):
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                continue
+            if len(cells) > len(names) and any(c is not None for c in cells[len(names) :]):
+                yield number, RowError(str(path), number, "-", f"{len(cells)} cells for {len(names)} header columns")
+                continue
+            yield number, {k: _cell(v) for k, v in zip(names, cells) if k}
+    finally:
+        book.close()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def _read(path: str | Path, parse: Callable[[dict[str, Any]], T], key: Callable[[T], Any]) -> tuple[list[T], ImportReport]:
@@ -163,6 +247,9 @@ def _read(path: str | Path, parse: Callable[[dict[str, Any]], T], key: Callable[
             record = parse(row)
         except RecordError as exc:
             report.errors.append(RowError(str(path), line, exc.field, exc.message))
+            continue
+        except (TypeError, ValueError, RecursionError) as exc:  # a value no field rule foresaw: the row, never the file
+            report.errors.append(RowError(str(path), line, "-", f"unreadable record ({type(exc).__name__})"))
             continue
         report.accepted += 1
         for issue in getattr(record, "issues", ()):

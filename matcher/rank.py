@@ -200,9 +200,10 @@ class Ranker:
         labels = [label for label in dict.fromkeys(corpus.cpv.label(c) for c in query.cpv) if label and fold(label) not in folded]
         return f"{query.text} ({'; '.join(labels)})" if labels else query.text
 
-    def query_vectors(self, queries: Sequence[Query], progress: bool | None = None) -> np.ndarray:
-        """Dense vectors of the queries' matching texts, encoded in one batched pass."""
-        return self.encoder.encode_queries([self.query_text(q) for q in queries], progress=progress)
+    def query_vectors(self, queries: Sequence[Query], progress: bool | None = None, deadline: float | None = None) -> np.ndarray:
+        """Dense vectors of the queries' matching texts, encoded in one batched pass (each cut to what the
+        encoder reads); ``deadline`` bounds the wait for the encoder (``embeddings.EncoderBusy``)."""
+        return self.encoder.encode_queries([self.query_text(q) for q in queries], progress=progress, deadline=deadline)
 
     def rank(self, query: Query, k: int = 10, filters: Filters | None = None, qvec: np.ndarray | None = None) -> list[Match]:
         """The ``k`` best suppliers for one query (fewer only if fewer pass the filters).

@@ -7,8 +7,10 @@ field, so that importers can report ``file:line: field: message``.
 from __future__ import annotations
 
 import datetime
+import decimal
 import html
 import json
+import math
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -37,21 +39,109 @@ class RecordError(ValueError):
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+#: the longest text field a record may hold (a need's or a supplier's description, a name …); the
+#: encoder reads far less, this only refuses absurd cells before they are stored
+MAX_RECORD_TEXT_CHARS = 100_000
+#: the longest identifier (need, supplier, buyer, key ids)
+MAX_ID_CHARS = 200
+#: Unicode categories an identifier may not hold: controls, format characters (zero-width, bidi
+#: controls, BOM), private-use and unassigned code points, line and paragraph separators
+_ID_FORBIDDEN = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
+
+
+def unicode_problem(text: str) -> str | None:
+    """Why ``text`` is not valid Unicode (a lone surrogate: it cannot be written as UTF-8), else ``None``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"is not valid Unicode (lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start + 1})"
+    return None
+
+
+def check_unicode(value: Any, name: str) -> None:
+    """``RecordError`` naming the field if ``value`` (a string, or lists / objects of them, at any depth) holds invalid Unicode."""
+    stack: list[tuple[Any, str]] = [(value, name)]
+    while stack:  # iterative: a value nested thousands deep must not exhaust the interpreter's stack
+        item, where = stack.pop()
+        if isinstance(item, str):
+            problem = unicode_problem(item)
+            if problem:
+                raise RecordError(where, problem)
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                stack.append((key, where))
+                stack.append((sub, f"{where}.{key}" if isinstance(key, str) and unicode_problem(key) is None else where))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((sub, f"{where}[{i}]") for i, sub in enumerate(item))
 
 
 def clean_text(value: Any) -> str:
-    """Strip, unescape HTML entities, drop control characters and collapse white space; keep everything else."""
+    """Strip, drop control characters and collapse white space; keep everything else (HTML entities too:
+    what was sent is stored, and escaped on output)."""
     if value is None:
         return ""
     if isinstance(value, float) and value != value:  # NaN from pandas
         return ""
-    text = _CONTROL.sub("", html.unescape(str(value)))
-    return " ".join(text.split())  # str.split() splits on what re's \s matches (no-break space included), 3× faster
+    return " ".join(_CONTROL.sub("", str(value)).split())  # str.split() splits on every Unicode space, 3× faster than a regex
+
+
+def decode_entities(value: Any) -> str:
+    """``clean_text`` with HTML entities decoded: public award data is published HTML-escaped
+    (``d&#039;eau``), and matching reads what a person would read."""
+    text = clean_text(value)
+    return clean_text(html.unescape(text)) if "&" in text else text
+
+
+def text_field(name: str, value: Any, max_chars: int = MAX_RECORD_TEXT_CHARS) -> str:
+    """A record's text field: refused (naming it) when not valid Unicode or longer than ``max_chars``; cleaned."""
+    if isinstance(value, str):
+        check_unicode(value, name)
+    text = clean_text(value)
+    if len(text) > max_chars:
+        raise RecordError(name, f"is longer than {max_chars} characters ({len(text)})")
+    return text
+
+
+def canonical_id(value: Any, name: str, required: bool = True) -> str:
+    """The one canonical form of an identifier (need, supplier, buyer, key ids), applied at every boundary.
+
+    White space (any Unicode space, no-break and NEL included) is stripped at both ends and collapsed
+    inside, and the text is put in Unicode NFC, so that ``"demo-n05 "`` and ``"demo-n05"`` are one id.
+    Refused with a ``RecordError`` naming the field: invalid Unicode, control / format / invisible
+    characters (zero-width, bidi controls), more than ``MAX_ID_CHARS`` characters, or empty when
+    ``required``. HTML entities are not decoded: ``demo&#45;n05`` is a different id from ``demo-n05``.
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        text = ""
+    elif isinstance(value, bool):
+        raise RecordError(name, f"expected a string identifier, got {value!r}")
+    elif isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise RecordError(name, f"expected a string identifier, got {type(value).__name__}")
+    problem = unicode_problem(text)
+    if problem:
+        raise RecordError(name, problem)
+    text = " ".join(text.split())
+    if not (text.isascii() and text.isprintable()):  # the common case needs no per-character look
+        text = unicodedata.normalize("NFC", text)
+        for ch in text:
+            if unicodedata.category(ch) in _ID_FORBIDDEN:
+                raise RecordError(name, f"holds the invisible or control character U+{ord(ch):04X}")
+    if required and not text:
+        raise RecordError(name, "is required and empty")
+    if len(text) > MAX_ID_CHARS:
+        raise RecordError(name, f"is longer than {MAX_ID_CHARS} characters")
+    return text
 
 
 def text_key(text: str) -> str:
-    """Lower-case letters and digits only, accents folded (a lost accent ``�`` read as ``e``)."""
-    folded = unicodedata.normalize("NFKD", text.replace("\ufffd", "e").casefold())
+    """Lower-case letters and digits only, accents folded (a lost accent ``�`` read as ``e``), entities decoded."""
+    folded = unicodedata.normalize("NFKD", decode_entities(text).replace("\ufffd", "e").casefold())
     return "".join(ch for ch in folded if ch.isalnum() and not unicodedata.combining(ch))
 
 
@@ -83,6 +173,7 @@ def _string_list(name: str, value: Any) -> list[str]:
         return []
     if isinstance(value, float) and value != value:
         return []
+    check_unicode(value, name)
     if isinstance(value, str):
         stripped = value.strip()
         if stripped.startswith("["):
@@ -90,8 +181,10 @@ def _string_list(name: str, value: Any) -> list[str]:
                 value = json.loads(stripped)
             except json.JSONDecodeError as exc:
                 raise RecordError(name, f"not a valid JSON list ({exc.msg})") from None
+            except RecursionError:
+                raise RecordError(name, "not a valid JSON list (nested too deeply)") from None
         else:
-            return [part.strip() for part in stripped.split(";") if part.strip()]
+            return [clean_text(part) for part in stripped.split(";") if clean_text(part)]
     if hasattr(value, "tolist"):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
@@ -141,14 +234,7 @@ def _amount(name: str, value: Any) -> float | None:
 
 
 def _identifier(name: str, value: Any, required: bool = True) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = clean_text(value)
-    if required and not text:
-        raise RecordError(name, "is required and empty")
-    if len(text) > 200:
-        raise RecordError(name, "is longer than 200 characters")
-    return text
+    return canonical_id(value, name, required)
 
 
 def _extra(raw: dict[str, Any], known: set[str]) -> dict[str, Any]:
@@ -160,8 +246,47 @@ def _extra(raw: dict[str, Any], known: set[str]) -> dict[str, Any]:
             continue
         if hasattr(value, "tolist"):
             value = value.tolist()
-        out[str(key)] = value
+        check_unicode(key, str(key))
+        check_unicode(value, str(key))
+        if _depth(value) > MAX_EXTRA_DEPTH:
+            raise RecordError(str(key), f"nested deeper than {MAX_EXTRA_DEPTH} levels")
+        out[str(key)] = _json_value(str(key), value)
     return out
+
+
+def _json_value(name: str, value: Any) -> Any:
+    """An extra field's value as JSON can store it: dates as ISO text, decimals as numbers; ``RecordError`` otherwise."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {str(k): _json_value(f"{name}.{k}", v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(name, v) for v in value]
+    raise RecordError(name, f"a {type(value).__name__} value cannot be stored (text, numbers, dates, lists or objects)")
+
+
+#: how deep an extra field's value may nest lists and objects (kept, stored as JSON)
+MAX_EXTRA_DEPTH = 20
+
+
+def _depth(value: Any) -> int:
+    """How deep lists and objects nest in ``value`` (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            level += 1
+            deepest = max(deepest, level)
+            if deepest > MAX_EXTRA_DEPTH:
+                return deepest
+            stack.extend((sub, level) for sub in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 @dataclass
@@ -184,7 +309,7 @@ class Reference:
         where = f"references[{position}]"
         if not isinstance(raw, dict):
             raise RecordError(where, f"expected an object, got {type(raw).__name__}")
-        objet = clean_text(raw.get("objet"))
+        objet = text_field(f"{where}.objet", raw.get("objet"))
         if not objet:
             raise RecordError(f"{where}.objet", "is required and empty")
         cpv_raw = raw.get("cpv")
@@ -195,7 +320,7 @@ class Reference:
             objet=objet,
             cpv=cpv,
             buyer_id=_identifier(f"{where}.buyer_id", raw.get("buyer_id"), required=False),
-            buyer_name=clean_text(raw.get("buyer_name")),
+            buyer_name=text_field(f"{where}.buyer_name", raw.get("buyer_name")),
             date=_date(f"{where}.date", raw.get("date")),
             amount=_amount(f"{where}.amount", raw.get("amount")),
         )
@@ -245,6 +370,8 @@ class Supplier:
                 refs_raw = json.loads(refs_raw) if refs_raw else []
             except json.JSONDecodeError as exc:
                 raise RecordError("references", f"not a valid JSON list ({exc.msg})") from None
+            except RecursionError:
+                raise RecordError("references", "not a valid JSON list (nested too deeply)") from None
         if hasattr(refs_raw, "tolist"):
             refs_raw = refs_raw.tolist()
         if refs_raw is None or (isinstance(refs_raw, float) and refs_raw != refs_raw):
@@ -253,15 +380,15 @@ class Supplier:
             raise RecordError("references", f"expected a list of objects, got {type(refs_raw).__name__}")
         supplier = cls(
             supplier_id=_identifier("supplier_id", raw.get("supplier_id")),
-            name=clean_text(raw.get("name")),
-            description=clean_text(raw.get("description")),
+            name=text_field("name", raw.get("name")),
+            description=text_field("description", raw.get("description")),
             references=[],
             segments=_segments("segments", raw.get("segments")),
             cpv=_cpv_list("cpv", raw.get("cpv")),
-            region=clean_text(raw.get("region")),
+            region=text_field("region", raw.get("region")),
             tags=_string_list("tags", raw.get("tags")),
             siren=_identifier("siren", raw.get("siren"), required=False),
-            website=clean_text(raw.get("website")),
+            website=text_field("website", raw.get("website")),
             extra=_extra(raw, _SUPPLIER_FIELDS),
         )
         # A bad past contract is skipped (and reported), never the whole supplier with it.
@@ -308,25 +435,26 @@ class Need:
 
     @property
     def text(self) -> str:
-        """The need as one text: title then description."""
-        if self.description and self.description.casefold() != self.title.casefold():
-            return f"{self.title}. {self.description}" if self.title else self.description
-        return self.title
+        """The need as one text to match: title then description, HTML entities decoded."""
+        title, description = decode_entities(self.title), decode_entities(self.description)
+        if description and description.casefold() != title.casefold():
+            return f"{title}. {description}" if title else description
+        return title
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> Need:
-        segment = clean_text(raw.get("segment"))
+        segment = text_field("segment", raw.get("segment"))
         if segment and segment not in SEGMENTS:
             raise RecordError("segment", f"{segment!r} is not one of {', '.join(SEGMENTS)}")
         need = cls(
             need_id=_identifier("need_id", raw.get("need_id")),
             buyer_id=_identifier("buyer_id", raw.get("buyer_id")),
-            buyer_name=clean_text(raw.get("buyer_name")),
-            title=clean_text(raw.get("title")),
-            description=clean_text(raw.get("description")),
+            buyer_name=text_field("buyer_name", raw.get("buyer_name")),
+            title=text_field("title", raw.get("title")),
+            description=text_field("description", raw.get("description")),
             cpv=_cpv_list("cpv", raw.get("cpv")),
             segment=segment,
-            region=clean_text(raw.get("region")),
+            region=text_field("region", raw.get("region")),
             date=_date("date", raw.get("date")),
             amount=_amount("amount", raw.get("amount")),
             extra=_extra(raw, _NEED_FIELDS),

@@ -16,7 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MAX_TEXT_CHARS = 5_000
 MAX_K = 100
 MAX_UPLOAD_BYTES = 10_000_000  # files imported through the API
+MAX_JSON_BODY_BYTES = 1_048_576  # any other request body (JSON), read and refused before parsing past it
 MAX_BATCH = 100  # queries in one POST /match/batch
+MAX_BATCH_TOKENS = 16_384  # encoder tokens of a whole batch, after each text is cut to what the encoder reads
+#: the shortest secret production mode accepts (it keys the stored hashes of API keys)
+MIN_SECRET_BYTES = 32
 
 
 def _default_models_dir() -> Path:
@@ -50,6 +54,15 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=10)
     max_k: int = Field(default=MAX_K, ge=1, le=1000)
     default_k: int = Field(default=10, ge=1)
+    max_batch_tokens: int = Field(default=MAX_BATCH_TOKENS, ge=512, description="Encoder tokens a POST /match/batch may hold in all.")
+    rate_limit: str = Field(
+        default="300/minute",
+        description="Requests per API key (a `limits` string: '300/minute', '20/second'; 'none' disables). Over it: 429 with Retry-After.",
+    )
+    request_budget_seconds: float = Field(
+        default=10.0, gt=0, le=600, description="Time a matching request may take; past it (queued behind long requests): 503 with Retry-After."
+    )
+    heavy_queue: int = Field(default=4, ge=0, le=1000, description="Long queries that may wait for the encoder's heavy lane; the next one gets 503.")
     mode: Literal["development", "production"] = Field(
         default="development", description="'production' refuses to start with an empty or the development secret."
     )
@@ -101,12 +114,19 @@ class Settings(BaseSettings):
         return None
 
     def key_secret(self) -> str:
-        """The secret for API-key hashes; ``ValueError`` outside development mode when unset or the default."""
+        """The secret for API-key hashes; ``ValueError`` outside development mode when unset, the default,
+        or shorter than ``MIN_SECRET_BYTES`` bytes."""
         from .access import DEVELOPMENT_SECRET
 
-        if self.mode != "development" and self.secret_key.strip() in ("", DEVELOPMENT_SECRET):
-            raise ValueError("MATCHER_SECRET_KEY: set a secret of your own (production mode refuses an empty or the development secret)")
-        return self.secret_key.strip() or DEVELOPMENT_SECRET
+        secret = self.secret_key.strip()
+        if self.mode != "development":
+            if secret in ("", DEVELOPMENT_SECRET):
+                raise ValueError("MATCHER_SECRET_KEY: set a secret of your own (production mode refuses an empty or the development secret)")
+            if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+                raise ValueError(
+                    f"MATCHER_SECRET_KEY: at least {MIN_SECRET_BYTES} bytes in production mode (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+                )
+        return secret or DEVELOPMENT_SECRET
 
     def ensure_dirs(self) -> None:
         """Create the working folders."""

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from .schema import clean_text
+from .schema import decode_entities
 
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\s+[-–—]\s+")
@@ -35,7 +35,7 @@ STOPWORDS = frozenset(
 
 def repair(text: str) -> str:
     """Readable text: HTML entities unescaped, white space collapsed, lost accents guessed."""
-    return clean_text(text).replace("\ufffd", "é")
+    return decode_entities(text).replace("\ufffd", "é")
 
 
 def fold(text: str) -> str:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from matcher.access import KeyStore
 from matcher.engine import Engine
 from matcher.ingest import read_suppliers
+from matcher.schema import RecordError, Supplier, canonical_id
 
 from .auth import Admin
 from .deps import EngineDep, IdParam, SettingsDep
@@ -36,10 +37,9 @@ def create_key(body: KeyIn, principal: Admin, request: Request) -> dict:
     """A new API key; the token is shown in this answer only."""
     keys: KeyStore = request.app.state.keys
     try:
-        key_id, token = keys.create(body.name, body.role, body.buyer_id, created_by=principal.label)
+        key_id, token = keys.create(body.name, body.role, body.buyer_id, created_by=principal.label)  # audited in the same transaction
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    request.app.state.engine.catalogue.audit(principal.label, "key.create", key_id, {"role": body.role, "buyer_id": body.buyer_id})
     return {"key_id": key_id, "token": token, "role": body.role, "buyer_id": body.buyer_id, "name": body.name}
 
 
@@ -51,9 +51,8 @@ def list_keys(principal: Admin, request: Request) -> dict:
 
 @router.delete("/keys/{key_id}", status_code=204)
 def revoke_key(key_id: IdParam, principal: Admin, request: Request) -> None:
-    if not request.app.state.keys.revoke(key_id):
+    if not request.app.state.keys.revoke(key_id, actor=principal.label):
         raise HTTPException(404, detail=f"key_id: no active key {key_id!r}")
-    request.app.state.engine.catalogue.audit(principal.label, "key.revoke", key_id)
 
 
 @router.post("/suppliers/import", response_model=ImportOut)
@@ -66,9 +65,10 @@ async def import_suppliers(
 ) -> dict:
     """Import a suppliers file (the body is the file); known suppliers are merged. Re-indexes unless ``reindex=false``."""
     suppliers, report = await read_upload(request, format, read_suppliers)
-    inserted, updated = engine.catalogue.upsert_suppliers(suppliers) if suppliers else (0, 0)
-    engine.catalogue.log_import("suppliers", f"api:{principal.label}", report.read, report.accepted, report.rejected)
-    engine.catalogue.audit(principal.label, "suppliers.import", f"{len(suppliers)} suppliers", {"inserted": inserted, "updated": updated, "rejected": report.rejected})
+    with engine.catalogue.transaction() as tx:  # the rows, the import's log and its audit entry: all or nothing
+        inserted, updated = tx.upsert_suppliers(suppliers) if suppliers else (0, 0)
+        tx.log_import("suppliers", f"api:{principal.label}", report.read, report.accepted, report.rejected)
+        tx.audit(principal.label, "suppliers.import", f"{len(suppliers)} suppliers", {"inserted": inserted, "updated": updated, "rejected": report.rejected})
     if reindex and suppliers:
         await run_in_threadpool(_reload, request)
     return import_summary(report, inserted, updated)
@@ -98,18 +98,20 @@ async def reindex(principal: Admin, request: Request) -> dict:
 
 @router.put("/suppliers/{supplier_id}")
 async def upsert_supplier(supplier_id: IdParam, body: dict, principal: Admin, request: Request, engine: EngineDep, reindex: bool = True) -> dict:
-    """Add or replace one supplier (FORMATS.md record) and, unless ``reindex=false``, serve it at once."""
-    from matcher.schema import RecordError, Supplier
+    """Add or replace one supplier (FORMATS.md record) and, unless ``reindex=false``, serve it at once.
 
-    if body.get("supplier_id", supplier_id) != supplier_id:
-        raise HTTPException(422, detail="supplier_id: the body's supplier_id differs from the URL's")
+    A PUT replaces the stored record (an import merges), in one transaction with its audit entry:
+    a record that cannot be stored leaves the previous one in place.
+    """
     try:
+        if canonical_id(body.get("supplier_id", supplier_id), "supplier_id") != supplier_id:
+            raise HTTPException(422, detail="supplier_id: the body's supplier_id differs from the URL's")
         supplier = Supplier.from_raw({**body, "supplier_id": supplier_id})
     except RecordError as exc:
         raise HTTPException(422, detail=f"{exc.field}: {exc.message}") from None
-    existed = engine.catalogue.delete_supplier(supplier_id)  # a PUT replaces (an import merges)
-    engine.catalogue.upsert_suppliers([supplier])
-    engine.catalogue.audit(principal.label, "supplier.replace" if existed else "supplier.create", supplier_id)
+    with engine.catalogue.transaction() as tx:
+        existed = tx.replace_supplier(supplier)
+        tx.audit(principal.label, "supplier.replace" if existed else "supplier.create", supplier_id)
     if reindex:
         engine = await run_in_threadpool(_reload, request)
     return {"supplier_id": supplier_id, "created": not existed, **(_reindexed(engine) if reindex else {})}
@@ -118,9 +120,10 @@ async def upsert_supplier(supplier_id: IdParam, body: dict, principal: Admin, re
 @router.delete("/suppliers/{supplier_id}")
 async def delete_supplier(supplier_id: IdParam, principal: Admin, request: Request, engine: EngineDep, reindex: bool = True) -> dict:
     """Remove a supplier from the catalogue and, unless ``reindex=false``, from the served index."""
-    if not engine.catalogue.delete_supplier(supplier_id):
-        raise HTTPException(404, detail=f"supplier_id: supplier {supplier_id!r} not found")
-    engine.catalogue.audit(principal.label, "supplier.delete", supplier_id)
+    with engine.catalogue.transaction() as tx:
+        if not tx.delete_supplier(supplier_id):
+            raise HTTPException(404, detail=f"supplier_id: supplier {supplier_id!r} not found")
+        tx.audit(principal.label, "supplier.delete", supplier_id)
     if reindex:
         engine = await run_in_threadpool(_reload, request)
     return {"supplier_id": supplier_id, "deleted": True, **(_reindexed(engine) if reindex else {})}

@@ -2,8 +2,11 @@
 
 Routes are grouped by who uses them: ``matching`` (buyers and staff), ``needs`` (recording
 needs), ``shortlists`` (ministry lists, exports, statistics), ``feedback`` and ``admin``.
-Every route but ``/``, ``/health``, ``/metrics`` and the OpenAPI pages needs an API key
-(``service.auth``); every request is logged as JSON with its id (``service.observability``).
+Every route but ``/`` (and its files under ``/static``), ``/health`` and the OpenAPI pages needs
+an API key, checked before the body is read, then rate-limited per key (``service.auth``).
+Bodies are capped while they are read (1 MiB; 10 MB for file imports); every answer carries
+security headers, HTML ones a strict CSP (``service.headers``); every request is logged as JSON
+with its id (``service.observability``).
 """
 
 from __future__ import annotations
@@ -16,14 +19,20 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from embeddings.base import EncoderBusy
 from matcher.access import KeyStore
-from matcher.engine import Engine
+from matcher.engine import BatchTooLarge, Engine, Overloaded
 from matcher.settings import Settings
 
 from . import admin, feedback, matching, needs, observability, shortlists
+from .auth import Authenticate
+from .body import BodyLimit
+from .headers import SecurityHeaders
+from .ratelimit import RateLimit, parse_rate_limit
 from .schemas import HealthOut
 
 log = logging.getLogger(__name__)
@@ -42,12 +51,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or Settings()
     try:
         secret = settings.key_secret()
+        parse_rate_limit(settings.rate_limit)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or Engine.open(settings)
+        app.state.engine.ranker.encoder.lanes.heavy_queue = settings.heavy_queue
         app.state.keys = KeyStore(app.state.engine.catalogue, secret)
         log.info("engine ready: %s", app.state.engine.versions())
         yield
@@ -63,6 +74,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.reload_lock = threading.Lock()
+    app.state.rate_limit = RateLimit(settings.rate_limit)
 
     @app.get("/health", response_model=HealthOut, tags=["service"])
     def health(request: Request) -> HealthOut:
@@ -70,17 +82,26 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         counts = engine.catalogue.counts()
         return HealthOut(status="ok", suppliers=len(engine.corpus), needs=counts["needs"], evidence=len(engine.corpus.evidence), versions=engine.versions())
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page() -> HTMLResponse:
-        return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (matching, needs, shortlists, feedback, admin):
         app.include_router(module.router)
+    # middleware: the last added runs first — logs, security headers, the key check, then the body cap
+    app.add_middleware(BodyLimit)
+    app.add_middleware(Authenticate)
+    app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")
     observability.install(app)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")), "message": e.get("msg", "")} for e in exc.errors()]
+        raw = exc.errors()
+        if raw and all(e.get("type") == "json_invalid" for e in raw):
+            reason = (raw[0].get("ctx") or {}).get("error", "")
+            return JSONResponse({"detail": f"body: not valid JSON ({reason or 'decode error'})", "errors": []}, status_code=400)
+        errors = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")), "message": e.get("msg", "")} for e in raw]
         detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors) or "invalid input"
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
@@ -90,6 +111,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if exc.status_code == 400 and "parsing the body" in detail:
             detail = "body: not valid JSON (UTF-8)"
         return JSONResponse({"detail": detail, "errors": []}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Overloaded)
+    @app.exception_handler(EncoderBusy)
+    async def overloaded(request: Request, exc: Overloaded | EncoderBusy) -> JSONResponse:
+        log.warning("503 %s: %s", request.url.path, exc)
+        retry = str(max(1, round(exc.retry_after)))
+        return JSONResponse({"detail": f"service: {exc}; retry in {retry} s", "errors": []}, status_code=503, headers={"Retry-After": retry})
+
+    @app.exception_handler(BatchTooLarge)
+    async def batch_too_large(request: Request, exc: BatchTooLarge) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "errors": [{"field": "queries", "message": str(exc)}]}, status_code=422)
 
     return app
 

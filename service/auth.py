@@ -3,16 +3,65 @@
 No key or an invalid one → 401; a valid key without the role a route needs → 403; a buyer
 key asking for another organisation's needs, shortlists or feedback → 404 (as if it did not
 exist, so that keys do not reveal other organisations' records).
+
+The key is checked by ``Authenticate``, in front of the routes, before a byte of the body is
+read; the per-key rate limit is applied there too. Routes read the caller from ``Caller``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request, Security
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from matcher.access import KeyStore, Principal
+
+#: what anyone may read without a key: the page and its files, the health check, the API's description
+PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/favicon.ico"})
+PUBLIC_PREFIXES = ("/static/",)
+_MISSING = "authorization: an API key is required (Authorization: Bearer mk_…)"
+_UNKNOWN = "authorization: unknown or revoked API key"
+
+
+def token_of(headers: Headers) -> str | None:
+    """The API key a request carries (``Authorization: Bearer`` first, else ``X-API-Key``)."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else ""
+    return token or headers.get("x-api-key", "").strip() or None
+
+
+class Authenticate:
+    """Pure ASGI middleware: the key is verified (401), then rate-limited (429), before the route runs
+    and before its body is read; the caller is left in ``request.state.principal``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        token = token_of(Headers(scope=scope))
+        principal = await anyio.to_thread.run_sync(state.keys.verify, token) if token else None
+        if principal is None:
+            response = JSONResponse({"detail": _UNKNOWN if token else _MISSING, "errors": []}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            await response(scope, receive, send)
+            return
+        wait = state.rate_limit.allow(principal.key_id)
+        if wait is not None:
+            detail = f"rate: too many requests for this key (limit {state.settings.rate_limit}); retry in {int(wait)} s"
+            response = JSONResponse({"detail": detail, "errors": []}, status_code=429, headers={"Retry-After": str(int(wait))})
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer mk_…`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key, alternatively in `X-API-Key`")
@@ -23,13 +72,15 @@ def get_principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
     header: Annotated[str | None, Security(_header)] = None,
 ) -> Principal:
-    token = (bearer.credentials if bearer else None) or header
-    if not token:
-        raise HTTPException(401, detail="authorization: an API key is required (Authorization: Bearer mk_…)", headers={"WWW-Authenticate": "Bearer"})
+    """The caller ``Authenticate`` verified (the security parameters document the scheme in OpenAPI)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        return principal
+    token = token_of(request.headers)  # a route outside the middleware's reach: verify here, same rules
     keys: KeyStore = request.app.state.keys
-    principal = keys.verify(token.strip())
+    principal = keys.verify(token) if token else None
     if principal is None:
-        raise HTTPException(401, detail="authorization: unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, detail=_UNKNOWN if token else _MISSING, headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 

@@ -8,13 +8,13 @@ from fastapi import Depends, Request
 from fastapi import Path as PathParam
 from fastapi import Query as QueryParam
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError
 
 from matcher.engine import Engine
 from matcher.rank import Filters
 from matcher.settings import MAX_K, Settings
 
-from .schemas import FiltersIn
+from .schemas import FiltersIn, canonical_api_id
 
 
 def get_engine(request: Request) -> Engine:
@@ -43,4 +43,5 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FiltersDep = Annotated[Filters, Depends(get_filters)]
 KParam = Annotated[int, QueryParam(ge=1, le=MAX_K, description="number of results")]
-IdParam = Annotated[str, PathParam(min_length=1, max_length=200)]
+#: an id in a URL path, put in its canonical form (``matcher.schema.canonical_id``) or refused with 422
+IdParam = Annotated[str, PathParam(min_length=1, max_length=200), AfterValidator(canonical_api_id)]

@@ -34,8 +34,7 @@ def give_feedback(body: FeedbackIn, principal: Caller, engine: EngineDep) -> dic
         buyer_id = principal.buyer_id
     versions = body.versions or engine.versions()
     fb = Feedback(body.supplier_id, body.verdict, principal.label, versions, body.need_id, body.query_text, buyer_id, body.rank)
-    feedback_id = record_feedback(engine.catalogue, fb)
-    engine.catalogue.audit(principal.label, "feedback.create", f"{body.need_id or 'recherche'}→{body.supplier_id}", {"verdict": body.verdict})
+    feedback_id = record_feedback(engine.catalogue, fb)  # audited in the same transaction
     return {"id": feedback_id, "verdict": body.verdict, "buyer_id": buyer_id, "versions": versions}
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi import Query as QueryParam
 
 from matcher.access import Principal
+from matcher.catalogue import NeedExists
 from matcher.ingest import read_needs
 from matcher.schema import Need, RecordError
 
@@ -60,35 +61,56 @@ def get_need(need_id: IdParam, principal: Caller, engine: EngineDep) -> NeedOut:
     return need_out(visible_need(engine.catalogue, need_id, principal))
 
 
+def _not_found(need_id: str) -> HTTPException:
+    return HTTPException(404, detail=f"need_id: need {need_id!r} not found")
+
+
+def _owner(principal: Principal) -> str | None:
+    """The organisation a write must stay within: a buyer key's own; ``None`` for staff (any)."""
+    return None if principal.is_staff else principal.buyer_id or ""
+
+
 @router.post("/needs", response_model=NeedOut, status_code=201)
 def create_need(body: NeedIn, principal: Caller, engine: EngineDep) -> NeedOut:
-    """Record a need (staff: for any buyer; a buyer key: for its organisation). 409 if the id exists."""
+    """Record a need (staff: for any buyer; a buyer key: for its organisation).
+
+    409 if the id exists — for a buyer key, 404 when it is another organisation's (as if unknown).
+    Concurrent creates of one id: exactly one 201 (the database's primary key decides).
+    """
     need_id = body.need_id or f"need-{secrets.token_hex(5)}"
     need = _validated(body, need_id, principal)
-    if engine.catalogue.need(need_id) is not None:
-        raise HTTPException(409, detail=f"need_id: {need_id!r} already exists (PUT /needs/{{need_id}} edits it)")
-    engine.catalogue.upsert_needs([need])
-    engine.catalogue.audit(principal.label, "need.create", need_id, {"buyer_id": need.buyer_id})
+    try:
+        engine.catalogue.create_need(need, audit=(principal.label, "need.create", need_id, {"buyer_id": need.buyer_id}))
+    except NeedExists as exc:
+        if not principal.is_staff and exc.owner != principal.buyer_id:
+            raise _not_found(need_id) from None
+        raise HTTPException(409, detail=f"need_id: {need_id!r} already exists (PUT /needs/{{need_id}} edits it)") from None
     return need_out(need)
 
 
 @router.put("/needs/{need_id}", response_model=NeedOut)
 def update_need(need_id: IdParam, body: NeedIn, principal: Caller, engine: EngineDep) -> NeedOut:
-    """Edit a recorded need (its organisation cannot be changed by a buyer key)."""
-    visible_need(engine.catalogue, need_id, principal)
+    """Edit a recorded need (its organisation cannot be changed by a buyer key).
+
+    The ownership is checked by the write itself, on the stored row, in the same transaction.
+    """
     if body.need_id and body.need_id != need_id:
         raise HTTPException(422, detail="need_id: the body's need_id differs from the URL's")
     need = _validated(body, need_id, principal)
-    engine.catalogue.upsert_needs([need])
-    engine.catalogue.audit(principal.label, "need.update", need_id, {"buyer_id": need.buyer_id})
+    with engine.catalogue.transaction() as tx:
+        if not tx.update_need(need, owner=_owner(principal)):
+            raise _not_found(need_id)
+        tx.audit(principal.label, "need.update", need_id, {"buyer_id": need.buyer_id})
     return need_out(need)
 
 
 @router.delete("/needs/{need_id}", status_code=204)
 def delete_need(need_id: IdParam, principal: Caller, engine: EngineDep) -> None:
-    visible_need(engine.catalogue, need_id, principal)
-    engine.catalogue.delete_need(need_id)
-    engine.catalogue.audit(principal.label, "need.delete", need_id)
+    """Delete a recorded need (a buyer key: its organisation's only)."""
+    with engine.catalogue.transaction() as tx:
+        if not tx.delete_need(need_id, owner=_owner(principal)):
+            raise _not_found(need_id)
+        tx.audit(principal.label, "need.delete", need_id)
 
 
 @router.post("/needs/import", response_model=ImportOut)
@@ -100,7 +122,8 @@ async def import_needs(
 ) -> dict:
     """Import a needs file (staff): the body is the file. Good rows are stored, bad rows are reported by line."""
     needs, report = await read_upload(request, format, read_needs)
-    inserted, updated = engine.catalogue.upsert_needs(needs) if needs else (0, 0)
-    engine.catalogue.log_import("needs", f"api:{principal.label}", report.read, report.accepted, report.rejected)
-    engine.catalogue.audit(principal.label, "needs.import", f"{len(needs)} needs", {"inserted": inserted, "updated": updated, "rejected": report.rejected})
+    with engine.catalogue.transaction() as tx:  # the rows, the import's log and its audit entry: all or nothing
+        inserted, updated = tx.upsert_needs(needs) if needs else (0, 0)
+        tx.log_import("needs", f"api:{principal.label}", report.read, report.accepted, report.rejected)
+        tx.audit(principal.label, "needs.import", f"{len(needs)} needs", {"inserted": inserted, "updated": updated, "rejected": report.rejected})
     return import_summary(report, inserted, updated)

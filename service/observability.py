@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from .auth import Staff
+
 access_log = logging.getLogger("matcher.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -116,5 +118,6 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.get("/metrics", include_in_schema=False)
-    def prometheus(request: Request) -> Response:
+    def prometheus(request: Request, principal: Staff) -> Response:
+        """Prometheus metrics (staff or admin key: counts and versions are not public)."""
         return Response(metrics.render(getattr(request.app.state, "engine", None)), media_type=CONTENT_TYPE_LATEST)

@@ -2,19 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
 from matcher.access import ROLES
 from matcher.feedback import VERDICTS
-from matcher.schema import SEGMENTS, SIZES
+from matcher.schema import SEGMENTS, SIZES, RecordError, canonical_id, check_unicode
 from matcher.settings import MAX_BATCH, MAX_K, MAX_TEXT_CHARS
 
-Id = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+
+def canonical_api_id(value: str) -> str:
+    """An identifier in its canonical form; ``ValueError`` (a 422 naming the field) when it cannot be one."""
+    try:
+        return canonical_id(value, "id")
+    except RecordError as exc:
+        raise ValueError(exc.message) from None
 
 
-class FiltersIn(BaseModel):
+def _canonical_need_id(value: str) -> str:
+    value = canonical_api_id(value)
+    if "/" in value:
+        raise ValueError("'/' is not allowed in a need id (it must be usable in a URL)")
+    return value
+
+
+#: an identifier in its canonical form (``matcher.schema.canonical_id``): one id, one spelling
+ApiId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(canonical_api_id)]
+NeedId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_canonical_need_id)]
+
+
+def _optional_canonical(value: str) -> str:
+    return canonical_api_id(value) if value.strip() else ""
+
+
+#: an optional identifier: empty, or canonical
+OptionalId = Annotated[str, Field(max_length=200), AfterValidator(_optional_canonical)]
+
+
+class ApiModel(BaseModel):
+    """Base of every request body: text that is not valid Unicode (a lone surrogate) is refused, naming the field."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: Any, info: ValidationInfo) -> Any:
+        try:
+            check_unicode(value, info.field_name or "body")
+        except RecordError as exc:
+            raise ValueError(f"{exc.field}: {exc.message}" if exc.field != info.field_name else exc.message) from None
+        return value
+
+
+class FiltersIn(ApiModel):
     segments: list[str] = Field(default_factory=list, max_length=10, description=f"any of {', '.join(SEGMENTS)}")
     regions: list[str] = Field(default_factory=list, max_length=30)
     tags: list[str] = Field(default_factory=list, max_length=20, description="all required")
@@ -30,12 +69,12 @@ class FiltersIn(BaseModel):
         return value
 
 
-class MatchRequest(BaseModel):
+class MatchRequest(ApiModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="the need, in free text (French)")
     k: int = Field(default=10, ge=1, le=MAX_K)
     cpv: list[str] = Field(default_factory=list, max_length=20, description="CPV codes of the need")
-    buyer_id: str = Field(default="", max_length=200)
-    segment: str = Field(default="", max_length=40)
+    buyer_id: OptionalId = ""
+    segment: str = Field(default="", max_length=40, description=f"the need's purchase segment: empty or one of {', '.join(SEGMENTS)}")
     amount: float | None = Field(default=None, gt=0, lt=1e12, description="estimated amount of the purchase, euros HT")
     filters: FiltersIn = Field(default_factory=FiltersIn)
 
@@ -45,6 +84,11 @@ class MatchRequest(BaseModel):
         if not value.strip():
             raise ValueError("text is blank")
         return value.strip()
+
+    @field_validator("segment")
+    @classmethod
+    def _known_segment(cls, value: str) -> str:
+        return _segment(value)
 
     @field_validator("cpv")
     @classmethod
@@ -60,7 +104,14 @@ class MatchRequest(BaseModel):
         return codes
 
 
-class BatchRequest(BaseModel):
+def _segment(value: str) -> str:
+    value = value.strip()
+    if value and value not in SEGMENTS:
+        raise ValueError(f"{value!r} is not one of {', '.join(SEGMENTS)}")
+    return value
+
+
+class BatchRequest(ApiModel):
     queries: list[MatchRequest] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} needs, ranked in one batched pass")
 
 
@@ -148,19 +199,24 @@ class HealthOut(BaseModel):
     versions: dict[str, str]
 
 
-class NeedIn(BaseModel):
+class NeedIn(ApiModel):
     """A need recorded by staff or by its buyer (``need_id`` is generated when absent)."""
 
-    need_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$")
-    buyer_id: str = Field(default="", max_length=200, description="required for staff; a buyer key records for its own organisation")
+    need_id: NeedId | None = Field(default=None, description="canonical id: white space trimmed, no control or invisible characters, no '/'")
+    buyer_id: OptionalId = Field(default="", description="required for staff; a buyer key records for its own organisation")
     buyer_name: str = Field(default="", max_length=300)
     title: str = Field(default="", max_length=500)
     description: str = Field(default="", max_length=MAX_TEXT_CHARS)
     cpv: list[str] = Field(default_factory=list, max_length=20)
-    segment: str = Field(default="", max_length=40)
+    segment: str = Field(default="", max_length=40, description=f"empty or one of {', '.join(SEGMENTS)}")
     region: str = Field(default="", max_length=100)
     date: str | None = Field(default=None, max_length=10)
     amount: float | None = Field(default=None, gt=0, lt=1e12)
+
+    @field_validator("segment")
+    @classmethod
+    def _known_segment(cls, value: str) -> str:
+        return _segment(value)
 
 
 class NeedOut(BaseModel):
@@ -185,12 +241,12 @@ class ImportOut(BaseModel):
     errors: list[str]
 
 
-class FeedbackIn(BaseModel):
-    supplier_id: str = Id
+class FeedbackIn(ApiModel):
+    supplier_id: ApiId
     verdict: str = Field(description=f"one of {', '.join(VERDICTS)}")
-    need_id: str | None = Field(default=None, min_length=1, max_length=200)
+    need_id: ApiId | None = None
     query_text: str = Field(default="", max_length=MAX_TEXT_CHARS)
-    buyer_id: str = Field(default="", max_length=200)
+    buyer_id: OptionalId = ""
     rank: int | None = Field(default=None, ge=1, le=MAX_K)
     versions: dict[str, str] = Field(default_factory=dict, description="the versions stamped on the ranking this verdict is about")
 
@@ -209,10 +265,10 @@ class FeedbackIn(BaseModel):
         return value
 
 
-class KeyIn(BaseModel):
+class KeyIn(ApiModel):
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(description=f"one of {', '.join(ROLES)}")
-    buyer_id: str | None = Field(default=None, max_length=200)
+    buyer_id: ApiId | None = None
 
 
 class MeOut(BaseModel):
@@ -242,7 +298,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "the key's role may not use this route"),
         (404, "unknown id, or another organisation's record"),
         (409, "conflict (existing id, not held out)"),
-        (413, "file too large"),
+        (413, "request body larger than the route's limit"),
         (422, "invalid input: the field is named"),
+        (429, "too many requests for this key: wait ``Retry-After`` seconds"),
+        (503, "the service is saturated or the request exceeded its time budget: retry after ``Retry-After`` seconds"),
     )
 }

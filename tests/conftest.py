@@ -9,6 +9,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# the suite sends hundreds of requests per key in seconds; the limit itself is tested with its own settings
+os.environ.setdefault("MATCHER_RATE_LIMIT", "none")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -162,8 +162,8 @@ def test_writes_are_attributable(keyed_app) -> None:
     assert fb["actor"] and fb["encoder"].startswith("hashing") and fb["index_version"] and fb["at"]
 
 
-def test_production_mode_refuses_default_or_empty_secret(tmp_path) -> None:
-    for secret in ("", "development-secret-not-for-production"):
+def test_production_mode_refuses_default_empty_or_short_secret(tmp_path) -> None:
+    for secret in ("", "development-secret-not-for-production", "x", "a-long-secret-of-our-own"):  # the last: 24 bytes
         with pytest.raises(ConfigurationError, match="MATCHER_SECRET_KEY"):
             create_app(Settings(data_dir=tmp_path, mode="production", secret_key=secret))
-    create_app(Settings(data_dir=tmp_path, mode="production", secret_key="a-long-secret-of-our-own"))  # accepted
+    create_app(Settings(data_dir=tmp_path, mode="production", secret_key="a-secret-of-our-own-32-bytes-long"))  # accepted

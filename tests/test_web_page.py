@@ -69,10 +69,25 @@ def browser():
         b.close()
 
 
+class Console:
+    """What the page said in the browser console: every error and uncaught exception, CSP violations first."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" or "Content Security Policy" in msg.text else None)
+        page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        page.on("response", lambda resp: self.errors.append(f"HTTP {resp.status}: {resp.request.method} {resp.url}") if resp.status >= 400 else None)
+
+    def assert_clean(self) -> None:
+        assert not self.errors, "the page reported errors (CSP violations included):\n" + "\n".join(self.errors)
+
+
 def _login(browser, base: str, token: str):
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000}, locale="fr-FR")
     page = context.new_page()
-    page.goto(base + "/")
+    page.console = Console(page)  # checked at the end of each test: the page runs under the service's strict CSP
+    response = page.goto(base + "/")
+    assert "script-src 'self'" in response.headers["content-security-policy"] and "frame-ancestors 'none'" in response.headers["content-security-policy"]
     page.fill("#cle", token)
     page.click("#form-cle button[type=submit]")
     page.wait_for_selector("#onglets:not(.cache)")
@@ -112,6 +127,7 @@ def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, br
     page.wait_for_function("document.getElementById('text').value.length > 0")
     page.click("#rechercher")
     page.wait_for_selector("#procedure .notice.non")
+    page.console.assert_clean()
     context.close()
 
 
@@ -153,4 +169,5 @@ def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, 
     page.wait_for_selector("#graphiques svg rect")
     assert page.locator("#graphiques figure").count() >= 4
     page.screenshot(path=str(ARTIFACTS / "staff-statistics.png"), full_page=True)
+    page.console.assert_clean()
     context.close()

@@ -1,0 +1,199 @@
+"use strict";
+const $ = id => document.getElementById(id);
+const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
+const euros = n => Number(n).toLocaleString("fr-FR") + " € HT";
+const AVIS = [["not_relevant","Non pertinent"],["relevant","Pertinent"],["shortlisted","Présélectionné"],["pitched","Rencontré"],["contracted","Contractualisé"]];
+const TAILLES = {micro:"Micro-entreprise", pme:"PME", eti:"ETI", grande:"Grande entreprise"};
+let moi = null, derniere = null;
+
+function cle(){ return sessionStorage.getItem("matcher-cle") || ""; }
+async function api(path, options = {}){
+  const headers = Object.assign({"Authorization": "Bearer " + cle()}, options.headers || {});
+  if (options.json !== undefined){ headers["Content-Type"] = "application/json"; options.body = JSON.stringify(options.json); }
+  const resp = await fetch(path, Object.assign({}, options, {headers}));
+  if (resp.status === 204) return null;
+  const type = resp.headers.get("content-type") || "";
+  const data = type.includes("json") ? await resp.json() : await resp.blob();
+  if (!resp.ok){ const d = data && data.detail; throw new Error(typeof d === "string" ? d : JSON.stringify(d)); }
+  return data;
+}
+function highlight(text, terms){
+  // accent- and case-insensitive: the explanation's terms are folded (« teleconsultation »)
+  text = String(text ?? ""); let folded = "", origin = [];
+  for (let i = 0; i < text.length; i++){ const f = text[i].normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+    for (const c of f){ folded += c; origin.push(i); } }
+  const marked = new Array(text.length).fill(false);
+  for (const t of terms || []){ const term = String(t).normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); if (term.length < 3) continue;
+    for (let at = folded.indexOf(term); at >= 0; at = folded.indexOf(term, at + term.length))
+      for (let j = at; j < at + term.length; j++) marked[origin[j]] = true; }
+  let out = "", open = false;
+  for (let i = 0; i < text.length; i++){ if (marked[i] !== open){ out += marked[i] ? "<mark>" : "</mark>"; open = marked[i]; } out += esc(text[i]); }
+  return out + (open ? "</mark>" : "");
+}
+function montrer(onglet){
+  document.querySelectorAll(".onglet").forEach(s => s.classList.toggle("cache", s.id !== onglet));
+  document.querySelectorAll("#onglets button").forEach(b => b.classList.toggle("actif", b.dataset.onglet === onglet));
+  if (onglet === "besoins") chargerBesoins();
+  if (onglet === "stats") chargerStats();
+}
+document.querySelectorAll("#onglets button").forEach(b => b.addEventListener("click", () => montrer(b.dataset.onglet)));
+
+async function connecter(){
+  try { moi = await api("/me"); }
+  catch (e){ sessionStorage.removeItem("matcher-cle"); $("connexion").classList.remove("cache"); $("status").textContent = ""; alert("Clé refusée : " + e.message); return; }
+  const roles = {buyer:"acheteur", staff:"équipe French Tech", admin:"administration"};
+  $("qui").textContent = `Connecté : ${moi.name} (${roles[moi.role]}${moi.buyer_id ? " — " + moi.buyer_id : ""})`;
+  $("connexion").classList.add("cache"); $("session").classList.remove("cache");
+  const staff = moi.role !== "buyer";
+  document.querySelectorAll("[data-role=staff]").forEach(el => el.classList.toggle("cache", !staff));
+  const acheteurs = (await api("/buyers")).data;
+  for (const sel of ["besoins-acheteur", "liste-acheteur"]) $(sel).innerHTML = acheteurs.map(b => `<option value="${esc(b.buyer_id)}">${esc(b.buyer_name || b.buyer_id)} (${b.n_needs})</option>`).join("");
+  const choix = [];
+  for (const b of acheteurs){ const needs = (await api(`/buyers/${encodeURIComponent(b.buyer_id)}/needs`)).data;
+    for (const n of needs) choix.push(`<option value="${esc(n.need_id)}">${esc((b.buyer_name || b.buyer_id) + " — " + (n.title || n.description).slice(0, 90))}</option>`); }
+  $("besoin-choisi").innerHTML = `<option value="">— saisir un texte libre —</option>` + choix.join("");
+  $("onglets").classList.remove("cache");
+  montrer("recherche");
+}
+$("form-cle").addEventListener("submit", ev => { ev.preventDefault(); sessionStorage.setItem("matcher-cle", $("cle").value.trim()); $("cle").value = ""; connecter(); });
+$("deconnexion").addEventListener("click", () => { sessionStorage.removeItem("matcher-cle"); location.reload(); });
+
+function filtres(){
+  const f = {}, seg = $("segment").value, reg = $("region").value.trim(), taille = $("taille").value;
+  const tags = [...document.querySelectorAll("input[name=tag]:checked")].map(x => x.value);
+  if (seg) f.segments = [seg]; if (reg) f.regions = [reg]; if (taille) f.sizes = [taille]; if (tags.length) f.tags = tags;
+  return f;
+}
+function carte(r, versions){
+  const badges = (r.is_sme ? `<span class="badge pme">PME</span>` : "") + (r.tags || []).filter(t => t !== "pme").map(t => `<span class="badge">${esc(t)}</span>`).join("");
+  const cpv = r.explanation.cpv ? `<li>${esc(r.explanation.reasons.find(x => x.includes("CPV")) || "")}</li>` : "";
+  return `<div class="result" data-supplier="${esc(r.supplier_id)}" data-rank="${r.rank}"><h3>${r.rank}. ${esc(r.name)} ${badges}</h3>
+   <div class="meta">${esc(r.region || "région inconnue")} · ${esc((r.segments || []).join(", ") || "segment non renseigné")}${r.size ? " · " + esc(TAILLES[r.size] || r.size) : ""} · score ${r.score.toFixed(3)}</div>
+   <ul class="preuves">${r.explanation.evidence.map(e => `<li>${e.kind === "reference" ? "Marché" + (e.buyer_name ? " pour " + esc(e.buyer_name) : "") + (e.date ? " (" + esc(e.date.slice(0, 4)) + ")" : "") + " : " : ""}${highlight(e.text, e.terms)}</li>`).join("")}</ul>
+   <ul class="raisons">${r.explanation.reasons.filter(x => !x.startsWith("Preuve")).map(x => `<li>${esc(x)}</li>`).join("")}</ul>
+   <div class="meta">Modèle : ${esc(versions.encoder)} · reranker ${esc(versions.reranker)} · index ${esc(versions.index)}</div>
+   <div class="avis">Votre avis : ${AVIS.map(([v, l]) => `<button type="button" class="secondaire" data-verdict="${v}">${l}</button>`).join("")}<span class="avis-status"></span></div></div>`;
+}
+$("besoin-choisi").addEventListener("change", async () => {
+  const id = $("besoin-choisi").value; if (!id) return;
+  const n = await api(`/needs/${encodeURIComponent(id)}`);
+  $("text").value = [n.title, n.description].filter(Boolean).join(". "); $("montant").value = n.amount || "";
+});
+$("f").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const status = $("status"), box = $("results"); box.innerHTML = ""; $("procedure").innerHTML = "";
+  const k = Number($("k").value || 10), besoin = $("besoin-choisi").value, f = filtres();
+  status.textContent = "Recherche en cours…";
+  try {
+    let data;
+    if (besoin){
+      const p = new URLSearchParams({k});
+      for (const [name, values] of Object.entries(f)) for (const v of values) p.append(name, v);
+      data = await api(`/needs/${encodeURIComponent(besoin)}/matches?` + p);
+    } else {
+      const text = $("text").value.trim(); if (!text){ status.textContent = "Décrivez le besoin ou choisissez un besoin enregistré."; return; }
+      const body = {text, k, filters: f}; const m = Number($("montant").value); if (m > 0) body.amount = m;
+      data = await api("/match", {method: "POST", json: body});
+    }
+    derniere = {need_id: data.need_id, text: $("text").value.trim(), versions: data.versions};
+    status.textContent = `${data.count} start-up trouvée(s)`;
+    if (data.procurement) $("procedure").innerHTML = `<div class="notice ${data.procurement.direct_award_possible ? "" : "non"}">${esc(data.procurement.message)}</div>`;
+    box.innerHTML = data.results.map(r => carte(r, data.versions)).join("") || "<p>Aucune start-up ne correspond à ces filtres.</p>";
+  } catch (e){ status.innerHTML = `<span class="erreur">Erreur : ${esc(e.message)}</span>`; }
+});
+$("results").addEventListener("click", async ev => {
+  const b = ev.target.closest("button[data-verdict]"); if (!b) return;
+  const card = b.closest(".result"), out = card.querySelector(".avis-status");
+  const body = {supplier_id: card.dataset.supplier, verdict: b.dataset.verdict, rank: Number(card.dataset.rank), versions: derniere.versions};
+  if (derniere.need_id) body.need_id = derniere.need_id; else body.query_text = derniere.text;
+  try { await api("/feedback", {method: "POST", json: body});
+    card.querySelectorAll("button[data-verdict]").forEach(x => x.classList.toggle("choisi", x === b));
+    out.textContent = " Avis enregistré : " + b.textContent; }
+  catch (e){ out.innerHTML = ` <span class="erreur">${esc(e.message)}</span>`; }
+});
+
+async function chargerBesoins(){
+  const buyer = moi.role === "buyer" ? moi.buyer_id : $("besoins-acheteur").value;
+  if (!buyer) return;
+  let needs = [];
+  try { needs = (await api(`/buyers/${encodeURIComponent(buyer)}/needs`)).data; } catch (e){ needs = []; }
+  $("table-besoins").innerHTML = needs.map(n => `<tr><td>${esc(n.need_id)}</td><td>${esc(n.title || n.description.slice(0, 100))}</td><td>${esc(n.segment)}</td><td>${n.amount ? euros(n.amount) : ""}</td>
+    <td><button type="button" class="secondaire" data-modifier="${esc(n.need_id)}">Modifier</button> <button type="button" class="secondaire" data-supprimer="${esc(n.need_id)}">Supprimer</button></td></tr>`).join("") || `<tr><td colspan="5">Aucun besoin enregistré.</td></tr>`;
+}
+$("besoins-acheteur").addEventListener("change", chargerBesoins);
+function viderForm(){ for (const id of ["nb-edition","nb-id","nb-acheteur","nb-acheteur-nom","nb-titre","nb-description","nb-region","nb-montant","nb-cpv"]) $(id).value = ""; $("nb-segment").value = ""; $("nb-id").disabled = false; $("titre-form-besoin").textContent = "Nouveau besoin"; }
+$("nb-annuler").addEventListener("click", viderForm);
+$("table-besoins").addEventListener("click", async ev => {
+  const m = ev.target.closest("button[data-modifier]"), s = ev.target.closest("button[data-supprimer]");
+  if (m){ const n = await api(`/needs/${encodeURIComponent(m.dataset.modifier)}`);
+    $("nb-edition").value = n.need_id; $("nb-id").value = n.need_id; $("nb-id").disabled = true; $("nb-acheteur").value = n.buyer_id; $("nb-acheteur-nom").value = n.buyer_name;
+    $("nb-titre").value = n.title; $("nb-description").value = n.description; $("nb-segment").value = n.segment; $("nb-region").value = n.region;
+    $("nb-montant").value = n.amount || ""; $("nb-cpv").value = (n.cpv || []).join("; "); $("titre-form-besoin").textContent = "Modifier le besoin " + n.need_id; }
+  if (s && confirm("Supprimer le besoin " + s.dataset.supprimer + " ?")){ await api(`/needs/${encodeURIComponent(s.dataset.supprimer)}`, {method: "DELETE"}); chargerBesoins(); }
+});
+$("form-besoin").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const body = {title: $("nb-titre").value.trim(), description: $("nb-description").value.trim(), segment: $("nb-segment").value, region: $("nb-region").value.trim(),
+    cpv: $("nb-cpv").value.split(/[;,\s]+/).filter(Boolean)};
+  if (moi.role !== "buyer"){ body.buyer_id = $("nb-acheteur").value.trim() || $("besoins-acheteur").value; body.buyer_name = $("nb-acheteur-nom").value.trim(); }
+  const m = Number($("nb-montant").value); if (m > 0) body.amount = m;
+  const edition = $("nb-edition").value;
+  if (!edition && $("nb-id").value.trim()) body.need_id = $("nb-id").value.trim();
+  try { const n = edition ? await api(`/needs/${encodeURIComponent(edition)}`, {method: "PUT", json: body}) : await api("/needs", {method: "POST", json: body});
+    $("nb-status").textContent = "Besoin enregistré : " + n.need_id; viderForm(); chargerBesoins(); }
+  catch (e){ $("nb-status").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
+});
+$("importer").addEventListener("click", async () => {
+  const file = $("fichier-besoins").files[0]; if (!file) return;
+  const format = file.name.split(".").pop().toLowerCase();
+  try { const r = await api(`/needs/import?format=${encodeURIComponent(format)}`, {method: "POST", body: file});
+    $("import-status").innerHTML = `${r.read} lignes lues, ${r.inserted} ajoutées, ${r.updated} mises à jour, ${r.rejected} rejetées.` + (r.errors.length ? `<ul>${r.errors.map(e => `<li>${esc(e)}</li>`).join("")}</ul>` : "");
+    chargerBesoins(); }
+  catch (e){ $("import-status").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
+});
+
+function ligneListe(r){ return `<tr><td>${r.rank}</td><td>${esc(r.name)} ${r.is_sme ? '<span class="badge pme">PME</span>' : ""}</td><td>${esc(r.region)}</td><td>${r.score.toFixed(2)}</td><td>${r.needs.map(n => esc(n.title) + " (rang " + n.rank + ")").join("<br>")}</td></tr>`; }
+const TETE = `<table><thead><tr><th>Rang</th><th>Start-up</th><th>Région</th><th>Score</th><th>Besoins couverts</th></tr></thead><tbody>`;
+$("voir-liste").addEventListener("click", async () => {
+  const b = $("liste-acheteur").value, k = $("liste-k").value;
+  const data = await api(`/buyers/${encodeURIComponent(b)}/shortlist?k=${k}`);
+  $("liste").innerHTML = `<p>${esc(data.buyer_name)} — ${data.n_needs} besoin(s)</p>` + TETE + data.results.map(ligneListe).join("") + "</tbody></table>";
+});
+async function telecharger(path, nom){
+  const blob = await api(path); const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob); a.download = nom; document.body.appendChild(a); a.click(); a.remove();
+}
+$("export-csv").addEventListener("click", () => { const b = $("liste-acheteur").value; telecharger(`/buyers/${encodeURIComponent(b)}/shortlist/export?format=csv&k=${$("liste-k").value}`, `liste-${b}.csv`); });
+$("export-xlsx").addEventListener("click", () => { const b = $("liste-acheteur").value; telecharger(`/buyers/${encodeURIComponent(b)}/shortlist/export?format=xlsx&k=${$("liste-k").value}`, `liste-${b}.xlsx`); });
+function paramsTous(){ const p = new URLSearchParams({k: $("tous-k").value, trade_off: $("tous-diversite").value || 0}); if ($("tous-cap").value) p.set("cap", $("tous-cap").value); return p; }
+$("voir-tous").addEventListener("click", async () => {
+  const data = await api("/shortlists?" + paramsTous());
+  const e1 = data.exposure_before, e2 = data.exposure_after;
+  $("exposition").innerHTML = `<table id="table-exposition"><thead><tr><th></th><th>Start-up distinctes</th><th>Apparitions max. d'une start-up</th><th>Gini (start-up affichées)</th><th>Gini (tout le catalogue)</th></tr></thead><tbody>
+   <tr><td>Sans équilibrage</td><td>${e1.distinct_items}</td><td>${e1.max_exposure}</td><td>${e1.gini_shown.toFixed(3)}</td><td>${e1.gini_catalogue.toFixed(3)}</td></tr>
+   <tr><td>Avec équilibrage</td><td>${e2.distinct_items}</td><td>${e2.max_exposure}</td><td>${e2.gini_shown.toFixed(3)}</td><td>${e2.gini_catalogue.toFixed(3)}</td></tr></tbody></table>`;
+  $("tous").innerHTML = data.lists.map(l => `<h3>${esc(l.buyer_name || l.buyer_id)}</h3>` + TETE + l.results.map(ligneListe).join("") + "</tbody></table>").join("");
+});
+$("export-tous").addEventListener("click", () => telecharger("/shortlists/export?format=xlsx&" + paramsTous(), "listes-ministeres.xlsx"));
+
+function barres(titre, valeurs){
+  const entrees = Object.entries(valeurs), max = Math.max(1, ...entrees.map(([, v]) => v)), h = 20 * entrees.length + 10;
+  return `<figure><figcaption><strong>${esc(titre)}</strong></figcaption><svg width="640" height="${h}" role="img" aria-label="${esc(titre)}">` +
+    entrees.map(([k, v], i) => `<text x="0" y="${20 * i + 14}">${esc(k).slice(0, 32)}</text><rect x="220" y="${20 * i + 3}" width="${Math.round(360 * v / max)}" height="14" fill="#000091"></rect><text x="${226 + Math.round(360 * v / max)}" y="${20 * i + 14}">${v}</text>`).join("") + `</svg></figure>`;
+}
+async function chargerStats(){
+  if (moi.role === "buyer") return;
+  const s = await api("/stats");
+  const parMinistere = Object.fromEntries(s.by_ministry.map(m => [m.buyer_name || m.buyer_id, m.startups]));
+  const tailles = Object.fromEntries(Object.entries(s.by_size).map(([k, v]) => [TAILLES[k] || k, v]));
+  $("graphiques").innerHTML = `<p class="meta">Start-up des listes (${s.k} par ministère).</p>` + barres("Par région", s.by_region) + barres("Par segment", s.by_segment) +
+    barres("Par ministère", parMinistere) + barres("Par taille d'entreprise", tailles) + (Object.keys(s.feedback).length ? barres("Avis reçus", s.feedback) : "");
+}
+$("voir-inverse").addEventListener("click", async () => {
+  const id = $("inverse-id").value.trim(); if (!id) return;
+  try { const d = await api(`/suppliers/${encodeURIComponent(id)}/needs`);
+    $("inverse-resultats").innerHTML = `<p>${esc(d.name)} : ${d.count} besoin(s)</p><table><thead><tr><th>Acheteur</th><th>Besoin</th><th>Rang de la start-up</th><th>Raisons</th></tr></thead><tbody>` +
+      d.data.map(n => `<tr><td>${esc(n.buyer_name || n.buyer_id)}</td><td>${esc(n.title)}</td><td>${n.rank}</td><td>${n.reasons.map(esc).join("<br>")}</td></tr>`).join("") + "</tbody></table>"; }
+  catch (e){ $("inverse-resultats").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
+});
+if (cle()) connecter();
