@@ -95,7 +95,7 @@ class SentenceTransformerEncoder(Encoder):
         # a transformer reads max_seq_length tokens; a static (bag of embeddings) model has no such limit
         limit = getattr(self._model, "max_seq_length", None)
         tokenizer = getattr(self._model, "tokenizer", None)
-        self._counts_tokens = callable(getattr(tokenizer, "__call__", None)) and hasattr(tokenizer, "model_max_length")
+        self._counts_tokens = callable(tokenizer) and hasattr(tokenizer, "model_max_length")  # a Hugging Face tokenizer
         self.max_query_tokens = int(limit) if isinstance(limit, (int, float)) and math.isfinite(limit) and self._counts_tokens else None
 
     def count_tokens(self, text: str, is_query: bool = True) -> int:

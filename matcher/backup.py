@@ -14,9 +14,9 @@ import json
 import shutil
 import sqlite3
 import tarfile
-import zlib
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 

@@ -23,11 +23,11 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_tenant_wall import B_NEED, SUPPLIER, A, B, organisation_rows, variants
 
 from matcher.engine import Engine
 from matcher.settings import Settings
 from service.app import create_app
-from test_tenant_wall import A, B, B_NEED, SUPPLIER, organisation_rows, variants
 
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 

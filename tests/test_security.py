@@ -23,7 +23,7 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
 
-from matcher.catalogue import needs_table, suppliers_table
+from matcher.catalogue import needs_table
 from matcher.engine import Engine
 from matcher.settings import MAX_JSON_BODY_BYTES, MAX_UPLOAD_BYTES, Settings
 from service.app import ConfigurationError, create_app
@@ -312,10 +312,10 @@ def test_finding_07_concurrent_creates_of_one_id_get_exactly_one_201(http_server
         barrier = threading.Barrier(8)
         codes: list[int] = []
 
-        def create(i: int) -> None:
+        def create(i: int, barrier: threading.Barrier = barrier, need_id: str = f"race-{round_}", codes: list[int] = codes) -> None:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
                 barrier.wait()
-                resp = client.post("/needs", json={"need_id": f"race-{round_}", "buyer_id": B, "title": f"écrivain {i}"}, headers={"Authorization": f"Bearer {token}"})
+                resp = client.post("/needs", json={"need_id": need_id, "buyer_id": B, "title": f"écrivain {i}"}, headers={"Authorization": f"Bearer {token}"})
                 codes.append(resp.status_code)
 
         threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
