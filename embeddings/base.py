@@ -74,12 +74,12 @@ class Lanes:
     def heavy_slot(self, deadline: float | None) -> Iterator[None]:
         with self._count:
             if self._waiting >= self.heavy_queue + 1:  # one running, heavy_queue waiting
-                raise EncoderBusy(f"encoder: {self._waiting} long requests already queued", retry_after=2.0)
+                raise EncoderBusy(f"{self._waiting} requêtes longues déjà en attente de l'encodeur", retry_after=2.0)
             self._waiting += 1
         try:
             timeout = -1 if deadline is None else max(deadline - time.monotonic(), 0.0)
             if not self.heavy.acquire(timeout=timeout):
-                raise EncoderBusy("encoder: time budget exceeded while waiting behind long requests", retry_after=2.0)
+                raise EncoderBusy("délai dépassé en attente derrière des requêtes longues", retry_after=2.0)
             try:
                 yield
             finally:

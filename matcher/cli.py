@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .ingest import ImportReport, InputFileError
+from .schema import canonical_id, unicode_problem
 from .settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -151,8 +152,11 @@ def cmd_match(args: argparse.Namespace) -> int:
     text = args.text.strip()
     if not text or len(text) > settings.max_text_chars:
         raise SystemExit(f"text: must be 1 to {settings.max_text_chars} characters")
+    if unicode_problem(text):  # bytes that are not UTF-8 arrive from argv as lone surrogates
+        raise SystemExit(f"text: {unicode_problem(text)} (the terminal did not send UTF-8)")
+    buyer = canonical_id(args.buyer, "--buyer", required=False) if args.buyer else ""
     engine = Engine.open(settings)
-    query = Query(text, cpv=args.cpv or [], buyer_id=args.buyer or "", segment=args.need_segment or "")
+    query = Query(text, cpv=args.cpv or [], buyer_id=buyer, segment=args.need_segment or "")
     results = engine.match(query, args.k, _filters(args))
     if args.json:
         print(json.dumps({"results": [r.to_dict() for r in results], "versions": engine.versions()}, ensure_ascii=False, indent=2))
@@ -178,8 +182,9 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
     engine = Engine.open(settings)
     buyers = engine.catalogue.buyers()
     if args.buyer:
-        buyers = [b for b in buyers if b[0] in args.buyer]
-        missing = set(args.buyer) - {b[0] for b in buyers}
+        wanted = [canonical_id(b, "--buyer") for b in args.buyer]
+        buyers = [b for b in buyers if b[0] in wanted]
+        missing = set(wanted) - {b[0] for b in buyers}
         if missing:
             raise SystemExit(f"buyer: unknown buyer id(s) {', '.join(sorted(missing))} (see `matcher buyers`)")
     rows = []

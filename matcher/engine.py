@@ -51,11 +51,14 @@ class BatchTooLarge(ValueError):
     """A batch of queries whose texts hold more tokens than ``Settings.max_batch_tokens``."""
 
 
+_KIND_FR = {"need": "besoin", "buyer": "acheteur", "supplier": "fournisseur"}
+
+
 class NotFoundError(LookupError):
     """An unknown need, buyer or supplier id."""
 
     def __init__(self, kind: str, ident: str) -> None:
-        super().__init__(f"{kind} {ident!r} not found")
+        super().__init__(f"{_KIND_FR.get(kind, kind)} {ident!r} introuvable")
         self.kind = kind
         self.ident = ident
 
@@ -324,7 +327,7 @@ class Engine:
             encoder = self.ranker.encoder
             total = sum(encoder.count_tokens(encoder.clip_query(self.ranker.query_text(q))) for q in queries)
             if total > self.settings.max_batch_tokens:
-                raise BatchTooLarge(f"queries: {total} tokens in all, more than the {self.settings.max_batch_tokens} a batch may hold (split it)")
+                raise BatchTooLarge(f"queries : {total} jetons au total, plus que les {self.settings.max_batch_tokens} qu'un lot peut contenir (scindez-le)")
         try:
             qvecs = self.ranker.query_vectors(queries, progress=False, deadline=deadline)
         except EncoderBusy as exc:
@@ -332,7 +335,7 @@ class Engine:
         out = []
         for q, v, k, f in zip(queries, qvecs, ks, filters):
             if deadline is not None and time.monotonic() > deadline:
-                raise Overloaded("time budget exceeded while ranking", retry_after=2.0)
+                raise Overloaded("délai dépassé pendant le classement", retry_after=2.0)
             out.append([MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, self.explain(q, m)) for m in self.ranker.rank(q, k, f, qvec=v)])
         return out
 

@@ -115,7 +115,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
                 yield number, RowError(str(path), number, "-", f"invalid JSON: {exc.msg} (column {exc.colno})")
                 continue
             except RecursionError:
-                yield number, RowError(str(path), number, "-", "invalid JSON: nested too deeply")
+                yield number, RowError(str(path), number, "-", "JSON invalide : imbriqué trop profondément")
                 continue
             if not isinstance(obj, dict):
                 yield number, RowError(str(path), number, "-", "expected a JSON object")
@@ -141,7 +141,7 @@ def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] 
     except StopIteration:
         return
     except csv.Error as exc:
-        raise InputFileError(f"{path}:1: unreadable CSV header ({exc})") from None
+        raise InputFileError(f"{path}:1: en-tête CSV illisible ({exc})") from None
     header = [h.strip() for h in header]
     start = reader.line_num + 1
     while True:
@@ -150,7 +150,7 @@ def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] 
         except StopIteration:
             return
         except csv.Error as exc:  # the reader cannot resynchronise after this: the rest of the file is refused
-            raise InputFileError(f"{path}:{start}: unreadable CSV ({exc})") from None
+            raise InputFileError(f"{path}:{start}: CSV illisible à partir de cette ligne ({exc})") from None
         line, start = start, reader.line_num + 1
         if not any(c.strip() for c in cells):
             continue
@@ -174,7 +174,7 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]
                 number += 1
                 bad = next((name for name, values in columns.items() if values[i] is _UNREADABLE), None)
                 if bad is not None:
-                    yield number, RowError(str(path), number, bad, "value out of range or unreadable (e.g. a date outside years 1–9999)")
+                    yield number, RowError(str(path), number, bad, "valeur hors limites ou illisible (par exemple une date hors des années 1 à 9999)")
                 else:
                     yield number, {name: values[i] for name, values in columns.items()}
     except InputFileError:
@@ -209,7 +209,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
-        raise InputFileError(f"{path}: not a readable XLSX file ({exc})") from None
+        raise InputFileError(f"{path}: fichier XLSX illisible ({exc})") from None
     try:
         rows = book.worksheets[0].iter_rows(values_only=True) if book.worksheets else iter(())
         header = next(rows, None)
@@ -249,7 +249,7 @@ def _read(path: str | Path, parse: Callable[[dict[str, Any]], T], key: Callable[
             report.errors.append(RowError(str(path), line, exc.field, exc.message))
             continue
         except (TypeError, ValueError, RecursionError) as exc:  # a value no field rule foresaw: the row, never the file
-            report.errors.append(RowError(str(path), line, "-", f"unreadable record ({type(exc).__name__})"))
+            report.errors.append(RowError(str(path), line, "-", f"enregistrement illisible ({type(exc).__name__})"))
             continue
         report.accepted += 1
         for issue in getattr(record, "issues", ()):

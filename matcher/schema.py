@@ -54,7 +54,7 @@ def unicode_problem(text: str) -> str | None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        return f"is not valid Unicode (lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start + 1})"
+        return f"n'est pas de l'Unicode valide (demi-codet isolé U+{ord(text[exc.start]):04X}, caractère {exc.start + 1})"
     return None
 
 
@@ -98,7 +98,7 @@ def text_field(name: str, value: Any, max_chars: int = MAX_RECORD_TEXT_CHARS) ->
         check_unicode(value, name)
     text = clean_text(value)
     if len(text) > max_chars:
-        raise RecordError(name, f"is longer than {max_chars} characters ({len(text)})")
+        raise RecordError(name, f"dépasse {max_chars} caractères ({len(text)})")
     return text
 
 
@@ -114,7 +114,7 @@ def canonical_id(value: Any, name: str, required: bool = True) -> str:
     if value is None or (isinstance(value, float) and value != value):
         text = ""
     elif isinstance(value, bool):
-        raise RecordError(name, f"expected a string identifier, got {value!r}")
+        raise RecordError(name, f"un identifiant est un texte, pas {value!r}")
     elif isinstance(value, int):
         text = str(value)
     elif isinstance(value, float) and value.is_integer():
@@ -122,7 +122,7 @@ def canonical_id(value: Any, name: str, required: bool = True) -> str:
     elif isinstance(value, str):
         text = value
     else:
-        raise RecordError(name, f"expected a string identifier, got {type(value).__name__}")
+        raise RecordError(name, f"un identifiant est un texte, pas un {type(value).__name__}")
     problem = unicode_problem(text)
     if problem:
         raise RecordError(name, problem)
@@ -131,11 +131,11 @@ def canonical_id(value: Any, name: str, required: bool = True) -> str:
         text = unicodedata.normalize("NFC", text)
         for ch in text:
             if unicodedata.category(ch) in _ID_FORBIDDEN:
-                raise RecordError(name, f"holds the invisible or control character U+{ord(ch):04X}")
+                raise RecordError(name, f"contient le caractère invisible ou de contrôle U+{ord(ch):04X}")
     if required and not text:
-        raise RecordError(name, "is required and empty")
+        raise RecordError(name, "est requis et vide")
     if len(text) > MAX_ID_CHARS:
-        raise RecordError(name, f"is longer than {MAX_ID_CHARS} characters")
+        raise RecordError(name, f"dépasse {MAX_ID_CHARS} caractères")
     return text
 
 
@@ -182,7 +182,7 @@ def _string_list(name: str, value: Any) -> list[str]:
             except json.JSONDecodeError as exc:
                 raise RecordError(name, f"not a valid JSON list ({exc.msg})") from None
             except RecursionError:
-                raise RecordError(name, "not a valid JSON list (nested too deeply)") from None
+                raise RecordError(name, "liste JSON invalide (imbriquée trop profondément)") from None
         else:
             return [clean_text(part) for part in stripped.split(";") if clean_text(part)]
     if hasattr(value, "tolist"):
@@ -249,7 +249,7 @@ def _extra(raw: dict[str, Any], known: set[str]) -> dict[str, Any]:
         check_unicode(key, str(key))
         check_unicode(value, str(key))
         if _depth(value) > MAX_EXTRA_DEPTH:
-            raise RecordError(str(key), f"nested deeper than {MAX_EXTRA_DEPTH} levels")
+            raise RecordError(str(key), f"imbriqué sur plus de {MAX_EXTRA_DEPTH} niveaux")
         out[str(key)] = _json_value(str(key), value)
     return out
 
@@ -268,7 +268,7 @@ def _json_value(name: str, value: Any) -> Any:
         return {str(k): _json_value(f"{name}.{k}", v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_value(name, v) for v in value]
-    raise RecordError(name, f"a {type(value).__name__} value cannot be stored (text, numbers, dates, lists or objects)")
+    raise RecordError(name, f"une valeur {type(value).__name__} ne peut pas être enregistrée (texte, nombres, dates, listes ou objets)")
 
 
 #: how deep an extra field's value may nest lists and objects (kept, stored as JSON)
@@ -371,7 +371,7 @@ class Supplier:
             except json.JSONDecodeError as exc:
                 raise RecordError("references", f"not a valid JSON list ({exc.msg})") from None
             except RecursionError:
-                raise RecordError("references", "not a valid JSON list (nested too deeply)") from None
+                raise RecordError("references", "liste JSON invalide (imbriquée trop profondément)") from None
         if hasattr(refs_raw, "tolist"):
             refs_raw = refs_raw.tolist()
         if refs_raw is None or (isinstance(refs_raw, float) and refs_raw != refs_raw):

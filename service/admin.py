@@ -52,7 +52,7 @@ def list_keys(principal: Admin, request: Request) -> dict:
 @router.delete("/keys/{key_id}", status_code=204)
 def revoke_key(key_id: IdParam, principal: Admin, request: Request) -> None:
     if not request.app.state.keys.revoke(key_id, actor=principal.label):
-        raise HTTPException(404, detail=f"key_id: no active key {key_id!r}")
+        raise HTTPException(404, detail=f"key_id : aucune clé active {key_id!r}")
 
 
 @router.post("/suppliers/import", response_model=ImportOut)
@@ -122,7 +122,7 @@ async def delete_supplier(supplier_id: IdParam, principal: Admin, request: Reque
     """Remove a supplier from the catalogue and, unless ``reindex=false``, from the served index."""
     with engine.catalogue.transaction() as tx:
         if not tx.delete_supplier(supplier_id):
-            raise HTTPException(404, detail=f"supplier_id: supplier {supplier_id!r} not found")
+            raise HTTPException(404, detail=f"supplier_id : fournisseur {supplier_id!r} introuvable")
         tx.audit(principal.label, "supplier.delete", supplier_id)
     if reindex:
         engine = await run_in_threadpool(_reload, request)
@@ -144,7 +144,7 @@ async def promote_candidate(body: PromoteIn, principal: Admin, request: Request,
         raise HTTPException(422, detail="benchmark: a folder name under data/bench (letters, digits, . _ -)")
     folder = settings.data_dir / "bench" / body.benchmark
     if not folder.is_dir():
-        raise HTTPException(404, detail=f"benchmark: no folder {body.benchmark!r} under data/bench")
+        raise HTTPException(404, detail=f"benchmark : aucun dossier {body.benchmark!r} sous data/bench")
     try:
         report = await run_in_threadpool(compare_with_champion, settings, Benchmark.load(folder))
     except (LookupError, TimeSplitError, ValueError) as exc:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -37,6 +38,8 @@ from .schemas import HealthOut
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+#: Swagger UI's files, from the ``fastapi-offline`` package (the API reference works without internet)
+SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
 
 
 class ConfigurationError(RuntimeError):
@@ -67,6 +70,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="Matcher — start-up pertinentes pour les besoins des acheteurs publics",
         version="0.2.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from the service's own files (no CDN, no inline script: the CSP allows neither)
+        redoc_url=None,
         description=(
             "Classement expliqué des start-up et PME innovantes pour chaque besoin d'acheteur public. "
             "Clés d'API par rôle (acheteur, équipe French Tech, administration) : `Authorization: Bearer mk_…`."
@@ -86,6 +91,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
+    @app.get("/docs", include_in_schema=False)
+    def api_reference() -> FileResponse:
+        return FileResponse(STATIC / "docs.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static/docs", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (matching, needs, shortlists, feedback, admin):
         app.include_router(module.router)
@@ -100,7 +110,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         raw = exc.errors()
         if raw and all(e.get("type") == "json_invalid" for e in raw):
             reason = (raw[0].get("ctx") or {}).get("error", "")
-            return JSONResponse({"detail": f"body: not valid JSON ({reason or 'decode error'})", "errors": []}, status_code=400)
+            return JSONResponse({"detail": f"body : JSON invalide ({reason or 'illisible'})", "errors": []}, status_code=400)
         errors = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")), "message": e.get("msg", "")} for e in raw]
         detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors) or "invalid input"
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
@@ -109,7 +119,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def refused(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 400 and "parsing the body" in detail:
-            detail = "body: not valid JSON (UTF-8)"
+            detail = "body : JSON invalide (ou pas en UTF-8)"
         return JSONResponse({"detail": detail, "errors": []}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Overloaded)
@@ -117,7 +127,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def overloaded(request: Request, exc: Overloaded | EncoderBusy) -> JSONResponse:
         log.warning("503 %s: %s", request.url.path, exc)
         retry = str(max(1, round(exc.retry_after)))
-        return JSONResponse({"detail": f"service: {exc}; retry in {retry} s", "errors": []}, status_code=503, headers={"Retry-After": retry})
+        return JSONResponse({"detail": f"service : {exc} ; réessayez dans {retry} s", "errors": []}, status_code=503, headers={"Retry-After": retry})
 
     @app.exception_handler(BatchTooLarge)
     async def batch_too_large(request: Request, exc: BatchTooLarge) -> JSONResponse:

@@ -22,10 +22,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from matcher.access import KeyStore, Principal
 
 #: what anyone may read without a key: the page and its files, the health check, the API's description
-PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json", "/docs"})
 PUBLIC_PREFIXES = ("/static/",)
-_MISSING = "authorization: an API key is required (Authorization: Bearer mk_…)"
-_UNKNOWN = "authorization: unknown or revoked API key"
+_MISSING = "authorization : une clé d'API est requise (en-tête Authorization: Bearer mk_…)"
+_UNKNOWN = "authorization : clé d'API inconnue ou révoquée"
 
 
 def token_of(headers: Headers) -> str | None:
@@ -56,7 +56,7 @@ class Authenticate:
             return
         wait = state.rate_limit.allow(principal.key_id)
         if wait is not None:
-            detail = f"rate: too many requests for this key (limit {state.settings.rate_limit}); retry in {int(wait)} s"
+            detail = f"rate : trop de requêtes pour cette clé (limite {state.settings.rate_limit}) ; réessayez dans {int(wait)} s"
             response = JSONResponse({"detail": detail, "errors": []}, status_code=429, headers={"Retry-After": str(int(wait))})
             await response(scope, receive, send)
             return
@@ -89,13 +89,13 @@ Caller = Annotated[Principal, Depends(get_principal)]
 
 def require_staff(principal: Caller) -> Principal:
     if not principal.is_staff:
-        raise HTTPException(403, detail=f"role: {principal.role} keys cannot use this route (staff or admin)")
+        raise HTTPException(403, detail=f"role : une clé « {principal.role} » ne peut pas utiliser cette route (réservée à l'équipe French Tech et à l'administration)")
     return principal
 
 
 def require_admin(principal: Caller) -> Principal:
     if not principal.is_admin:
-        raise HTTPException(403, detail=f"role: {principal.role} keys cannot use this route (admin)")
+        raise HTTPException(403, detail=f"role : une clé « {principal.role} » ne peut pas utiliser cette route (réservée à l'administration)")
     return principal
 
 
@@ -107,11 +107,11 @@ def visible_need(catalogue, need_id: str, principal: Principal, field: str = "ne
     """The recorded need if the caller may see it; 404 naming ``field`` otherwise (unknown or another organisation's)."""
     need = catalogue.need(need_id)
     if need is None or not principal.can_access_buyer(need.buyer_id):
-        raise HTTPException(404, detail=f"{field}: need {need_id!r} not found")
+        raise HTTPException(404, detail=f"{field} : besoin {need_id!r} introuvable")
     return need
 
 
 def check_buyer(principal: Principal, buyer_id: str, field: str = "buyer_id") -> None:
     """404 unless the caller may see this buyer organisation."""
     if not principal.can_access_buyer(buyer_id):
-        raise HTTPException(404, detail=f"{field}: buyer {buyer_id!r} not found")
+        raise HTTPException(404, detail=f"{field} : acheteur {buyer_id!r} introuvable")

@@ -33,7 +33,8 @@ def body_cap(path: str) -> int:
 
 
 def _detail(cap: int) -> str:
-    return f"{'file' if cap == MAX_UPLOAD_BYTES else 'body'}: larger than {cap} bytes"
+    what = "file : le fichier" if cap == MAX_UPLOAD_BYTES else "body : le corps de la requête"
+    return f"{what} dépasse {cap} octets"
 
 
 def _refusal(cap: int) -> JSONResponse:

@@ -22,7 +22,7 @@ def give_feedback(body: FeedbackIn, principal: Caller, engine: EngineDep) -> dic
     gives feedback for its own organisation only. Without ``versions``, the current ones are stored.
     """
     if engine.corpus.position.get(body.supplier_id) is None and engine.catalogue.supplier(body.supplier_id) is None:
-        raise HTTPException(404, detail=f"supplier_id: supplier {body.supplier_id!r} not found")
+        raise HTTPException(404, detail=f"supplier_id : fournisseur {body.supplier_id!r} introuvable")
     buyer_id = body.buyer_id or None
     if body.need_id:
         buyer_id = visible_need(engine.catalogue, body.need_id, principal).buyer_id

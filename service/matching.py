@@ -80,7 +80,7 @@ def supplier_needs(supplier_id: IdParam, principal: Staff, engine: EngineDep, k:
     try:
         found = engine.needs_for_supplier(supplier_id, k)
     except NotFoundError as exc:
-        raise HTTPException(404, detail=f"supplier_id: {exc}") from None
+        raise HTTPException(404, detail=f"supplier_id : {exc}") from None
     supplier = engine.corpus.suppliers[engine.corpus.position[supplier_id]]
     data = [
         {

@@ -30,7 +30,7 @@ def _validated(body: NeedIn, need_id: str, principal: Principal) -> Need:
     raw["need_id"] = need_id
     if principal.role == "buyer":
         if raw.get("buyer_id") and raw["buyer_id"] != principal.buyer_id:
-            raise HTTPException(404, detail=f"buyer_id: buyer {raw['buyer_id']!r} not found")
+            raise HTTPException(404, detail=f"buyer_id : acheteur {raw['buyer_id']!r} introuvable")
         raw["buyer_id"] = principal.buyer_id
     try:
         return Need.from_raw(raw)
@@ -51,7 +51,7 @@ def buyer_needs(buyer_id: IdParam, principal: Caller, engine: EngineDep) -> dict
     check_buyer(principal, buyer_id)
     needs = engine.catalogue.needs(buyer_id)
     if not needs:
-        raise HTTPException(404, detail=f"buyer_id: buyer {buyer_id!r} not found")
+        raise HTTPException(404, detail=f"buyer_id : acheteur {buyer_id!r} introuvable")
     data = [need_out(n).model_dump() for n in needs]
     return {"data": data, "count": len(data)}
 
@@ -62,7 +62,7 @@ def get_need(need_id: IdParam, principal: Caller, engine: EngineDep) -> NeedOut:
 
 
 def _not_found(need_id: str) -> HTTPException:
-    return HTTPException(404, detail=f"need_id: need {need_id!r} not found")
+    return HTTPException(404, detail=f"need_id : besoin {need_id!r} introuvable")
 
 
 def _owner(principal: Principal) -> str | None:
@@ -84,7 +84,7 @@ def create_need(body: NeedIn, principal: Caller, engine: EngineDep) -> NeedOut:
     except NeedExists as exc:
         if not principal.is_staff and exc.owner != principal.buyer_id:
             raise _not_found(need_id) from None
-        raise HTTPException(409, detail=f"need_id: {need_id!r} already exists (PUT /needs/{{need_id}} edits it)") from None
+        raise HTTPException(409, detail=f"need_id : le besoin {need_id!r} existe déjà (PUT /needs/{{need_id}} le modifie)") from None
     return need_out(need)
 
 

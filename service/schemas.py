@@ -23,7 +23,7 @@ def canonical_api_id(value: str) -> str:
 def _canonical_need_id(value: str) -> str:
     value = canonical_api_id(value)
     if "/" in value:
-        raise ValueError("'/' is not allowed in a need id (it must be usable in a URL)")
+        raise ValueError("« / » est interdit dans un identifiant de besoin (il doit pouvoir figurer dans une URL)")
     return value
 
 
@@ -107,7 +107,7 @@ class MatchRequest(ApiModel):
 def _segment(value: str) -> str:
     value = value.strip()
     if value and value not in SEGMENTS:
-        raise ValueError(f"{value!r} is not one of {', '.join(SEGMENTS)}")
+        raise ValueError(f"{value!r} n'est pas un segment connu : {', '.join(SEGMENTS)}")
     return value
 
 

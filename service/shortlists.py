@@ -71,7 +71,7 @@ def _shortlist(engine: Engine, buyer_id: str, k: int, filters) -> tuple[list, li
     try:
         return engine.shortlist(buyer_id, k, filters=filters)
     except NotFoundError as exc:
-        raise HTTPException(404, detail=f"buyer_id: {exc}") from None
+        raise HTTPException(404, detail=f"buyer_id : {exc}") from None
 
 
 @router.get("/buyers/{buyer_id}/shortlist", response_model=ShortlistOut)

@@ -23,12 +23,12 @@ async def read_upload(request: Request, fmt: str, reader: Callable[[Path], tuple
     """
     suffix = "." + fmt.lower().lstrip(".")
     if suffix not in SUPPORTED:
-        raise HTTPException(422, detail=f"format: {fmt!r} is not one of {', '.join(s.lstrip('.') for s in SUPPORTED)}")
+        raise HTTPException(422, detail=f"format : {fmt!r} n'est pas l'un de {', '.join(s.lstrip('.') for s in SUPPORTED)}")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_UPLOAD_BYTES:
-            raise HTTPException(413, detail=f"file: larger than {MAX_UPLOAD_BYTES} bytes")
+            raise HTTPException(413, detail=f"file : le fichier dépasse {MAX_UPLOAD_BYTES} octets")
     if not body:
         raise HTTPException(422, detail="file: the request body is empty")
     with tempfile.TemporaryDirectory() as tmp:

