@@ -133,12 +133,21 @@ class Encoder(ABC):
         """
         texts = [self.clip_query(t) for t in texts]
         lanes = self.lanes
-        if sum(self.count_tokens(t) for t in texts) <= LIGHT_LANE_TOKENS:
+        if self._light(texts):
             # beside a heavy encode, one thread on the free core beats a team that waits for the busy one
             with lanes.light, self.threads(1 if lanes.busy() else NO_LIMIT):
                 return self._batched(texts, True, progress)
         with lanes.heavy_slot(deadline), self.threads(HEAVY_LANE_THREADS):  # leave the other cores to light queries
             return self._batched(texts, True, progress)
+
+    def _light(self, texts: list[str]) -> bool:
+        """Whether the texts hold at most ``LIGHT_LANE_TOKENS`` tokens in all (counting stops past it)."""
+        total = 0
+        for text in texts:
+            total += self.count_tokens(text)
+            if total > LIGHT_LANE_TOKENS:
+                return False
+        return True
 
     @contextmanager
     def threads(self, n: int) -> Iterator[None]:

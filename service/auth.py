@@ -44,7 +44,7 @@ class Authenticate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        if scope["type"] != "http" or path in PUBLIC_PATHS or (path.startswith(PUBLIC_PREFIXES) and "/.." not in path):
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
@@ -62,6 +62,7 @@ class Authenticate:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer mk_…`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key, alternatively in `X-API-Key`")
