@@ -131,14 +131,15 @@ class Encoder(ABC):
         Short work goes through the light lane, longer work through the heavy one (see ``Lanes``);
         ``deadline`` (``time.monotonic()``) bounds the wait: ``EncoderBusy`` when it passes.
         """
-        texts = [self.clip_query(t) for t in texts]
+        texts = list(texts)
         lanes = self.lanes
-        if self._light(texts):
+        if self._light(texts):  # a light text is far shorter than any model's limit: nothing to cut
             # beside a heavy encode, one thread on the free core beats a team that waits for the busy one
             with lanes.light, self.threads(1 if lanes.busy() else NO_LIMIT):
                 return self._batched(texts, True, progress)
+        # admitted first, cut then: a request refused because the heavy lane is full costs almost nothing
         with lanes.heavy_slot(deadline), self.threads(HEAVY_LANE_THREADS):  # leave the other cores to light queries
-            return self._batched(texts, True, progress)
+            return self._batched([self.clip_query(t) for t in texts], True, progress)
 
     def _light(self, texts: list[str]) -> bool:
         """Whether the texts hold at most ``LIGHT_LANE_TOKENS`` tokens in all (counting stops past it)."""
