@@ -10,6 +10,7 @@ read; the per-key rate limit is applied there too. Routes read the caller from `
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import anyio.to_thread
@@ -47,6 +48,7 @@ class Authenticate:
         if scope["type"] != "http" or path in PUBLIC_PATHS or (path.startswith(PUBLIC_PREFIXES) and "/.." not in path):
             await self.app(scope, receive, send)
             return
+        received_at = time.monotonic()  # the request's time budget counts from here
         state = scope["app"].state
         token = token_of(Headers(scope=scope))
         principal = await anyio.to_thread.run_sync(state.keys.verify, token) if token else None
@@ -60,7 +62,7 @@ class Authenticate:
             response = JSONResponse({"detail": detail, "errors": []}, status_code=429, headers={"Retry-After": str(int(wait))})
             await response(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = principal
+        scope.setdefault("state", {}).update(principal=principal, received_at=received_at)
         await self.app(scope, receive, send)
 
 

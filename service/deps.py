@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -39,7 +40,14 @@ def get_filters(
     return Filters(checked.segments, checked.regions, checked.tags, checked.sizes)
 
 
+def get_deadline(request: Request) -> float:
+    """When this request's time budget (``Settings.request_budget_seconds``) runs out, on ``time.monotonic()``'s clock."""
+    received = getattr(request.state, "received_at", None) or time.monotonic()
+    return received + request.app.state.settings.request_budget_seconds
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
+DeadlineDep = Annotated[float, Depends(get_deadline)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FiltersDep = Annotated[Filters, Depends(get_filters)]
 KParam = Annotated[int, QueryParam(ge=1, le=MAX_K, description="number of results")]

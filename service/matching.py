@@ -11,7 +11,7 @@ from matcher.rank import Filters, Query
 from matcher.schema import SEGMENTS, SIZE_LABELS_FR
 
 from .auth import Caller, Staff, check_buyer, visible_need
-from .deps import EngineDep, FiltersDep, IdParam, KParam, SettingsDep
+from .deps import DeadlineDep, EngineDep, FiltersDep, IdParam, KParam, SettingsDep
 from .schemas import ERROR_RESPONSES, BatchOut, BatchRequest, MatchesOut, MatchRequest, MeOut
 
 router = APIRouter(tags=["matching"], responses=ERROR_RESPONSES)
@@ -43,19 +43,22 @@ def _query(body: MatchRequest, principal: Principal) -> tuple[Query, Filters]:
 
 
 @router.post("/match", response_model=MatchesOut)
-def match(body: MatchRequest, principal: Caller, engine: EngineDep, settings: SettingsDep) -> MatchesOut:
-    """Ranked, explained suppliers for a free-text need (a buyer key matches for its own organisation)."""
+def match(body: MatchRequest, principal: Caller, engine: EngineDep, settings: SettingsDep, deadline: DeadlineDep) -> MatchesOut:
+    """Ranked, explained suppliers for a free-text need (a buyer key matches for its own organisation).
+
+    503 with ``Retry-After`` when the time budget runs out while the encoder is busy with long requests.
+    """
     query, filters = _query(body, principal)
-    results = [r.to_dict() for r in engine.match(query, body.k, filters)]
+    results = [r.to_dict() for r in engine.match(query, body.k, filters, deadline)]
     notice = procurement_notice(body.amount, settings.innovation_threshold_eur)
     return MatchesOut(results=results, count=len(results), procurement=notice, versions=engine.versions())
 
 
 @router.post("/match/batch", response_model=BatchOut)
-def match_batch(body: BatchRequest, principal: Caller, engine: EngineDep, settings: SettingsDep) -> BatchOut:
-    """Several needs at once (up to the batch limit): their texts are encoded in one pass."""
+def match_batch(body: BatchRequest, principal: Caller, engine: EngineDep, settings: SettingsDep, deadline: DeadlineDep) -> BatchOut:
+    """Several needs at once (up to 100 and 16,384 encoder tokens in all): their texts are encoded in one pass."""
     parsed = [_query(q, principal) for q in body.queries]
-    rankings = engine.match_many([q for q, _ in parsed], [r.k for r in body.queries], [f for _, f in parsed])
+    rankings = engine.match_many([q for q, _ in parsed], [r.k for r in body.queries], [f for _, f in parsed], deadline)
     versions = engine.versions()
     answers = [
         MatchesOut(results=[m.to_dict() for m in ranking], count=len(ranking), procurement=procurement_notice(r.amount, settings.innovation_threshold_eur), versions=versions)
@@ -65,10 +68,12 @@ def match_batch(body: BatchRequest, principal: Caller, engine: EngineDep, settin
 
 
 @router.get("/needs/{need_id}/matches", response_model=MatchesOut)
-def need_matches(need_id: IdParam, principal: Caller, engine: EngineDep, settings: SettingsDep, filters: FiltersDep, k: KParam = 10) -> MatchesOut:
+def need_matches(
+    need_id: IdParam, principal: Caller, engine: EngineDep, settings: SettingsDep, filters: FiltersDep, deadline: DeadlineDep, k: KParam = 10
+) -> MatchesOut:
     """Ranked suppliers for a recorded need (a buyer key: its own organisation's needs only)."""
     need = visible_need(engine.catalogue, need_id, principal)
-    results = engine.match(Query.from_need(need), k, filters)
+    results = engine.match(Query.from_need(need), k, filters, deadline)
     out = [r.to_dict() for r in results]
     notice = procurement_notice(need.amount, settings.innovation_threshold_eur)
     return MatchesOut(need_id=need.need_id, results=out, count=len(out), procurement=notice, versions=engine.versions())

@@ -284,6 +284,10 @@ def test_finding_06_the_work_of_one_query_is_bounded(tmp_path: Path) -> None:
             assert client.post("/match", json={"text": "drones"}, headers=h).status_code == 200
             busy = client.post("/match", json={"text": "drones de surveillance des sites " * 20}, headers=h)
             assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1 and busy.json()["detail"].startswith("service : ")
+            encoder.lanes.heavy_queue = 1  # room to wait now: it waits, until its time budget (0.5 s) runs out
+            started = time.monotonic()
+            late = client.post("/match", json={"text": "drones de surveillance des sites " * 20}, headers=h)
+            assert late.status_code == 503 and "délai dépassé" in late.json()["detail"] and 0.4 < time.monotonic() - started < 5
         finally:
             release.set()
             holder.join()
