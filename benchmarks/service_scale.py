@@ -22,7 +22,7 @@ What it measures, for each size ``N`` (one fresh data folder each, removed after
 
 2. **Vectors** — in the data folder's persistent vector cache (``embeddings.cache.VectorCache``,
    key = encoder key, kind ``passage``, sha1 of the evidence text — the texts are taken from
-   ``matcher.corpus.Corpus`` over each imported chunk, so they are exactly those the engine
+   ``matcher.ranking.corpus.Corpus`` over each imported chunk, so they are exactly those the engine
    will look up).
 
    - Real sizes (``N`` ≤ 3,029): every text encoded by the real encoder (through a reusable cache
@@ -146,9 +146,9 @@ def default_shared() -> Path:
 # -- inputs ----------------------------------------------------------------------------------
 def need_texts(shared: Path, seed: int) -> list[str]:
     """Distinct real need texts: decp-dev needs, then DECP contract objects, shuffled."""
-    from matcher.decp import read_awards
-    from matcher.ingest import read_needs
-    from matcher.text import fold
+    from matcher.data.decp import read_awards
+    from matcher.data.ingest import read_needs
+    from matcher.data.text import fold
 
     texts: list[str] = []
     needs, _ = read_needs(shared / "bench" / "decp-dev" / "needs.jsonl")
@@ -171,9 +171,9 @@ def real_suppliers(ilab: Path) -> tuple[list[Any], list[str]]:
     """The i-Lab laureates with a summary as ``Supplier`` records, and their domains."""
     from pipeline import _laureates  # benchmarks/pipeline.py: the laureates with a summary
 
-    from matcher.ilab import DOMAIN_SEGMENTS
-    from matcher.schema import Supplier
-    from matcher.text import fold
+    from matcher.data.ilab import DOMAIN_SEGMENTS
+    from matcher.data.schema import Supplier
+    from matcher.data.text import fold
 
     out, domains = [], []
     for i, r in enumerate(_laureates(ilab)):
@@ -198,8 +198,8 @@ def real_suppliers(ilab: Path) -> tuple[list[Any], list[str]]:
 
 def supplier_chunks(n: int, ilab: Path, seed: int, chunk: int = CHUNK):
     """``n`` suppliers in chunks: the real laureates first, then synthetic recombinations."""
-    from matcher.schema import Supplier
-    from matcher.text import sentences
+    from matcher.data.schema import Supplier
+    from matcher.data.text import sentences
 
     real, domains = real_suppliers(ilab)
     n_real = min(n, len(real))
@@ -284,26 +284,26 @@ class Timers:
 
 #: (module, attribute path, label): what the worker times (a renamed function fails the run)
 TIMED = (
-    ("matcher.catalogue", "Catalogue.suppliers", "catalogue read"),
-    ("matcher.catalogue", "Catalogue.supplier_snapshot", "catalogue read"),
-    ("matcher.corpus", "Corpus.__init__", "corpus"),
-    ("matcher.corpus", "Corpus.fingerprint", "fingerprint"),
-    ("matcher.corpus", "Corpus.index_texts", "corpus"),
+    ("matcher.data.catalogue", "Catalogue.suppliers", "catalogue read"),
+    ("matcher.data.catalogue", "Catalogue.supplier_snapshot", "catalogue read"),
+    ("matcher.ranking.corpus", "Corpus.__init__", "corpus"),
+    ("matcher.ranking.corpus", "Corpus.fingerprint", "fingerprint"),
+    ("matcher.ranking.corpus", "Corpus.index_texts", "corpus"),
     ("embeddings.cache", "CachedEncoder._batched", None),  # queries / passages, see install_timers
-    ("matcher.index", "FaissIndex.__init__", "faiss build"),
-    ("matcher.index", "FaissIndex.load", "faiss load"),
-    ("matcher.index", "FaissIndex.search", "dense search"),
-    ("matcher.keyed_index", "KeyedIndex.build", "keyed index (excl. faiss)"),
-    ("matcher.keyed_index", "KeyedIndex.load", "keyed index (excl. faiss)"),
-    ("matcher.keyed_index", "KeyedIndex.search", "dense search"),
-    ("matcher.keyed_index", "KeyedIndex.vectors_of", "evidence vectors"),
-    ("matcher.lexical", "BM25.fit", "bm25 fit"),
-    ("matcher.lexical", "BM25.scores", "bm25 scoring"),
-    ("matcher.lexical", "BM25.top", "bm25 top-k (excl. scoring)"),
-    ("matcher.rank", "Ranker._features", "features (excl. bm25, vectors)"),
-    ("matcher.index_store", "IndexStore.publish", "publish index"),
-    ("matcher.engine", "open_reranker", "reranker"),
-    ("matcher.engine", "explain", "explain"),
+    ("matcher.index.kinds", "FaissIndex.__init__", "faiss build"),
+    ("matcher.index.kinds", "FaissIndex.load", "faiss load"),
+    ("matcher.index.kinds", "FaissIndex.search", "dense search"),
+    ("matcher.index.keyed", "KeyedIndex.build", "keyed index (excl. faiss)"),
+    ("matcher.index.keyed", "KeyedIndex.load", "keyed index (excl. faiss)"),
+    ("matcher.index.keyed", "KeyedIndex.search", "dense search"),
+    ("matcher.index.keyed", "KeyedIndex.vectors_of", "evidence vectors"),
+    ("matcher.ranking.lexical", "BM25.fit", "bm25 fit"),
+    ("matcher.ranking.lexical", "BM25.scores", "bm25 scoring"),
+    ("matcher.ranking.lexical", "BM25.top", "bm25 top-k (excl. scoring)"),
+    ("matcher.ranking.rank", "Ranker._features", "features (excl. bm25, vectors)"),
+    ("matcher.index.store", "IndexStore.publish", "publish index"),
+    ("matcher.app.engine", "open_reranker", "reranker"),
+    ("matcher.app.engine", "explain", "explain"),
 )
 
 
@@ -366,7 +366,7 @@ def settings_for(args: argparse.Namespace):
 
 def corpus_texts(suppliers: list[Any], cpv: Any) -> list[str]:
     """The texts the engine will ask the encoder for, as ``Corpus`` makes them."""
-    from matcher.corpus import Corpus
+    from matcher.ranking.corpus import Corpus
 
     corpus = Corpus(suppliers, cpv)
     return corpus.index_texts()[1]
@@ -378,9 +378,9 @@ def worker_catalogue(args: argparse.Namespace, out: Progress) -> None:
 
     from embeddings import load_encoder
     from embeddings.cache import text_hash
-    from matcher.catalogue import Catalogue
-    from matcher.cpv import CpvVocabulary
-    from matcher.engine import open_encoder
+    from matcher.app.engine import open_encoder
+    from matcher.data.catalogue import Catalogue
+    from matcher.data.cpv import CpvVocabulary
 
     settings = settings_for(args)
     settings.ensure_dirs()
@@ -469,9 +469,9 @@ def worker_engine(args: argparse.Namespace, out: Progress) -> None:
     """Cold build (``Engine.open`` with no index, every vector from the cache, the libraries'
     threads), then the queries on that engine (``--query-threads``), profile and batch."""
     from embeddings import load_encoder
-    from matcher.engine import Engine
-    from matcher.index_store import IndexStore
-    from matcher.rank import Query
+    from matcher.app.engine import Engine
+    from matcher.index.store import IndexStore
+    from matcher.ranking.rank import Query
 
     timers = install_timers()
     timers.on_top = lambda: out.set(build_stages_so_far=timers.snapshot())  # type: ignore[attr-defined]

@@ -5,11 +5,11 @@ service use), ``Ranker`` / ``Query`` / ``Filters`` / ``RankingConfig`` (ranking)
 types, and ``Benchmark`` / ``run_benchmark`` (evaluation). Nothing heavy is loaded at import.
 """
 
-from .engine import Engine, MatchResult, NotFoundError
-from .evaluate import Benchmark, run_benchmark
-from .rank import Filters, Query, Ranker, RankingConfig
-from .schema import Label, Need, Reference, Supplier
-from .settings import Settings
+from matcher.app.engine import Engine, MatchResult, NotFoundError
+from matcher.data.schema import Label, Need, Reference, Supplier
+from matcher.evaluation.evaluate import Benchmark, run_benchmark
+from matcher.ranking.rank import Filters, Query, Ranker, RankingConfig
+from matcher.settings import Settings
 
 __all__ = [
     "Benchmark",

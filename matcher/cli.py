@@ -11,9 +11,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from .ingest import ImportReport, InputFileError
-from .schema import canonical_id, unicode_problem
-from .settings import Settings
+from matcher.data.ingest import ImportReport, InputFileError
+from matcher.data.schema import canonical_id, unicode_problem
+from matcher.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -34,8 +34,8 @@ def _print_report(title: str, report: ImportReport) -> None:
 
 # -- import ----------------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
-    from .catalogue import Catalogue
-    from .ingest import read_labels, read_needs, read_suppliers
+    from matcher.data.catalogue import Catalogue
+    from matcher.data.ingest import read_labels, read_needs, read_suppliers
 
     settings = _settings(args)
     settings.ensure_dirs()
@@ -61,8 +61,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_import_decp(args: argparse.Namespace) -> int:
-    from .catalogue import Catalogue
-    from .decp import buyers_from_awards, read_awards, suppliers_from_awards
+    from matcher.data.catalogue import Catalogue
+    from matcher.data.decp import buyers_from_awards, read_awards, suppliers_from_awards
 
     settings = _settings(args)
     settings.ensure_dirs()
@@ -82,7 +82,7 @@ def cmd_import_decp(args: argparse.Namespace) -> int:
 
 
 def cmd_decp_bench(args: argparse.Namespace) -> int:
-    from .decp import benchmark_from_awards, read_awards
+    from matcher.data.decp import benchmark_from_awards, read_awards
 
     awards, report = read_awards(args.files)
     _print_report("DECP", report)
@@ -97,8 +97,8 @@ def cmd_decp_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_import_ilab(args: argparse.Namespace) -> int:
-    from .catalogue import Catalogue
-    from .ilab import read_ilab
+    from matcher.data.catalogue import Catalogue
+    from matcher.data.ilab import read_ilab
 
     settings = _settings(args)
     settings.ensure_dirs()
@@ -114,7 +114,7 @@ def cmd_import_ilab(args: argparse.Namespace) -> int:
 
 # -- index, match, shortlist -----------------------------------------------------------------
 def cmd_index(args: argparse.Namespace) -> int:
-    from .engine import Engine
+    from matcher.app.engine import Engine
 
     engine = Engine.open(_settings(args), progress=True)
     m = engine.manifest
@@ -133,7 +133,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _filters(args: argparse.Namespace):
-    from .rank import Filters
+    from matcher.ranking.rank import Filters
 
     return Filters(segments=args.segment or [], regions=args.region or [], tags=args.tag or [])
 
@@ -144,8 +144,8 @@ def _check_k(k: int, settings: Settings) -> None:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from .engine import Engine
-    from .rank import Query
+    from matcher.app.engine import Engine
+    from matcher.ranking.rank import Query
 
     settings = _settings(args)
     _check_k(args.k, settings)
@@ -175,7 +175,7 @@ SHORTLIST_COLUMNS = ["acheteur_id", "acheteur", "rang", "fournisseur_id", "fourn
 
 
 def cmd_shortlist(args: argparse.Namespace) -> int:
-    from .engine import Engine
+    from matcher.app.engine import Engine
 
     settings = _settings(args)
     _check_k(args.k, settings)
@@ -199,12 +199,12 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
             reason = " | ".join(e.explanation.reasons) if e.explanation else ""
             rows.append([buyer_id, buyer_name, e.rank, supplier.supplier_id, supplier.name, e.score, supplier.region, ";".join(supplier.segments), ";".join(n for n, _, _ in e.needs), reason, supplier.website])
     if args.csv:
-        from .export import write_csv
+        from matcher.app.export import write_csv
 
         write_csv(args.csv, SHORTLIST_COLUMNS, rows)
         print(f"\nExport CSV : {args.csv} ({len(rows)} lignes)")
     if args.xlsx:
-        from .export import write_xlsx
+        from matcher.app.export import write_xlsx
 
         write_xlsx(args.xlsx, SHORTLIST_COLUMNS, rows, sheet="Start-up pertinentes")
         print(f"Export XLSX : {args.xlsx} ({len(rows)} lignes)")
@@ -212,8 +212,8 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
 
 
 def cmd_buyers(args: argparse.Namespace) -> int:
-    from .catalogue import Catalogue
-    from .engine import load_sample
+    from matcher.app.engine import load_sample
+    from matcher.data.catalogue import Catalogue
 
     settings = _settings(args)
     settings.ensure_dirs()
@@ -227,9 +227,9 @@ def cmd_buyers(args: argparse.Namespace) -> int:
 
 # -- evaluate, serve -------------------------------------------------------------------------
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .cpv import CpvVocabulary
-    from .engine import open_encoder, open_reranker
-    from .evaluate import Benchmark, log_to_mlflow, run_benchmark, write_trec_run
+    from matcher.app.engine import open_encoder, open_reranker
+    from matcher.data.cpv import CpvVocabulary
+    from matcher.evaluation.evaluate import Benchmark, log_to_mlflow, run_benchmark, write_trec_run
 
     settings = _settings(args)
     if args.no_reranker:
@@ -272,10 +272,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train_reranker(args: argparse.Namespace) -> int:
-    from .cpv import CpvVocabulary
-    from .engine import open_encoder
-    from .evaluate import Benchmark
-    from .promotion import REGISTERED_NAME, TimeSplitError, register_reranker, train_reranker
+    from matcher.app.engine import open_encoder
+    from matcher.data.cpv import CpvVocabulary
+    from matcher.evaluation.evaluate import Benchmark
+    from matcher.learning.promotion import REGISTERED_NAME, TimeSplitError, register_reranker, train_reranker
 
     settings = _settings(args)
     encoder = open_encoder(settings)
@@ -311,9 +311,10 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
 
     from embeddings import load_encoder
     from embeddings.backends import minilm_path
-
-    from .cpv import CpvVocabulary
-    from .encoder_training import (
+    from matcher.app.engine import open_encoder
+    from matcher.data.cpv import CpvVocabulary
+    from matcher.evaluation.evaluate import Benchmark
+    from matcher.learning.encoder_training import (
         EncoderTrainingData,
         benchmark_pairs,
         finetune_transformer_encoder,
@@ -321,8 +322,6 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
         ilab_pairs,
         train_static_encoder,
     )
-    from .engine import open_encoder
-    from .evaluate import Benchmark
 
     settings = _settings(args)
     settings.encoder = args.teacher
@@ -363,7 +362,7 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
               + (f" (professeur {manifest['held_out']['teacher_mrr']:.3f})" if "teacher_mrr" in manifest["held_out"] else ""))
     print(f"Encodeur enregistré : {folder} ({manifest['train_seconds']} s) — MATCHER_ENCODER={args.name}")
     if not args.no_mlflow:
-        from .evaluate import log_training_to_mlflow
+        from matcher.evaluation.evaluate import log_training_to_mlflow
 
         run_id = log_training_to_mlflow(folder, manifest, settings.tracking_uri, settings.data_dir / "mlartifacts", experiment="matcher-train-encoder")
         print(f"MLflow : run {run_id}")
@@ -371,8 +370,8 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from .evaluate import Benchmark
-    from .promotion import REGISTERED_NAME, TimeSplitError, compare_with_champion, promote
+    from matcher.evaluation.evaluate import Benchmark
+    from matcher.learning.promotion import REGISTERED_NAME, TimeSplitError, compare_with_champion, promote
 
     settings = _settings(args)
     try:
@@ -418,8 +417,8 @@ def cmd_encoders(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from .access import KeyStore
-    from .catalogue import Catalogue
+    from matcher.data.catalogue import Catalogue
+    from matcher.ops.access import KeyStore
 
     settings = _settings(args)
     settings.ensure_dirs()
@@ -438,7 +437,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
             raise SystemExit(f"keys: no active key {args.key_id!r}")
         print(f"Clé {args.key_id} révoquée.")
     elif args.action == "demo":
-        from .engine import load_sample
+        from matcher.app.engine import load_sample
 
         if settings.mode != "development":
             raise SystemExit("keys demo: development mode only")
@@ -463,8 +462,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback_bench(args: argparse.Namespace) -> int:
-    from .catalogue import Catalogue
-    from .feedback import write_feedback_benchmark
+    from matcher.data.catalogue import Catalogue
+    from matcher.data.feedback import write_feedback_benchmark
 
     settings = _settings(args)
     n_needs, n_labels = write_feedback_benchmark(Catalogue(settings.db_url), args.out)
@@ -473,7 +472,7 @@ def cmd_feedback_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from .backup import BackupError, backup
+    from matcher.ops.backup import BackupError, backup
 
     try:
         contents = backup(_settings(args), args.out, with_cache=not args.no_cache)
@@ -485,7 +484,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from .backup import BackupError, restore
+    from matcher.ops.backup import BackupError, restore
 
     try:
         contents = restore(_settings(args), args.archive, force=args.force)

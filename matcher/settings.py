@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     def key_secret(self) -> str:
         """The secret for API-key hashes; ``ValueError`` outside development mode when unset, the default,
         or shorter than ``MIN_SECRET_BYTES`` bytes."""
-        from .access import DEVELOPMENT_SECRET
+        from matcher.ops.access import DEVELOPMENT_SECRET
 
         secret = self.secret_key.strip()
         if self.mode != "development":

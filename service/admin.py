@@ -10,10 +10,10 @@ from fastapi import Query as QueryParam
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from matcher.access import KeyStore
-from matcher.engine import Engine
-from matcher.ingest import read_suppliers
-from matcher.schema import RecordError, Supplier, canonical_id
+from matcher.app.engine import Engine
+from matcher.data.ingest import read_suppliers
+from matcher.data.schema import RecordError, Supplier, canonical_id
+from matcher.ops.access import KeyStore
 
 from .auth import Admin
 from .deps import EngineDep, IdParam, SettingsDep
@@ -137,8 +137,8 @@ class PromoteIn(BaseModel):
 @router.post("/promote")
 async def promote_candidate(body: PromoteIn, principal: Admin, request: Request, settings: SettingsDep) -> dict:
     """Compare the registry's candidate with the champion on a held-out benchmark; promote it if it wins."""
-    from matcher.evaluate import Benchmark
-    from matcher.promotion import TimeSplitError, compare_with_champion, promote
+    from matcher.evaluation.evaluate import Benchmark
+    from matcher.learning.promotion import TimeSplitError, compare_with_champion, promote
 
     if not _SAFE_NAME.match(body.benchmark) or ".." in body.benchmark:
         raise HTTPException(422, detail="benchmark: a folder name under data/bench (letters, digits, . _ -)")

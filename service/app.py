@@ -25,8 +25,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from embeddings.base import EncoderBusy
-from matcher.access import KeyStore
-from matcher.engine import BatchTooLarge, Engine, Overloaded
+from matcher.app.engine import BatchTooLarge, Engine, Overloaded
+from matcher.ops.access import KeyStore
 from matcher.settings import Settings
 
 from . import admin, feedback, matching, needs, observability, shortlists

@@ -11,8 +11,8 @@ from fastapi import Query as QueryParam
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, ValidationError
 
-from matcher.engine import Engine
-from matcher.rank import Filters
+from matcher.app.engine import Engine
+from matcher.ranking.rank import Filters
 from matcher.settings import MAX_K, Settings
 
 from .schemas import FiltersIn, canonical_api_id
@@ -51,5 +51,5 @@ DeadlineDep = Annotated[float, Depends(get_deadline)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FiltersDep = Annotated[Filters, Depends(get_filters)]
 KParam = Annotated[int, QueryParam(ge=1, le=MAX_K, description="number of results")]
-#: an id in a URL path, put in its canonical form (``matcher.schema.canonical_id``) or refused with 422
+#: an id in a URL path, put in its canonical form (``matcher.data.schema.canonical_id``) or refused with 422
 IdParam = Annotated[str, PathParam(min_length=1, max_length=200), AfterValidator(canonical_api_id)]

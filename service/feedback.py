@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
-from matcher.feedback import Feedback, list_feedback, qrels_tsv, record_feedback
+from matcher.data.feedback import Feedback, list_feedback, qrels_tsv, record_feedback
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import EngineDep

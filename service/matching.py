@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from matcher.access import Principal
-from matcher.engine import NotFoundError
-from matcher.procurement import procurement_notice
-from matcher.rank import Filters, Query
-from matcher.schema import SEGMENTS, SIZE_LABELS_FR
+from matcher.app.engine import NotFoundError
+from matcher.data.schema import SEGMENTS, SIZE_LABELS_FR
+from matcher.ops.access import Principal
+from matcher.ranking.procurement import procurement_notice
+from matcher.ranking.rank import Filters, Query
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import DeadlineDep, EngineDep, FiltersDep, IdParam, KParam, SettingsDep

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request
 from fastapi import Query as QueryParam
 
-from matcher.access import Principal
-from matcher.catalogue import NeedExists
-from matcher.ingest import read_needs
-from matcher.schema import Need, RecordError
+from matcher.data.catalogue import NeedExists
+from matcher.data.ingest import read_needs
+from matcher.data.schema import Need, RecordError
+from matcher.ops.access import Principal
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import EngineDep, IdParam

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
-from matcher.access import ROLES
-from matcher.feedback import VERDICTS
-from matcher.schema import SEGMENTS, SIZES, RecordError, canonical_id, check_unicode
+from matcher.data.feedback import VERDICTS
+from matcher.data.schema import SEGMENTS, SIZES, RecordError, canonical_id, check_unicode
+from matcher.ops.access import ROLES
 from matcher.settings import MAX_BATCH, MAX_K, MAX_TEXT_CHARS
 
 
@@ -27,7 +27,7 @@ def _canonical_need_id(value: str) -> str:
     return value
 
 
-#: an identifier in its canonical form (``matcher.schema.canonical_id``): one id, one spelling
+#: an identifier in its canonical form (``matcher.data.schema.canonical_id``): one id, one spelling
 ApiId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(canonical_api_id)]
 NeedId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_canonical_need_id)]
 
@@ -93,7 +93,7 @@ class MatchRequest(ApiModel):
     @field_validator("cpv")
     @classmethod
     def _cpv_codes(cls, value: list[str]) -> list[str]:
-        from matcher.schema import normalize_cpv
+        from matcher.data.schema import normalize_cpv
 
         codes = []
         for raw in value:

@@ -8,10 +8,10 @@ from fastapi import APIRouter, HTTPException
 from fastapi import Query as QueryParam
 from fastapi.responses import Response
 
-from matcher.engine import Engine, NotFoundError
-from matcher.export import csv_bytes, xlsx_bytes
-from matcher.schema import SIZE_LABELS_FR
-from matcher.shortlist import ShortlistEntry
+from matcher.app.engine import Engine, NotFoundError
+from matcher.app.export import csv_bytes, xlsx_bytes
+from matcher.data.schema import SIZE_LABELS_FR
+from matcher.ranking.shortlist import ShortlistEntry
 
 from .auth import Caller, Staff, check_buyer
 from .deps import EngineDep, FiltersDep, IdParam, KParam
@@ -117,6 +117,6 @@ def export_all_shortlists(principal: Staff, engine: EngineDep, filters: FiltersD
 @router.get("/stats")
 def statistics(principal: Staff, engine: EngineDep, k: KParam = 10) -> dict:
     """What the ministries' shortlists contain, per region, segment, size and ministry (staff)."""
-    from matcher.feedback import verdict_counts
+    from matcher.data.feedback import verdict_counts
 
     return {**engine.statistics(k), "feedback": verdict_counts(engine.catalogue), "versions": engine.versions()}

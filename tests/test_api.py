@@ -87,7 +87,7 @@ def test_request_id_and_metrics(client: TestClient, caplog: pytest.LogCaptureFix
 
     from service.observability import JsonFormatter
 
-    with caplog.at_level(logging.INFO, logger="matcher.access"):
+    with caplog.at_level(logging.INFO, logger="matcher.ops.access"):
         resp = client.get("/needs/demo-n01/matches?k=2", headers={"X-Request-ID": "abc-123"})
         generated = client.get("/health")
         weird = client.get("/health", headers={"X-Request-ID": "no spaces\nor newlines"})

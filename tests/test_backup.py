@@ -9,8 +9,8 @@ import sys
 import tarfile
 from pathlib import Path
 
-from matcher.catalogue import Catalogue
-from matcher.index_store import IndexStore
+from matcher.data.catalogue import Catalogue
+from matcher.index.store import IndexStore
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "MATCHER_ENCODER": "hashing", "MATCHER_RERANKER": "none", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from matcher.catalogue import Catalogue
+from matcher.data.catalogue import Catalogue
 
 
 def _env() -> dict[str, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from matcher.decp import Award, benchmark_from_awards, read_awards
-from matcher.evaluate import Benchmark
+from matcher.data.decp import Award, benchmark_from_awards, read_awards
+from matcher.evaluation.evaluate import Benchmark
 
 
 def _award(award_id: str, buyer: str, objet: str, date: str, holders: list[str]) -> Award:

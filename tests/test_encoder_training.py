@@ -13,7 +13,7 @@ import numpy as np
 
 from embeddings import load_encoder
 from embeddings.training import distill_static, retrieval_mrr, save_encoder, train_contrastive, train_tokenizer
-from matcher.engine import sample_data_dir
+from matcher.app.engine import sample_data_dir
 
 PAIRS = [
     ("téléconsultation pour hôpitaux", "Plateforme de consultation médicale à distance pour les centres hospitaliers."),

@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from matcher.export import csv_bytes, safe_sheet_name, write_csv, write_xlsx, xlsx_bytes
+from matcher.app.export import csv_bytes, safe_sheet_name, write_csv, write_xlsx, xlsx_bytes
 
 HEADER = ["Acheteur", "Rang", "Start-up", "Score", "Région"]
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)"]

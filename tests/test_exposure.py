@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from matcher.exposure import ExposureStats, balance, exposure_stats, gini
+from matcher.ranking.exposure import ExposureStats, balance, exposure_stats, gini
 
 GENERALISTS = (0, 1)
 

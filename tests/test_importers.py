@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from matcher.catalogue import Catalogue
-from matcher.decp import buyers_from_awards, read_awards, supplier_id_of, suppliers_from_awards
-from matcher.ilab import read_ilab
-from matcher.ingest import InputFileError
-from matcher.schema import SEGMENTS, Reference
+from matcher.data.catalogue import Catalogue
+from matcher.data.decp import buyers_from_awards, read_awards, supplier_id_of, suppliers_from_awards
+from matcher.data.ilab import read_ilab
+from matcher.data.ingest import InputFileError
+from matcher.data.schema import SEGMENTS, Reference
 
 REPO = Path(__file__).resolve().parents[1]
 DECP_FILES = ["data.gouv.fr_aife.json", "data.gouv.fr_pes.json", "e-marchespublics.json", "marches-publics.info.json"]
@@ -97,7 +97,7 @@ def test_decp_real_references(real_decp):
 
 
 def text_match(a: str, b: str) -> bool:
-    from matcher.schema import text_key
+    from matcher.data.schema import text_key
 
     return text_key(a) == text_key(b)
 

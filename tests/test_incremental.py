@@ -7,14 +7,14 @@ import copy
 
 import numpy as np
 
-from matcher.catalogue import Catalogue
-from matcher.corpus import Corpus
-from matcher.engine import Engine
-from matcher.lexical import BM25
-from matcher.rank import Query
-from matcher.schema import Reference, Supplier
+from matcher.app.engine import Engine
+from matcher.data.catalogue import Catalogue
+from matcher.data.schema import Reference, Supplier
+from matcher.data.text import tokens
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.lexical import BM25
+from matcher.ranking.rank import Query
 from matcher.settings import Settings
-from matcher.text import tokens
 
 TOPICS = ["drones d'inspection des ponts", "logiciel de paie", "téléconsultation médicale", "capteurs de qualité de l'air", "cybersécurité"]
 

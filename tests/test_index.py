@@ -6,9 +6,9 @@ import faiss
 import numpy as np
 import pytest
 
-import matcher.index as index_module
+import matcher.index.kinds as index_module
 from embeddings import l2_normalize
-from matcher.index import (
+from matcher.index.kinds import (
     FLAT_MAX_FLOATS,
     HNSW_EF_SEARCH,
     HNSW_EF_SEARCH_LARGE,

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from embeddings import load_encoder
-from matcher import index as index_module
-from matcher.corpus import Corpus
-from matcher.index import IndexMismatchError, NumpyIndex, new_manifest
-from matcher.keyed_index import SLOTS, KeyedIndex, evidence_key
-from matcher.rank import Query, Ranker
-from matcher.schema import Supplier
+from matcher.data.schema import Supplier
+from matcher.index import kinds as index_module
+from matcher.index.keyed import SLOTS, KeyedIndex, evidence_key
+from matcher.index.kinds import IndexMismatchError, NumpyIndex, new_manifest
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.rank import Query, Ranker
 
 
 def _unit(n: int, dim: int, seed: int) -> np.ndarray:

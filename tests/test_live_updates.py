@@ -18,8 +18,8 @@ import httpx
 import pytest
 import uvicorn
 
-from matcher.engine import Engine
-from matcher.index_store import CURRENT, TMP_PREFIX, IndexStore
+from matcher.app.engine import Engine
+from matcher.index.store import CURRENT, TMP_PREFIX, IndexStore
 from matcher.settings import Settings
 from service.app import create_app
 
@@ -149,9 +149,9 @@ def test_a_crash_at_each_step_of_publishing_keeps_a_loadable_version(tmp_path: P
     """The same guarantee as the kill -9 test, at each step of ``IndexStore.publish`` deterministically."""
     import numpy as np
 
-    from matcher import index_store
-    from matcher.index import FaissIndex, new_manifest
-    from matcher.keyed_index import KeyedIndex
+    from matcher.index import store as index_store
+    from matcher.index.keyed import KeyedIndex
+    from matcher.index.kinds import FaissIndex, new_manifest
 
     store = IndexStore(tmp_path / "idx")
     old = KeyedIndex(FaissIndex(np.eye(4, dtype=np.float32)), keys=[1, 2, 3, 4])

@@ -9,7 +9,7 @@ import ir_measures
 import pytest
 from ir_measures import RR, R, nDCG
 
-from matcher.metrics import evaluate_run, ndcg, recall, reciprocal_rank
+from matcher.evaluation.metrics import evaluate_run, ndcg, recall, reciprocal_rank
 
 
 def test_hand_computed() -> None:
@@ -55,7 +55,7 @@ def test_bootstrap_interval_and_paired_test() -> None:
     import numpy as np
     from scipy import stats
 
-    from matcher.metrics import bootstrap_interval, paired_test
+    from matcher.evaluation.metrics import bootstrap_interval, paired_test
 
     rng = np.random.default_rng(0)
     values = rng.random(300)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from embeddings import load_encoder
-from matcher.corpus import Corpus, buyer_department
-from matcher.cpv import CpvVocabulary, agreement
-from matcher.engine import sample_data_dir
-from matcher.ingest import read_needs, read_suppliers
-from matcher.rank import Filters, Query, Ranker
-from matcher.schema import Supplier
+from matcher.app.engine import sample_data_dir
+from matcher.data.cpv import CpvVocabulary, agreement
+from matcher.data.ingest import read_needs, read_suppliers
+from matcher.data.schema import Supplier
+from matcher.ranking.corpus import Corpus, buyer_department
+from matcher.ranking.rank import Filters, Query, Ranker
 
 
 def _supplier(sid: str, description: str = "", objets: tuple[str, ...] = (), **kw) -> Supplier:

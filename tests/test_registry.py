@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher.engine import Engine, sample_data_dir
-from matcher.evaluate import log_training_to_mlflow
-from matcher.registry import ModelRegistry, promotion_decision
-from matcher.rerank import LinearRanker, save_model
+from matcher.app.engine import Engine, sample_data_dir
+from matcher.evaluation.evaluate import log_training_to_mlflow
+from matcher.learning.registry import ModelRegistry, promotion_decision
+from matcher.learning.rerank import LinearRanker, save_model
 from matcher.settings import Settings
 from service.app import create_app
 

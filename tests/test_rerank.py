@@ -15,10 +15,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from embeddings import load_encoder
-from matcher.engine import sample_data_dir
-from matcher.evaluate import Benchmark, run_benchmark
-from matcher.rank import FEATURES
-from matcher.rerank import LinearRanker, load_model, save_model, training_set
+from matcher.app.engine import sample_data_dir
+from matcher.evaluation.evaluate import Benchmark, run_benchmark
+from matcher.learning.rerank import LinearRanker, load_model, save_model, training_set
+from matcher.ranking.rank import FEATURES
 
 
 def _synthetic(seed: int = 0, n_groups: int = 300, per_group: int = 30) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
 
-from matcher.catalogue import needs_table
-from matcher.engine import Engine
+from matcher.app.engine import Engine
+from matcher.data.catalogue import needs_table
 from matcher.settings import MAX_JSON_BODY_BYTES, MAX_UPLOAD_BYTES, Settings
 from service.app import ConfigurationError, create_app
 
@@ -89,8 +89,8 @@ def test_finding_01_an_id_variant_cannot_take_over_another_organisations_need(ap
 
 
 def test_finding_01_file_imports_and_the_cli_use_the_same_canonical_ids(tmp_path: Path) -> None:
-    from matcher.catalogue import Catalogue
     from matcher.cli import main
+    from matcher.data.catalogue import Catalogue
 
     settings = _settings(tmp_path)
     path = tmp_path / "needs.jsonl"
@@ -154,7 +154,7 @@ def test_finding_03_a_replace_that_fails_keeps_the_record(app_client) -> None:
     assert resp.status_code == 422
     assert catalogue.supplier("demo-s001") == before
     # every multi-statement write is one transaction: a failure after the first statement stores nothing
-    from matcher.schema import Supplier
+    from matcher.data.schema import Supplier
 
     replacement = Supplier(supplier_id="demo-s001", name="Remplacée", description="Autre chose")
     with pytest.raises(RuntimeError), catalogue.transaction() as tx:

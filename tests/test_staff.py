@@ -113,8 +113,8 @@ def test_feedback_becomes_graded_qrels(keyed_app) -> None:
 
 
 def test_feedback_benchmark_feeds_the_learning_loop(keyed_app, tmp_path) -> None:
-    from matcher.evaluate import Benchmark
-    from matcher.feedback import write_feedback_benchmark
+    from matcher.data.feedback import write_feedback_benchmark
+    from matcher.evaluation.evaluate import Benchmark
 
     client, tokens = keyed_app
     client.post("/feedback", json={"need_id": "demo-n07", "supplier_id": "demo-s010", "verdict": "pitched"}, headers=_h(tokens, "staff"))

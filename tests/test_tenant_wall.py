@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from matcher.catalogue import api_keys_table, buyers_table, feedback_table, labels_table, needs_table, suppliers_table
-from matcher.engine import Engine
+from matcher.app.engine import Engine
+from matcher.data.catalogue import api_keys_table, buyers_table, feedback_table, labels_table, needs_table, suppliers_table
 from matcher.settings import Settings
 from service.app import create_app
 

@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 import uvicorn
 
-from matcher.engine import Engine
+from matcher.app.engine import Engine
 from matcher.settings import Settings
 from service.app import create_app
 
@@ -116,7 +116,7 @@ def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, br
     supplier = first.get_attribute("data-supplier")
     first.locator("button[data-verdict=shortlisted]").click()
     page.wait_for_selector(".avis-status:has-text('Avis enregistré')")
-    from matcher.feedback import list_feedback
+    from matcher.data.feedback import list_feedback
 
     stored = list_feedback(engine.catalogue)[0]
     assert stored["supplier_id"] == supplier and stored["verdict"] == "shortlisted" and stored["buyer_id"] == "min-sante"

@@ -20,8 +20,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from .index_store import CURRENT
-from .settings import Settings
+from matcher.index.store import CURRENT
+from matcher.settings import Settings
 
 FORMAT = "matcher-backup/1"
 MANIFEST = "backup.json"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .ingest import ImportReport, InputFileError, RowError
-from .schema import RecordError, Reference, Supplier, check_unicode, decode_entities, merge_suppliers, normalize_cpv, text_key
+from matcher.data.ingest import ImportReport, InputFileError, RowError
+from matcher.data.schema import RecordError, Reference, Supplier, check_unicode, decode_entities, merge_suppliers, normalize_cpv, text_key
 
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 

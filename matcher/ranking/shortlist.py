@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .rank import Match
-from .schema import Need
+from matcher.data.schema import Need
+from matcher.ranking.rank import Match
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .ingest import ImportReport, RowError, read_rows
-from .schema import RecordError, Supplier, decode_entities, merge_suppliers
+from matcher.data.ingest import ImportReport, RowError, read_rows
+from matcher.data.schema import RecordError, Supplier, decode_entities, merge_suppliers
 
 #: i-Lab technology domains → purchase segments (domains with no obvious segment map to none).
 DOMAIN_SEGMENTS = {
@@ -23,7 +23,7 @@ DOMAIN_SEGMENTS = {
 
 
 def _key(text: str) -> str:
-    from .text import fold
+    from matcher.data.text import fold
 
     return fold(text).strip()
 

@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from embeddings import Encoder
-
-from .corpus import Corpus
-from .cpv import CpvVocabulary
-from .ingest import ImportReport, InputFileError, find_file, read_labels, read_needs, read_slices, read_suppliers
-from .lexical import BM25
-from .metrics import EXTRA_METRICS, METRICS, compare_runs, evaluate_run, recall_curve
-from .rank import Query, Ranker, RankingConfig
-from .schema import Need, Supplier
-from .text import plain_tokens
-from .tracking import mlflow_run
+from matcher.data.cpv import CpvVocabulary
+from matcher.data.ingest import ImportReport, InputFileError, find_file, read_labels, read_needs, read_slices, read_suppliers
+from matcher.data.schema import Need, Supplier
+from matcher.data.text import plain_tokens
+from matcher.evaluation.metrics import EXTRA_METRICS, METRICS, compare_runs, evaluate_run, recall_curve
+from matcher.learning.tracking import mlflow_run
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.lexical import BM25
+from matcher.ranking.rank import Query, Ranker, RankingConfig
 
 RUN_DEPTH = 100
 log = logging.getLogger(__name__)
@@ -147,7 +146,7 @@ def run_benchmark(
 ) -> EvaluationResult:
     """Rank the benchmark's suppliers for its needs; score when it has labels.
 
-    ``reranker``: a fitted second stage (``matcher.rerank``); ``None`` uses the hand-set weights.
+    ``reranker``: a fitted second stage (``matcher.learning.rerank``); ``None`` uses the hand-set weights.
     """
     timings = {}
     t0 = time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .schema import Label, Need, RecordError, Supplier, canonical_references, merge_suppliers
+from matcher.data.schema import Label, Need, RecordError, Supplier, canonical_references, merge_suppliers
 
 metadata = sa.MetaData()
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .schema import Label, Need, RecordError, Supplier, merge_suppliers
+from matcher.data.schema import Label, Need, RecordError, Supplier, merge_suppliers
 
 T = TypeVar("T")
 SUPPORTED = (".jsonl", ".csv", ".tsv", ".parquet", ".xlsx")

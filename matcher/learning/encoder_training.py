@@ -16,12 +16,11 @@ from typing import Any
 
 from embeddings import Encoder
 from embeddings.training import distill_static, retrieval_mrr, save_encoder, train_contrastive, train_tokenizer
-
-from .corpus import Corpus
-from .cpv import CpvVocabulary
-from .evaluate import Benchmark
-from .rank import Query, Ranker
-from .text import repair
+from matcher.data.cpv import CpvVocabulary
+from matcher.data.text import repair
+from matcher.evaluation.evaluate import Benchmark
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.rank import Query, Ranker
 
 MAX_EVIDENCE_PER_WINNER = 5
 

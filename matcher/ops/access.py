@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .catalogue import Catalogue, api_keys_table, now
-from .schema import RecordError, canonical_id, clean_text, unicode_problem
+from matcher.data.catalogue import Catalogue, api_keys_table, now
+from matcher.data.schema import RecordError, canonical_id, clean_text, unicode_problem
 
 ROLES = ("buyer", "staff", "admin")
 #: the secret of development mode; the service refuses it (and an empty one) in production

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .corpus import Corpus, buyer_department
-from .cpv import CpvVocabulary, agreement
-from .rank import Match, Query
-from .schema import SEGMENT_LABELS_FR
-from .text import sentences, stem, words
+from matcher.data.cpv import CpvVocabulary, agreement
+from matcher.data.schema import SEGMENT_LABELS_FR
+from matcher.data.text import sentences, stem, words
+from matcher.ranking.corpus import Corpus, buyer_department
+from matcher.ranking.rank import Match, Query
 
 CPV_DEPTH_FR = {2: "même division CPV", 3: "même groupe CPV", 4: "même classe CPV"}
 

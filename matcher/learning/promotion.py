@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from embeddings import Encoder
-
-from .cpv import CpvVocabulary
-from .engine import open_encoder, open_registry, open_reranker
-from .evaluate import Benchmark, EvaluationResult, run_benchmark
-from .metrics import compare_runs
-from .registry import REGISTERED_NAME, Decision, ModelRegistry, promotion_decision
-from .rerank import LinearRanker, save_model, training_set
-from .settings import Settings
+from matcher.app.engine import open_encoder, open_registry, open_reranker
+from matcher.data.cpv import CpvVocabulary
+from matcher.evaluation.evaluate import Benchmark, EvaluationResult, run_benchmark
+from matcher.evaluation.metrics import compare_runs
+from matcher.learning.registry import REGISTERED_NAME, Decision, ModelRegistry, promotion_decision
+from matcher.learning.rerank import LinearRanker, save_model, training_set
+from matcher.settings import Settings
 
 
 class TimeSplitError(ValueError):
@@ -128,7 +127,7 @@ def register_reranker(trained: TrainedReranker, folder: str | Path, settings: Se
     save_model(folder, trained.model, trained.manifest)
     if not mlflow:
         return None
-    from .evaluate import log_training_to_mlflow
+    from matcher.evaluation.evaluate import log_training_to_mlflow
 
     run_id = log_training_to_mlflow(Path(folder), trained.manifest, settings.tracking_uri, settings.data_dir / "mlartifacts")
     return ModelRegistry(settings.tracking_uri, settings.data_dir / "models" / "registry").register(run_id)

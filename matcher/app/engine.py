@@ -20,20 +20,19 @@ import numpy as np
 
 from embeddings import Encoder, load_encoder
 from embeddings.base import EncoderBusy
-
-from .catalogue import Catalogue
-from .corpus import Corpus
-from .cpv import CpvVocabulary
-from .explain import Explanation, explain
-from .index import IndexManifest, IndexMismatchError, new_manifest
-from .index_store import IndexStore
-from .ingest import ImportReport, read_labels, read_needs, read_suppliers
-from .keyed_index import KeyedIndex, SyncStats
-from .rank import Filters, Match, Query, Ranker, RankingConfig
-from .registry import REGISTERED_NAME, ModelRegistry
-from .schema import Need, Supplier
-from .settings import Settings
-from .shortlist import ShortlistEntry, aggregate
+from matcher.data.catalogue import Catalogue
+from matcher.data.cpv import CpvVocabulary
+from matcher.data.ingest import ImportReport, read_labels, read_needs, read_suppliers
+from matcher.data.schema import Need, Supplier
+from matcher.index.keyed import KeyedIndex, SyncStats
+from matcher.index.kinds import IndexManifest, IndexMismatchError, new_manifest
+from matcher.index.store import IndexStore
+from matcher.learning.registry import REGISTERED_NAME, ModelRegistry
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.explain import Explanation, explain
+from matcher.ranking.rank import Filters, Match, Query, Ranker, RankingConfig
+from matcher.ranking.shortlist import ShortlistEntry, aggregate
+from matcher.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +110,7 @@ def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, 
     ``MATCHER_RERANKER``: ``champion`` (default: the registry's champion, else the model shipped
     in ``models/reranker``), ``candidate`` or a registry version number, ``none``, or a folder.
     """
-    from .rerank import load_model
+    from matcher.learning.rerank import load_model
 
     ref = settings.reranker.strip()
     if ref.lower() in ("", "none"):
@@ -375,7 +374,7 @@ class Engine:
         Each buyer's list is aggregated 3×k deep so that balancing has alternatives to pick;
         the exposure of the unbalanced top-k lists is reported beside the balanced one.
         """
-        from .exposure import balance, exposure_stats
+        from matcher.ranking.exposure import balance, exposure_stats
 
         per_buyer: dict[str, tuple[list[Need], list[ShortlistEntry]]] = {}
         for buyer_id, _, _ in self.catalogue.buyers():

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cpv import CpvVocabulary
-from .keyed_index import evidence_key
-from .schema import Supplier
-from .text import fold, repair
+from matcher.data.cpv import CpvVocabulary
+from matcher.data.schema import Supplier
+from matcher.data.text import fold, repair
+from matcher.index.keyed import evidence_key
 
 MAX_DESCRIPTION_CHARS = 2_000
 

@@ -23,10 +23,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 from embeddings import Encoder
-
-from .corpus import Corpus
-from .cpv import CpvVocabulary
-from .rank import FEATURES, Query, Ranker, RankingConfig
+from matcher.data.cpv import CpvVocabulary
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.rank import FEATURES, Query, Ranker, RankingConfig
 
 OBJECTIVES = ("pairwise", "pointwise")
 

@@ -14,7 +14,7 @@ and never moves, and :class:`KeyedIndex` maps keys to slots. A catalogue change 
 The update is made on a copy (``faiss.clone_index``, a memory copy, not a rebuild), so readers
 keep searching the version they hold. The index is rebuilt from the live vectors only when it
 pays: when tombstones exceed :data:`COMPACT_DEAD_SHARE` of the slots, when the catalogue's size
-calls for another index kind (:func:`~matcher.index.choose_kind`), or when an IVF-PQ index
+calls for another index kind (:func:`~matcher.index.kinds.choose_kind`), or when an IVF-PQ index
 has grown far beyond what its lists were trained for.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import FaissIndex, IndexManifest, IndexMismatchError, choose_kind, ivf_nlist
+from matcher.index.kinds import FaissIndex, IndexManifest, IndexMismatchError, choose_kind, ivf_nlist
 
 SLOTS = "slots.npz"
 
@@ -59,7 +59,7 @@ class SyncStats:
 
 
 class KeyedIndex:
-    """A :class:`~matcher.index.FaissIndex` whose slots are addressed by stable keys, with tombstones.
+    """A :class:`~matcher.index.kinds.FaissIndex` whose slots are addressed by stable keys, with tombstones.
 
     Searches return slot ids; :meth:`slots_of` maps keys to their live slots.
     """

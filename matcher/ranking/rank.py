@@ -18,13 +18,12 @@ from typing import Any
 import numpy as np
 
 from embeddings import Encoder
-
-from .corpus import Corpus, buyer_department, buyer_kind
-from .cpv import agreement
-from .keyed_index import KeyedIndex
-from .lexical import BM25
-from .schema import Need
-from .text import fold, tokens
+from matcher.data.cpv import agreement
+from matcher.data.schema import Need
+from matcher.data.text import fold, tokens
+from matcher.index.keyed import KeyedIndex
+from matcher.ranking.corpus import Corpus, buyer_department, buyer_kind
+from matcher.ranking.lexical import BM25
 
 
 @dataclass

@@ -20,8 +20,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from .index import IndexManifest
-from .keyed_index import KeyedIndex
+from matcher.index.keyed import KeyedIndex
+from matcher.index.kinds import IndexManifest
 
 log = logging.getLogger(__name__)
 CURRENT = "CURRENT"
