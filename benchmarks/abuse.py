@@ -43,7 +43,13 @@ MAXIMAL = {
 }
 SHORT = [
     f"{base} {detail}"
-    for base in ("plateforme de téléconsultation", "rénovation énergétique des bâtiments", "cybersécurité des systèmes", "outil de traduction", "logistique hospitalière")
+    for base in (
+        "plateforme de téléconsultation",
+        "rénovation énergétique des bâtiments",
+        "cybersécurité des systèmes",
+        "outil de traduction",
+        "logistique hospitalière",
+    )
     for detail in ("pour nos centres de santé", "dans les écoles de la ville", "des préfectures", "des services déconcentrés")
 ]
 
@@ -56,7 +62,9 @@ def _free_port() -> int:
 
 def _post(base: str, token: str, text: str, k: int) -> tuple[int, float]:
     body = json.dumps({"text": text, "k": k}).encode()
-    request = urllib.request.Request(base + "/match", data=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        base + "/match", data=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    )
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=120) as resp:
@@ -73,7 +81,9 @@ def _abuser(base: str, token: str, stop: mp.Event, results: mp.Queue) -> None:
     texts = list(MAXIMAL.values())
     i = 0
     while not stop.is_set():
-        status, _ = _post(base, token, f"{RUN}{i % 10**6} {texts[i % len(texts)]}", 100)  # a new text each time (at the start: the end is cut off)
+        status, _ = _post(
+            base, token, f"{RUN}{i % 10**6} {texts[i % len(texts)]}", 100
+        )  # a new text each time (at the start: the end is cut off)
         statuses[status] += 1
         i += 1
         if status in (429, 503):
@@ -111,13 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([*cli, "index"], env=env, check=True, capture_output=True)
 
     def key(name: str) -> str:
-        out = subprocess.run([*cli, "keys", "create", "--name", name, "--role", "staff"], env=env, check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [*cli, "keys", "create", "--name", name, "--role", "staff"], env=env, check=True, capture_output=True, text=True
+        ).stdout
         return out.split()[-1]
 
     token = key("abuse-measure")
     abuser_tokens = [key(f"abuse-{i}") for i in range(args.abusers)]
     port = _free_port()
-    server = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 300

@@ -206,9 +206,7 @@ class MemoEncoder(Encoder):
 # -- measures ---------------------------------------------------------------------------------
 
 
-def supplier_scores(
-    query_vectors: np.ndarray, passage_vectors: np.ndarray, evidence_supplier: np.ndarray, n_suppliers: int
-) -> np.ndarray:
+def supplier_scores(query_vectors: np.ndarray, passage_vectors: np.ndarray, evidence_supplier: np.ndarray, n_suppliers: int) -> np.ndarray:
     """``(queries, suppliers)`` best similarity over each supplier's evidence rows (-inf: none)."""
     sims = query_vectors @ passage_vectors.T
     order = np.argsort(evidence_supplier, kind="stable")
@@ -250,10 +248,7 @@ def dense_decp(encoder: MemoEncoder, data: SharedData, progress: bool | None) ->
     q = encoder.encode_queries(queries, progress=progress)
     t2 = time.perf_counter()
     scores = supplier_scores(q, p, corpus.evidence_supplier, len(corpus.suppliers))
-    run = {
-        need.need_id: [corpus.suppliers[i].supplier_id for i in top]
-        for need, top in zip(bench.needs, top_k(scores, RUN_DEPTH))
-    }
+    run = {need.need_id: [corpus.suppliers[i].supplier_id for i in top] for need, top in zip(bench.needs, top_k(scores, RUN_DEPTH))}
     metrics = evaluate_run(run, bench.qrels or {}, bench.slices)
     out = flat_metrics(metrics, "dense")
     out["time.dense.encode_passages_s"] = t1 - t0
@@ -445,7 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ilab-pairs", type=int, default=1000, help="number of i-Lab pitch→summary pairs (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the i-Lab sample (default 0)")
     parser.add_argument(
-        "--ilab-from-year", type=int, default=0,
+        "--ilab-from-year",
+        type=int,
+        default=0,
         help="sample only laureates of this year on (e.g. 2015: the years the project's own encoders never trained on)",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write every figure and timing to this JSON file")

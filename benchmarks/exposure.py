@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         total = sum(e.score for _, entries in cross.lists.values() for e in entries)
         baseline = baseline or total
         a = cross.after
-        print(f"| {cap or '—'} | {trade_off} | {a.distinct_items} | {a.max_exposure} | {a.gini_shown:.3f} | {a.gini_catalogue:.3f} | {total / baseline:.1%} |")
+        print(
+            f"| {cap or '—'} | {trade_off} | {a.distinct_items} | {a.max_exposure} | {a.gini_shown:.3f} | {a.gini_catalogue:.3f} | {total / baseline:.1%} |"
+        )
     return 0
 
 

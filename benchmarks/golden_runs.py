@@ -73,7 +73,12 @@ def rank(folder: Path, encoder_name: str, kind: str, scorer: str, cache: Path) -
     from matcher.settings import Settings
 
     faiss.omp_set_num_threads(1)  # reproducible HNSW graphs
-    settings = Settings(encoder=encoder_name, models_dir=REPO / "models", reranker="champion" if scorer == "reranker" else "none", data_dir=cache / "settings")
+    settings = Settings(
+        encoder=encoder_name,
+        models_dir=REPO / "models",
+        reranker="champion" if scorer == "reranker" else "none",
+        data_dir=cache / "settings",
+    )
     bench = Benchmark.load(folder)  # the bundled sample is a benchmark folder too (suppliers, needs, qrels)
     encoder = load_encoder(encoder_name, models_dir=REPO / "models", cache_path=cache / "vectors.sqlite")
     cpv_file = REPO.parent / "shared" / "data" / "cpv" / "cpv_2008.csv"
@@ -89,7 +94,9 @@ def rank(folder: Path, encoder_name: str, kind: str, scorer: str, cache: Path) -
         raise SystemExit(f"the shipped reranker does not load for {encoder_name}")
     ranker = Ranker(corpus, encoder, index, reranker=reranker)
     rankings = ranker.rank_many([Query.from_need(n) for n in bench.needs], k=DEPTH, progress=False)
-    return {need.need_id: [(corpus.suppliers[m.supplier].supplier_id, m.score) for m in matches] for need, matches in zip(bench.needs, rankings)}
+    return {
+        need.need_id: [(corpus.suppliers[m.supplier].supplier_id, m.score) for m in matches] for need, matches in zip(bench.needs, rankings)
+    }
 
 
 def path_of(bench: str, encoder: str, kind: str, scorer: str) -> Path:
@@ -99,7 +106,10 @@ def path_of(bench: str, encoder: str, kind: str, scorer: str) -> Path:
 def write(run: dict[str, list[tuple[str, float]]], path: Path, tag: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"{need} Q0 {sid} {r} {score:.6f} {tag}\n" for need in sorted(run) for r, (sid, score) in enumerate(run[need], start=1)]
-    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as handle:  # identical runs, identical files
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as handle,
+    ):  # identical runs, identical files
         handle.write("".join(lines).encode("utf-8"))
 
 

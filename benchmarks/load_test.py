@@ -33,7 +33,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 TEXTS = [
     f"{base} {detail}"
-    for base in ("plateforme de téléconsultation", "rénovation énergétique des bâtiments", "cybersécurité des systèmes", "outil de traduction", "logistique hospitalière")
+    for base in (
+        "plateforme de téléconsultation",
+        "rénovation énergétique des bâtiments",
+        "cybersécurité des systèmes",
+        "outil de traduction",
+        "logistique hospitalière",
+    )
     for detail in ("pour nos centres de santé", "dans les écoles de la ville", "des préfectures", "des services déconcentrés")
 ]
 
@@ -65,9 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.ilab:
         subprocess.run([*cli, "import-ilab", str(args.ilab)], env=env, check=True, capture_output=True)
     subprocess.run([*cli, "index"], env=env, check=True, capture_output=True)
-    token = subprocess.run([*cli, "keys", "create", "--name", "load-test", "--role", "staff"], env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
+    token = subprocess.run(
+        [*cli, "keys", "create", "--name", "load-test", "--role", "staff"], env=env, check=True, capture_output=True, text=True
+    ).stdout.split()[-1]
     port = _free_port()
-    server = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 300
@@ -90,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def call(text: str) -> None:
             body = json.dumps({"text": text, "k": 10}).encode()
-            request = urllib.request.Request(base + "/match", data=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            request = urllib.request.Request(
+                base + "/match", data=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+            )
             urllib.request.urlopen(request, timeout=60).read()
 
         for i in range(10):  # warm-up of both
@@ -116,20 +128,51 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             prefix = Path(tmp) / "locust"
             run = subprocess.run(
-                [sys.executable, "-m", "locust", "-f", str(REPO / "benchmarks" / "locustfile.py"), "--headless", "-u", str(args.users), "-r", str(max(args.users // 5, 1)),
-                 "-t", f"{args.seconds}s", "--host", base, "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"],
-                env={**env, "MATCHER_LOAD_KEY": token}, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "locust",
+                    "-f",
+                    str(REPO / "benchmarks" / "locustfile.py"),
+                    "--headless",
+                    "-u",
+                    str(args.users),
+                    "-r",
+                    str(max(args.users // 5, 1)),
+                    "-t",
+                    f"{args.seconds}s",
+                    "--host",
+                    base,
+                    "--csv",
+                    str(prefix),
+                    "--only-summary",
+                    "--loglevel",
+                    "ERROR",
+                ],
+                env={**env, "MATCHER_LOAD_KEY": token},
+                capture_output=True,
+                text=True,
             )
             rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))
         print(f"## Load: {args.users} concurrent clients for {args.seconds} s (Locust, loopback)\n")
         print("| route | requests | failures | req/s | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['Name']} | {r['Request Count']} | {r['Failure Count']} | {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | {r['99%']} | {float(r['Max Response Time']):.0f} |")
-        metrics = urllib.request.urlopen(urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {token}"}), timeout=10).read().decode()
-        lookups = {line.split('"')[1]: float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("matcher_vector_cache_lookups{")}
+            print(
+                f"| {r['Name']} | {r['Request Count']} | {r['Failure Count']} | {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | {r['99%']} | {float(r['Max Response Time']):.0f} |"
+            )
+        metrics = (
+            urllib.request.urlopen(urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {token}"}), timeout=10)
+            .read()
+            .decode()
+        )
+        lookups = {
+            line.split('"')[1]: float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("matcher_vector_cache_lookups{")
+        }
         total = sum(lookups.values())
         if total:
-            print(f"\nVector cache over the whole run: {lookups.get('hit', 0):.0f} hits, {lookups.get('miss', 0):.0f} misses (hit ratio {lookups.get('hit', 0) / total:.1%}); an unchanged text is never re-encoded.")
+            print(
+                f"\nVector cache over the whole run: {lookups.get('hit', 0):.0f} hits, {lookups.get('miss', 0):.0f} misses (hit ratio {lookups.get('hit', 0) / total:.1%}); an unchanged text is never re-encoded."
+            )
         if run.returncode not in (0, 1):
             print(run.stderr[-2000:])
         return 0 if all(r["Failure Count"] == "0" for r in rows) else 1

@@ -50,11 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     pitches = [(r.get("moto") or r.get("projet") or "").strip() for r in rows]
     pitches = [p for p in pitches if p]
     print(f"{len(rows)} laureates with a summary; encoder {args.encoder}\n")
-    print("| suppliers | evidence texts | bare encoder texts/s | pipeline (cold cache) texts/s | overhead | warm rebuild s | query p50 / p95 / p99 ms | batch needs/s |")
+    print(
+        "| suppliers | evidence texts | bare encoder texts/s | pipeline (cold cache) texts/s | overhead | warm rebuild s | query p50 / p95 / p99 ms | batch needs/s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for size in (int(s) for s in args.sizes.split(",")):
         suppliers = [
-            Supplier(supplier_id=f"ilab-{i}", name=r.get("entreprise") or r.get("projet") or f"projet {i}", description=r["resume"], region=r.get("region") or "")
+            Supplier(
+                supplier_id=f"ilab-{i}",
+                name=r.get("entreprise") or r.get("projet") or f"projet {i}",
+                description=r["resume"],
+                region=r.get("region") or "",
+            )
             for i, r in enumerate(rows[:size])
         ]
         corpus = Corpus(suppliers)

@@ -50,10 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def score(config: RankingConfig) -> dict[str, dict[str, float]]:
         ranker.config = config
-        run = {
-            q.need_id: [corpus.suppliers[m.supplier].supplier_id for m in ranker.rank(q, 100, qvec=v)]
-            for q, v in zip(queries, qvecs)
-        }
+        run = {q.need_id: [corpus.suppliers[m.supplier].supplier_id for m in ranker.rank(q, 100, qvec=v)] for q, v in zip(queries, qvecs)}
         return evaluate_run(run, bench.qrels, bench.slices)
 
     print(f"Benchmark {args.bench_dir}, encoder {ranker.encoder.key}, {len(bench.needs)} needs\n")

@@ -423,7 +423,14 @@ def worker_catalogue(args: argparse.Namespace, out: Progress) -> None:
         if count % 100_000 == 0 or count == args.size:
             log(f"   imported {count:,} suppliers")
             out.set(suppliers=count, real_suppliers=n_real, generate_s=generate, import_s=imported, texts_s=texts_s, vectors_s=vectors_s)
-    out.set(suppliers=count, real_suppliers=n_real, generate_s=generate, import_s=imported, texts_s=texts_s, catalogue_mb=dir_bytes(settings.data_dir) / 1e6)
+    out.set(
+        suppliers=count,
+        real_suppliers=n_real,
+        generate_s=generate,
+        import_s=imported,
+        texts_s=texts_s,
+        catalogue_mb=dir_bytes(settings.data_dir) / 1e6,
+    )
     log(f"   catalogue: {count:,} suppliers ({n_real:,} real) imported in {imported:.1f} s (+{generate:.1f} s generating)")
     if not synthetic:
         t = time.perf_counter()
@@ -523,8 +530,12 @@ def worker_engine(args: argparse.Namespace, out: Progress) -> None:
             raise SystemExit(f"{len(results)} results for {text!r}")
     per_query = {k: v / len(times) * 1000 for k, v in timers.snapshot().items()}
     per_query["other (candidates, fusion, reranker, results)"] = float(np.mean(times)) * 1000 - sum(per_query.values())
-    out.set(inproc_ms=pct(times), inproc_mean_ms=float(np.mean(times)) * 1000, inproc_bare_ms=pct(bare_times), inproc_components_ms=per_query)
-    log(f"   in-process: p50/p95/p99 {pct(times)[0]:.1f} / {pct(times)[1]:.1f} / {pct(times)[2]:.1f} ms (bare encoder p95 {pct(bare_times)[1]:.1f} ms)")
+    out.set(
+        inproc_ms=pct(times), inproc_mean_ms=float(np.mean(times)) * 1000, inproc_bare_ms=pct(bare_times), inproc_components_ms=per_query
+    )
+    log(
+        f"   in-process: p50/p95/p99 {pct(times)[0]:.1f} / {pct(times)[1]:.1f} / {pct(times)[2]:.1f} ms (bare encoder p95 {pct(bare_times)[1]:.1f} ms)"
+    )
 
     if args.profile:
         profiler = cProfile.Profile()
@@ -572,14 +583,38 @@ def proc_status(pid: int) -> dict[str, float]:
     return out
 
 
-def run_worker(stage: str, args: argparse.Namespace, data_dir: Path, size: int, texts_file: Path, deadline: float) -> tuple[dict[str, Any], str | None]:
+def run_worker(
+    stage: str, args: argparse.Namespace, data_dir: Path, size: int, texts_file: Path, deadline: float
+) -> tuple[dict[str, Any], str | None]:
     """Run a worker; kill it past the RSS limit or the deadline. Returns (its results, failure)."""
     result = data_dir.parent / f"{data_dir.name}-{stage}.json"
     cmd = [
-        sys.executable, str(SCRIPT), "--worker", stage, "--data-dir", str(data_dir), "--size", str(size), "--encoder", args.encoder,
-        "--ilab", str(args.ilab), "--seed", str(args.seed), "--real-max", str(args.real_max), "--real-cache", str(args.real_cache),
-        "--texts-file", str(texts_file), "--profile", str(args.profile), "--result", str(result),
-        "--query-threads", str(args.query_threads),
+        sys.executable,
+        str(SCRIPT),
+        "--worker",
+        stage,
+        "--data-dir",
+        str(data_dir),
+        "--size",
+        str(size),
+        "--encoder",
+        args.encoder,
+        "--ilab",
+        str(args.ilab),
+        "--seed",
+        str(args.seed),
+        "--real-max",
+        str(args.real_max),
+        "--real-cache",
+        str(args.real_cache),
+        "--texts-file",
+        str(texts_file),
+        "--profile",
+        str(args.profile),
+        "--result",
+        str(result),
+        "--query-threads",
+        str(args.query_threads),
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     env.pop("OMP_NUM_THREADS", None)  # the engine worker builds with the libraries' threads, then sets its own
@@ -609,20 +644,35 @@ def run_worker(stage: str, args: argparse.Namespace, data_dir: Path, size: int, 
 
 
 def http_stage(args: argparse.Namespace, data_dir: Path, texts: list[str], bare, deadline: float) -> tuple[dict[str, Any], str | None]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MATCHER_ENCODER": args.encoder, "MATCHER_RATE_LIMIT": "none"}  # throughput, not the limiter
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "MATCHER_ENCODER": args.encoder,
+        "MATCHER_RATE_LIMIT": "none",
+    }  # throughput, not the limiter
     env.pop("OMP_NUM_THREADS", None)
     if args.query_threads:
         env["OMP_NUM_THREADS"] = str(args.query_threads)
     if args.index_memory_gb:
         env["MATCHER_INDEX_MEMORY_BYTES"] = str(int(args.index_memory_gb * 2**30))
     cli = [sys.executable, "-m", "matcher.cli", "--data-dir", str(data_dir)]
-    token = subprocess.run([*cli, "keys", "create", "--name", "service-scale", "--role", "staff"], cwd=REPO, env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
+    token = subprocess.run(
+        [*cli, "keys", "create", "--name", "service-scale", "--role", "staff"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[-1]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
-    server = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     out: dict[str, Any] = {}
     try:
         while True:
@@ -644,7 +694,9 @@ def http_stage(args: argparse.Namespace, data_dir: Path, texts: list[str], bare,
 
         def call(text: str) -> int:
             body = json.dumps({"text": text, "k": K}).encode()
-            request = urllib.request.Request(base + "/match", data=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            request = urllib.request.Request(
+                base + "/match", data=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+            )
             return json.loads(urllib.request.urlopen(request, timeout=300).read())["count"]
 
         for i in range(10):
@@ -661,9 +713,13 @@ def http_stage(args: argparse.Namespace, data_dir: Path, texts: list[str], bare,
             if count != K:
                 return out, f"http: {count} results for {text!r}"
         status = proc_status(server.pid)
-        out.update(http_ms=pct(times), http_bare_ms=pct(bare_times), serve_peak_rss_mb=status.get("VmHWM"), serve_rss_mb=status.get("VmRSS"))
+        out.update(
+            http_ms=pct(times), http_bare_ms=pct(bare_times), serve_peak_rss_mb=status.get("VmHWM"), serve_rss_mb=status.get("VmRSS")
+        )
         out["p95_ratio_http_bare"] = out["http_ms"][1] / out["http_bare_ms"][1]
-        log(f"   http: p50/p95/p99 {out['http_ms'][0]:.1f} / {out['http_ms'][1]:.1f} / {out['http_ms'][2]:.1f} ms; bare p95 {out['http_bare_ms'][1]:.1f} ms")
+        log(
+            f"   http: p50/p95/p99 {out['http_ms'][0]:.1f} / {out['http_ms'][1]:.1f} / {out['http_ms'][2]:.1f} ms; bare p95 {out['http_bare_ms'][1]:.1f} ms"
+        )
         return out, None
     finally:
         server.terminate()
@@ -751,8 +807,12 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         )
     stages = sorted({k for r in rows for k in (_engine(r).get("build_stages") or _engine(r).get("build_stages_so_far") or {})})
     if stages:
-        out += ["", "**Where the index build goes** (`Engine.open` with no index; s, exclusive time of each stage; a `matcher serve` start-up "
-                "with the index on disk pays the same but the cache read, the FAISS build and the publication, plus a FAISS load)", ""]
+        out += [
+            "",
+            "**Where the index build goes** (`Engine.open` with no index; s, exclusive time of each stage; a `matcher serve` start-up "
+            "with the index on disk pays the same but the cache read, the FAISS build and the publication, plus a FAISS load)",
+            "",
+        ]
         out.append("| stage | " + " | ".join(f"{r['size']:,}" for r in rows) + " |")
         out.append("|---|" + "---:|" * len(rows))
         for s_ in stages + ["other", "total"]:
@@ -778,10 +838,19 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         for comp in comps:
             out.append(f"| {comp} | " + " | ".join(_f(_engine(r).get("inproc_components_ms", {}).get(comp), "{:.2f}") for r in rows) + " |")
         out.append("| **mean total** | " + " | ".join(_f(_engine(r).get("inproc_mean_ms"), "{:.2f}") for r in rows) + " |")
-    out += ["", "**Time per size** (wall s: catalogue and vectors worker, engine worker (build, queries, batch), HTTP (start-up, queries))", ""]
+    out += [
+        "",
+        "**Time per size** (wall s: catalogue and vectors worker, engine worker (build, queries, batch), HTTP (start-up, queries))",
+        "",
+    ]
     for r in rows:
         w = r["stage_wall_s"]
-        out.append(f"- {r['size']:,}: {r['wall_s']:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in w.items()) + ")" + (f" — FAILED: {'; '.join(r['failures'])}" if r["failures"] else ""))
+        out.append(
+            f"- {r['size']:,}: {r['wall_s']:.0f} s ("
+            + ", ".join(f"{k} {v:.0f} s" for k, v in w.items())
+            + ")"
+            + (f" — FAILED: {'; '.join(r['failures'])}" if r["failures"] else "")
+        )
     return "\n".join(out)
 
 
@@ -800,7 +869,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1000, help="needs in the batched pass")
     parser.add_argument("--profile", type=int, default=30, help="queries run under cProfile after the timed ones (0: none)")
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
-    parser.add_argument("--shared", type=Path, default=None, help="the public data sets (default: MATCHER_SHARED_DATA_DIR or ../shared/data)")
+    parser.add_argument(
+        "--shared", type=Path, default=None, help="the public data sets (default: MATCHER_SHARED_DATA_DIR or ../shared/data)"
+    )
     parser.add_argument("--ilab", type=Path, default=None, help="i-Lab laureates CSV (default: <shared>/ilab/ilab_laureates_1999_2025.csv)")
     parser.add_argument("--real-max", type=int, default=3029, help="largest size with real vectors (encoded); above, synthetic vectors")
     parser.add_argument("--real-cache", type=Path, default=Path(tempfile.gettempdir()) / "service_scale_real_vectors.sqlite")
@@ -810,11 +881,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rss-gb", type=float, default=16.0)
     parser.add_argument("--max-minutes", type=float, default=45.0)
     parser.add_argument(
-        "--index-memory-gb", type=float, default=None,
+        "--index-memory-gb",
+        type=float,
+        default=None,
         help="MATCHER_INDEX_MEMORY_BYTES for the engine and the server (default: unset, the service's default: no limit)",
     )
     parser.add_argument(
-        "--query-threads", type=int, default=1,
+        "--query-threads",
+        type=int,
+        default=1,
         help="OMP_NUM_THREADS of the processes that answer queries (query worker, server, bare encoder); 0: the libraries' default",
     )
     # worker mode (internal)
@@ -843,7 +918,11 @@ def main(argv: list[str] | None = None) -> int:
     needed = 2 * args.queries + args.batch
     if len(all_texts) < needed:
         raise SystemExit(f"{len(all_texts)} distinct need texts, {needed} needed: lower --queries or --batch")
-    texts = {"inproc": all_texts[: args.queries], "http": all_texts[args.queries : 2 * args.queries], "batch": all_texts[2 * args.queries : needed]}
+    texts = {
+        "inproc": all_texts[: args.queries],
+        "http": all_texts[args.queries : 2 * args.queries],
+        "batch": all_texts[2 * args.queries : needed],
+    }
     work = Path(tempfile.mkdtemp(prefix="service-scale-", dir=args.work_dir))
     texts_file = work / "texts.json"
     texts_file.write_text(json.dumps(texts, ensure_ascii=False))
@@ -887,7 +966,9 @@ def main(argv: list[str] | None = None) -> int:
     loads = ", ".join(f"{r['load_before']:.1f}" for r in rows)
     print(f"{meta['machine']}; encoder {meta['encoder']}; load average before each size: {loads}")
     synthetic = [f"{r['size']:,}" for r in rows if r.get("catalogue", {}).get("vectors") == "synthetic"]
-    print(f"Synthetic vectors (EmbedLike, written to the vector cache): {', '.join(synthetic) or 'none'}; real i-Lab texts up to {args.real_max:,} suppliers, recombined i-Lab sentences above.\n")
+    print(
+        f"Synthetic vectors (EmbedLike, written to the vector cache): {', '.join(synthetic) or 'none'}; real i-Lab texts up to {args.real_max:,} suppliers, recombined i-Lab sentences above.\n"
+    )
     print(markdown(rows))
     print(f"\nTotal {meta['total_s']:.0f} s")
     return 1 if any(r["failures"] for r in rows) else 0

@@ -30,7 +30,9 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int = 12_000, min_frequenc
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, clean_text=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), min_frequency=min_frequency, show_progress=False)
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), min_frequency=min_frequency, show_progress=False
+    )
     tokenizer.train_from_iterator(texts, trainer)
     return tokenizer
 
@@ -53,7 +55,9 @@ def distill_static(teacher: Encoder, tokenizer: Any) -> Any:
     return SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=np.asarray(weights, dtype=np.float32))], device="cpu")
 
 
-def train_contrastive(model: Any, pairs: Sequence[tuple[str, str]], epochs: int = 3, batch_size: int = 64, learning_rate: float = 0.05, seed: int = 0) -> Any:
+def train_contrastive(
+    model: Any, pairs: Sequence[tuple[str, str]], epochs: int = 3, batch_size: int = 64, learning_rate: float = 0.05, seed: int = 0
+) -> Any:
     """Fine-tune ``model`` on (query, passage) pairs with in-batch negatives; deterministic given ``seed``."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments, losses
@@ -67,8 +71,16 @@ def train_contrastive(model: Any, pairs: Sequence[tuple[str, str]], epochs: int 
 
     with tempfile.TemporaryDirectory() as tmp:
         args = SentenceTransformerTrainingArguments(
-            output_dir=tmp, num_train_epochs=epochs, per_device_train_batch_size=batch_size, learning_rate=learning_rate,
-            save_strategy="no", report_to=[], seed=seed, data_seed=seed, logging_steps=10_000, use_cpu=True,
+            output_dir=tmp,
+            num_train_epochs=epochs,
+            per_device_train_batch_size=batch_size,
+            learning_rate=learning_rate,
+            save_strategy="no",
+            report_to=[],
+            seed=seed,
+            data_seed=seed,
+            logging_steps=10_000,
+            use_cpu=True,
         )
         SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=losses.MultipleNegativesRankingLoss(model)).train()
     return model

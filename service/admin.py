@@ -68,7 +68,12 @@ async def import_suppliers(
     with engine.catalogue.transaction() as tx:  # the rows, the import's log and its audit entry: all or nothing
         inserted, updated = tx.upsert_suppliers(suppliers) if suppliers else (0, 0)
         tx.log_import("suppliers", f"api:{principal.label}", report.read, report.accepted, report.rejected)
-        tx.audit(principal.label, "suppliers.import", f"{len(suppliers)} suppliers", {"inserted": inserted, "updated": updated, "rejected": report.rejected})
+        tx.audit(
+            principal.label,
+            "suppliers.import",
+            f"{len(suppliers)} suppliers",
+            {"inserted": inserted, "updated": updated, "rejected": report.rejected},
+        )
     if reindex and suppliers:
         await run_in_threadpool(_reload, request)
     return import_summary(report, inserted, updated)
@@ -97,7 +102,9 @@ async def reindex(principal: Admin, request: Request) -> dict:
 
 
 @router.put("/suppliers/{supplier_id}")
-async def upsert_supplier(supplier_id: IdParam, body: dict, principal: Admin, request: Request, engine: EngineDep, reindex: bool = True) -> dict:
+async def upsert_supplier(
+    supplier_id: IdParam, body: dict, principal: Admin, request: Request, engine: EngineDep, reindex: bool = True
+) -> dict:
     """Add or replace one supplier (FORMATS.md record) and, unless ``reindex=false``, serve it at once.
 
     A PUT replaces the stored record (an import merges), in one transaction with its audit entry:
@@ -130,7 +137,9 @@ async def delete_supplier(supplier_id: IdParam, principal: Admin, request: Reque
 
 
 class PromoteIn(BaseModel):
-    benchmark: str = Field(description="name of a benchmark folder under <data_dir>/bench (held out: later than the candidate's training needs)")
+    benchmark: str = Field(
+        description="name of a benchmark folder under <data_dir>/bench (held out: later than the candidate's training needs)"
+    )
     ship: bool = False
 
 
@@ -150,9 +159,17 @@ async def promote_candidate(body: PromoteIn, principal: Admin, request: Request,
     except (LookupError, TimeSplitError, ValueError) as exc:
         raise HTTPException(409, detail=f"promote: {exc}") from None
     await run_in_threadpool(promote, settings, report, body.ship)
-    request.app.state.engine.catalogue.audit(principal.label, "promote", report.candidate_version, {"promoted": report.decision.promote, "reason": report.decision.reason})
+    request.app.state.engine.catalogue.audit(
+        principal.label, "promote", report.candidate_version, {"promoted": report.decision.promote, "reason": report.decision.reason}
+    )
     engine = await run_in_threadpool(_reload, request) if report.decision.promote else request.app.state.engine
-    return {"candidate": report.candidate_version, "champion_before": report.champion, "promoted": report.decision.promote, "reason": report.decision.reason, "versions": engine.versions()}
+    return {
+        "candidate": report.candidate_version,
+        "champion_before": report.champion,
+        "promoted": report.decision.promote,
+        "reason": report.decision.reason,
+        "versions": engine.versions(),
+    }
 
 
 @router.get("/audit")

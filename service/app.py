@@ -85,7 +85,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def health(request: Request) -> HealthOut:
         engine: Engine = request.app.state.engine
         counts = engine.catalogue.counts()
-        return HealthOut(status="ok", suppliers=len(engine.corpus), needs=counts["needs"], evidence=len(engine.corpus.evidence), versions=engine.versions())
+        return HealthOut(
+            status="ok",
+            suppliers=len(engine.corpus),
+            needs=counts["needs"],
+            evidence=len(engine.corpus.evidence),
+            versions=engine.versions(),
+        )
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -111,7 +117,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if raw and all(e.get("type") == "json_invalid" for e in raw):
             reason = (raw[0].get("ctx") or {}).get("error", "")
             return JSONResponse({"detail": f"body : JSON invalide ({reason or 'illisible'})", "errors": []}, status_code=400)
-        errors = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")), "message": e.get("msg", "")} for e in raw]
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")), "message": e.get("msg", "")}
+            for e in raw
+        ]
         detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors) or "invalid input"
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
@@ -127,12 +136,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def overloaded(request: Request, exc: Overloaded | EncoderBusy) -> JSONResponse:
         log.warning("503 %s: %s", request.url.path, exc)
         retry = str(max(1, round(exc.retry_after)))
-        return JSONResponse({"detail": f"service : {exc} ; réessayez dans {retry} s", "errors": []}, status_code=503, headers={"Retry-After": retry})
+        return JSONResponse(
+            {"detail": f"service : {exc} ; réessayez dans {retry} s", "errors": []}, status_code=503, headers={"Retry-After": retry}
+        )
 
     @app.exception_handler(BatchTooLarge)
     async def batch_too_large(request: Request, exc: BatchTooLarge) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "errors": [{"field": "queries", "message": str(exc)}]}, status_code=422)
 
     return app
-
-

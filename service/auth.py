@@ -53,7 +53,9 @@ class Authenticate:
         token = token_of(Headers(scope=scope))
         principal = await anyio.to_thread.run_sync(state.keys.verify, token) if token else None
         if principal is None:
-            response = JSONResponse({"detail": _UNKNOWN if token else _MISSING, "errors": []}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            response = JSONResponse(
+                {"detail": _UNKNOWN if token else _MISSING, "errors": []}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
             await response(scope, receive, send)
             return
         wait = state.rate_limit.allow(principal.key_id)
@@ -92,13 +94,18 @@ Caller = Annotated[Principal, Depends(get_principal)]
 
 def require_staff(principal: Caller) -> Principal:
     if not principal.is_staff:
-        raise HTTPException(403, detail=f"role : une clé « {principal.role} » ne peut pas utiliser cette route (réservée à l'équipe French Tech et à l'administration)")
+        raise HTTPException(
+            403,
+            detail=f"role : une clé « {principal.role} » ne peut pas utiliser cette route (réservée à l'équipe French Tech et à l'administration)",
+        )
     return principal
 
 
 def require_admin(principal: Caller) -> Principal:
     if not principal.is_admin:
-        raise HTTPException(403, detail=f"role : une clé « {principal.role} » ne peut pas utiliser cette route (réservée à l'administration)")
+        raise HTTPException(
+            403, detail=f"role : une clé « {principal.role} » ne peut pas utiliser cette route (réservée à l'administration)"
+        )
     return principal
 
 

@@ -36,7 +36,9 @@ def get_filters(
     try:
         checked = FiltersIn(segments=segments, regions=regions, tags=tags, sizes=sizes)
     except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]) from None
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
+        ) from None
     return Filters(checked.segments, checked.regions, checked.tags, checked.sizes)
 
 

@@ -45,7 +45,11 @@ def feedback_list(principal: Caller, engine: EngineDep) -> dict:
     return {"data": data, "count": len(data)}
 
 
-@router.get("/feedback/qrels.tsv", response_class=Response, responses={200: {"content": {"text/tab-separated-values": {"schema": {"type": "string"}}}}})
+@router.get(
+    "/feedback/qrels.tsv",
+    response_class=Response,
+    responses={200: {"content": {"text/tab-separated-values": {"schema": {"type": "string"}}}}},
+)
 def feedback_qrels(principal: Staff, engine: EngineDep) -> Response:
     """The verdicts on recorded needs as graded ``qrels.tsv`` (0–3), for retraining (staff)."""
     return Response(qrels_tsv(engine.catalogue), media_type="text/tab-separated-values; charset=utf-8")

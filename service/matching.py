@@ -42,6 +42,13 @@ def _query(body: MatchRequest, principal: Principal) -> tuple[Query, Filters]:
     return query, Filters(body.filters.segments, body.filters.regions, body.filters.tags, body.filters.sizes)
 
 
+def _answer(results: list, amount: float | None, settings, versions: dict[str, str], need_id: str | None = None) -> MatchesOut:
+    """The wire answer of one ranking (validated into its schema)."""
+    out = [r.to_dict() for r in results]
+    notice = procurement_notice(amount, settings.innovation_threshold_eur)
+    return MatchesOut.model_validate({"need_id": need_id, "results": out, "count": len(out), "procurement": notice, "versions": versions})
+
+
 @router.post("/match", response_model=MatchesOut)
 def match(body: MatchRequest, principal: Caller, engine: EngineDep, settings: SettingsDep, deadline: DeadlineDep) -> MatchesOut:
     """Ranked, explained suppliers for a free-text need (a buyer key matches for its own organisation).
@@ -49,9 +56,7 @@ def match(body: MatchRequest, principal: Caller, engine: EngineDep, settings: Se
     503 with ``Retry-After`` when the time budget runs out while the encoder is busy with long requests.
     """
     query, filters = _query(body, principal)
-    results = [r.to_dict() for r in engine.match(query, body.k, filters, deadline)]
-    notice = procurement_notice(body.amount, settings.innovation_threshold_eur)
-    return MatchesOut(results=results, count=len(results), procurement=notice, versions=engine.versions())
+    return _answer(engine.match(query, body.k, filters, deadline), body.amount, settings, engine.versions())
 
 
 @router.post("/match/batch", response_model=BatchOut)
@@ -60,23 +65,23 @@ def match_batch(body: BatchRequest, principal: Caller, engine: EngineDep, settin
     parsed = [_query(q, principal) for q in body.queries]
     rankings = engine.match_many([q for q, _ in parsed], [r.k for r in body.queries], [f for _, f in parsed], deadline)
     versions = engine.versions()
-    answers = [
-        MatchesOut(results=[m.to_dict() for m in ranking], count=len(ranking), procurement=procurement_notice(r.amount, settings.innovation_threshold_eur), versions=versions)
-        for r, ranking in zip(body.queries, rankings)
-    ]
+    answers = [_answer(ranking, r.amount, settings, versions) for r, ranking in zip(body.queries, rankings)]
     return BatchOut(results=answers, count=len(answers), versions=versions)
 
 
 @router.get("/needs/{need_id}/matches", response_model=MatchesOut)
 def need_matches(
-    need_id: IdParam, principal: Caller, engine: EngineDep, settings: SettingsDep, filters: FiltersDep, deadline: DeadlineDep, k: KParam = 10
+    need_id: IdParam,
+    principal: Caller,
+    engine: EngineDep,
+    settings: SettingsDep,
+    filters: FiltersDep,
+    deadline: DeadlineDep,
+    k: KParam = 10,
 ) -> MatchesOut:
     """Ranked suppliers for a recorded need (a buyer key: its own organisation's needs only)."""
     need = visible_need(engine.catalogue, need_id, principal)
-    results = engine.match(Query.from_need(need), k, filters, deadline)
-    out = [r.to_dict() for r in results]
-    notice = procurement_notice(need.amount, settings.innovation_threshold_eur)
-    return MatchesOut(need_id=need.need_id, results=out, count=len(out), procurement=notice, versions=engine.versions())
+    return _answer(engine.match(Query.from_need(need), k, filters, deadline), need.amount, settings, engine.versions(), need.need_id)
 
 
 @router.get("/suppliers/{supplier_id}/needs", tags=["shortlists"])

@@ -125,5 +125,7 @@ async def import_needs(
     with engine.catalogue.transaction() as tx:  # the rows, the import's log and its audit entry: all or nothing
         inserted, updated = tx.upsert_needs(needs) if needs else (0, 0)
         tx.log_import("needs", f"api:{principal.label}", report.read, report.accepted, report.rejected)
-        tx.audit(principal.label, "needs.import", f"{len(needs)} needs", {"inserted": inserted, "updated": updated, "rejected": report.rejected})
+        tx.audit(
+            principal.label, "needs.import", f"{len(needs)} needs", {"inserted": inserted, "updated": updated, "rejected": report.rejected}
+        )
     return import_summary(report, inserted, updated)

@@ -29,7 +29,12 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per log record (fields of ``extra={"fields": {...}}`` merged in)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        data = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        data = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         data.update(getattr(record, "fields", {}))
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
@@ -51,11 +56,20 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("matcher_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("matcher_request_seconds", "HTTP request latency", ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.latency = Histogram(
+            "matcher_request_seconds", "HTTP request latency", ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry
+        )
         self.in_flight = Gauge("matcher_requests_in_flight", "Requests being served", registry=self.registry)
-        self.versions = Gauge("matcher_model_info", "Versions being served (value 1)", ["encoder", "index", "reranker"], registry=self.registry)
+        self.versions = Gauge(
+            "matcher_model_info", "Versions being served (value 1)", ["encoder", "index", "reranker"], registry=self.registry
+        )
         self.suppliers = Gauge("matcher_suppliers", "Suppliers in the served index", registry=self.registry)
-        self.cache = Gauge("matcher_vector_cache_lookups", "Texts looked up in the vector cache since start (result: hit or miss)", ["result"], registry=self.registry)
+        self.cache = Gauge(
+            "matcher_vector_cache_lookups",
+            "Texts looked up in the vector cache since start (result: hit or miss)",
+            ["result"],
+            registry=self.registry,
+        )
 
     def render(self, engine) -> bytes:
         self.versions.clear()

@@ -112,7 +112,9 @@ def _segment(value: str) -> str:
 
 
 class BatchRequest(ApiModel):
-    queries: list[MatchRequest] = Field(min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} needs, ranked in one batched pass")
+    queries: list[MatchRequest] = Field(
+        min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} needs, ranked in one batched pass"
+    )
 
 
 class EvidenceOut(BaseModel):
@@ -202,7 +204,9 @@ class HealthOut(BaseModel):
 class NeedIn(ApiModel):
     """A need recorded by staff or by its buyer (``need_id`` is generated when absent)."""
 
-    need_id: NeedId | None = Field(default=None, description="canonical id: white space trimmed, no control or invisible characters, no '/'")
+    need_id: NeedId | None = Field(
+        default=None, description="canonical id: white space trimmed, no control or invisible characters, no '/'"
+    )
     buyer_id: OptionalId = Field(default="", description="required for staff; a buyer key records for its own organisation")
     buyer_name: str = Field(default="", max_length=300)
     title: str = Field(default="", max_length=500)

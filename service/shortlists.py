@@ -21,12 +21,27 @@ router = APIRouter(tags=["shortlists"], responses=ERROR_RESPONSES)
 
 #: columns of the exports, in French (what staff read)
 EXPORT_COLUMNS = [
-    "Acheteur (id)", "Acheteur", "Rang", "Start-up (id)", "Start-up", "Score", "Région", "Segments", "Taille", "PME",
-    "Étiquettes", "Besoins couverts", "Raisons", "Site web", "Versions",
+    "Acheteur (id)",
+    "Acheteur",
+    "Rang",
+    "Start-up (id)",
+    "Start-up",
+    "Score",
+    "Région",
+    "Segments",
+    "Taille",
+    "PME",
+    "Étiquettes",
+    "Besoins couverts",
+    "Raisons",
+    "Site web",
+    "Versions",
 ]
 Format = Literal["csv", "xlsx"]
 CapParam = Annotated[int | None, QueryParam(ge=1, le=1000, description="a start-up appears in at most this many ministries' lists")]
-TradeOffParam = Annotated[float, QueryParam(ge=0.0, le=1.0, description="0: pure relevance; 1: strongest preference for start-ups not yet shown")]
+TradeOffParam = Annotated[
+    float, QueryParam(ge=0.0, le=1.0, description="0: pure relevance; 1: strongest preference for start-ups not yet shown")
+]
 
 
 def _entry_out(engine: Engine, e: ShortlistEntry) -> dict[str, Any]:
@@ -51,17 +66,34 @@ def _export_rows(engine: Engine, buyer_id: str, buyer_name: str, entries: list[S
     rows = []
     for e in entries:
         s = engine.corpus.suppliers[e.supplier]
-        rows.append([
-            buyer_id, buyer_name, e.rank, s.supplier_id, s.name, e.score, s.region, ", ".join(s.segments), SIZE_LABELS_FR.get(s.size, ""),
-            "oui" if s.is_sme else "non", ", ".join(s.tags), "; ".join(f"{t} (rang {r})" for _, t, r in e.needs),
-            " | ".join(e.explanation.reasons) if e.explanation else "", s.website, stamp,
-        ])
+        rows.append(
+            [
+                buyer_id,
+                buyer_name,
+                e.rank,
+                s.supplier_id,
+                s.name,
+                e.score,
+                s.region,
+                ", ".join(s.segments),
+                SIZE_LABELS_FR.get(s.size, ""),
+                "oui" if s.is_sme else "non",
+                ", ".join(s.tags),
+                "; ".join(f"{t} (rang {r})" for _, t, r in e.needs),
+                " | ".join(e.explanation.reasons) if e.explanation else "",
+                s.website,
+                stamp,
+            ]
+        )
     return rows
 
 
 def _download(rows: list[list[Any]], fmt: str, stem: str) -> Response:
     if fmt == "xlsx":
-        content, media = xlsx_bytes(EXPORT_COLUMNS, rows, sheet="Start-up pertinentes"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        content, media = (
+            xlsx_bytes(EXPORT_COLUMNS, rows, sheet="Start-up pertinentes"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     else:
         content, media = csv_bytes(EXPORT_COLUMNS, rows), "text/csv; charset=utf-8"
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
@@ -81,11 +113,26 @@ def buyer_shortlist(buyer_id: IdParam, principal: Caller, engine: EngineDep, fil
     needs, entries = _shortlist(engine, buyer_id, k, filters)
     name = next((n.buyer_name for n in needs if n.buyer_name), "")
     results = [_entry_out(engine, e) for e in entries]
-    return ShortlistOut(buyer_id=buyer_id, buyer_name=name, n_needs=len(needs), results=results, count=len(results), versions=engine.versions())
+    return ShortlistOut.model_validate(
+        {
+            "buyer_id": buyer_id,
+            "buyer_name": name,
+            "n_needs": len(needs),
+            "results": results,
+            "count": len(results),
+            "versions": engine.versions(),
+        }
+    )
 
 
-@router.get("/buyers/{buyer_id}/shortlist/export", response_class=Response, responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
-def export_buyer_shortlist(buyer_id: IdParam, principal: Staff, engine: EngineDep, filters: FiltersDep, format: Format = "csv", k: KParam = 10) -> Response:  # noqa: A002
+@router.get(
+    "/buyers/{buyer_id}/shortlist/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+)
+def export_buyer_shortlist(
+    buyer_id: IdParam, principal: Staff, engine: EngineDep, filters: FiltersDep, format: Format = "csv", k: KParam = 10
+) -> Response:  # noqa: A002
     """A ministry's shortlist as CSV (UTF-8 with BOM) or XLSX, French headers (staff)."""
     needs, entries = _shortlist(engine, buyer_id, k, filters)
     name = next((n.buyer_name for n in needs if n.buyer_name), "")
@@ -94,7 +141,9 @@ def export_buyer_shortlist(buyer_id: IdParam, principal: Staff, engine: EngineDe
 
 
 @router.get("/shortlists")
-def all_shortlists(principal: Staff, engine: EngineDep, filters: FiltersDep, k: KParam = 10, cap: CapParam = None, trade_off: TradeOffParam = 0.0) -> dict:
+def all_shortlists(
+    principal: Staff, engine: EngineDep, filters: FiltersDep, k: KParam = 10, cap: CapParam = None, trade_off: TradeOffParam = 0.0
+) -> dict:
     """Every ministry's list (staff), with exposure balancing and the exposure before / after."""
     cross = engine.all_shortlists(k, filters=filters, cap=cap, trade_off=trade_off)
     names = {b: n for b, n, _ in engine.catalogue.buyers()}
@@ -102,11 +151,31 @@ def all_shortlists(principal: Staff, engine: EngineDep, filters: FiltersDep, k: 
         {"buyer_id": b, "buyer_name": names.get(b, ""), "n_needs": len(needs), "results": [_entry_out(engine, e) for e in entries]}
         for b, (needs, entries) in cross.lists.items()
     ]
-    return {"k": k, "cap": cap, "trade_off": trade_off, "lists": lists, "exposure_before": cross.before.to_dict(), "exposure_after": cross.after.to_dict(), "versions": engine.versions()}
+    return {
+        "k": k,
+        "cap": cap,
+        "trade_off": trade_off,
+        "lists": lists,
+        "exposure_before": cross.before.to_dict(),
+        "exposure_after": cross.after.to_dict(),
+        "versions": engine.versions(),
+    }
 
 
-@router.get("/shortlists/export", response_class=Response, responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
-def export_all_shortlists(principal: Staff, engine: EngineDep, filters: FiltersDep, format: Format = "csv", k: KParam = 10, cap: CapParam = None, trade_off: TradeOffParam = 0.0) -> Response:  # noqa: A002
+@router.get(
+    "/shortlists/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+)
+def export_all_shortlists(
+    principal: Staff,
+    engine: EngineDep,
+    filters: FiltersDep,
+    format: Format = "csv",
+    k: KParam = 10,
+    cap: CapParam = None,
+    trade_off: TradeOffParam = 0.0,
+) -> Response:  # noqa: A002
     """All ministries' (balanced) lists in one file (staff)."""
     cross = engine.all_shortlists(k, filters=filters, cap=cap, trade_off=trade_off)
     names = {b: n for b, n, _ in engine.catalogue.buyers()}

@@ -47,4 +47,11 @@ def row_errors(report: ImportReport, limit: int = 50) -> list[str]:
 
 def import_summary(report: ImportReport, inserted: int, updated: int) -> dict[str, Any]:
     """What an API import answers: counts, and each rejected row by line and field."""
-    return {"read": report.read, "accepted": report.accepted, "inserted": inserted, "updated": updated, "rejected": report.rejected, "errors": row_errors(report)}
+    return {
+        "read": report.read,
+        "accepted": report.accepted,
+        "inserted": inserted,
+        "updated": updated,
+        "rejected": report.rejected,
+        "errors": row_errors(report),
+    }

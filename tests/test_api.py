@@ -38,7 +38,9 @@ def test_match_returns_ranked_explained_suppliers(client: TestClient) -> None:
 
 
 def test_match_with_filters(client: TestClient) -> None:
-    resp = client.post("/match", json={"text": "rénovation énergétique", "k": 3, "filters": {"segments": ["immobilier"], "regions": ["Occitanie"]}})
+    resp = client.post(
+        "/match", json={"text": "rénovation énergétique", "k": 3, "filters": {"segments": ["immobilier"], "regions": ["Occitanie"]}}
+    )
     assert resp.status_code == 200
     for r in resp.json()["results"]:
         assert "immobilier" in r["segments"] and r["region"] == "Occitanie"

@@ -23,7 +23,9 @@ def _env() -> dict[str, str]:
 
 
 def _matcher(data: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "matcher.cli", "--data-dir", str(data), *args], capture_output=True, text=True, env=_env(), timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "matcher.cli", "--data-dir", str(data), *args], capture_output=True, text=True, env=_env(), timeout=300
+    )
 
 
 def test_match_json_on_the_bundled_catalogue(tmp_path: Path) -> None:
@@ -61,8 +63,16 @@ def test_import_updates_instead_of_duplicating(tmp_path: Path) -> None:
     before = Catalogue(f"sqlite:///{data / 'catalogue.sqlite'}").counts()
     extra = tmp_path / "suppliers.jsonl"
     extra.write_text(
-        json.dumps({"supplier_id": "demo-s001", "name": "Renamed", "references": [{"objet": "Nouveau marché de télésurveillance", "cpv": "85100000"}]}) + "\n"
-        + json.dumps({"supplier_id": "new-1", "name": "Nouvelle", "description": "Capteurs de qualité de l'air pour les écoles."}) + "\n"
+        json.dumps(
+            {
+                "supplier_id": "demo-s001",
+                "name": "Renamed",
+                "references": [{"objet": "Nouveau marché de télésurveillance", "cpv": "85100000"}],
+            }
+        )
+        + "\n"
+        + json.dumps({"supplier_id": "new-1", "name": "Nouvelle", "description": "Capteurs de qualité de l'air pour les écoles."})
+        + "\n"
         + "{broken\n",
         encoding="utf-8",
     )
@@ -87,14 +97,33 @@ def _free_port() -> int:
 def test_serve_answers_over_http(tmp_path: Path) -> None:
     port = _free_port()
     created = subprocess.run(
-        [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp_path), "keys", "create", "--name", "test", "--role", "buyer", "--buyer", "min-armees"],
-        env=_env(), capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "matcher.cli",
+            "--data-dir",
+            str(tmp_path),
+            "keys",
+            "create",
+            "--name",
+            "test",
+            "--role",
+            "buyer",
+            "--buyer",
+            "min-armees",
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     token = created.stdout.strip().splitlines()[-1]
     assert token.startswith("mk_")
     proc = subprocess.Popen(
         [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp_path), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.time() + 120

@@ -50,9 +50,32 @@ def test_cli_trains_on_early_laureates_and_reports_on_later_ones(tmp_path: Path)
             writer.writerow([f"X{i}", 2010 + i % 10, pitch, summary])
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_MODELS_DIR": str(tmp_path / "models")}
     proc = subprocess.run(
-        [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp_path / "data"), "train-encoder", "--teacher", "hashing",
-         "--ilab", str(ilab), "--ilab-before", "2015", "--bench", str(sample_data_dir()), "--vocab-size", "500", "--epochs", "1", "--no-mlflow"],
-        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "matcher.cli",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "train-encoder",
+            "--teacher",
+            "hashing",
+            "--ilab",
+            str(ilab),
+            "--ilab-before",
+            "2015",
+            "--bench",
+            str(sample_data_dir()),
+            "--vocab-size",
+            "500",
+            "--epochs",
+            "1",
+            "--no-mlflow",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((tmp_path / "models" / "static-fr" / "manifest.json").read_text())
@@ -64,9 +87,32 @@ def test_cli_trains_on_early_laureates_and_reports_on_later_ones(tmp_path: Path)
 def test_cli_fine_tunes_the_packaged_transformer(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_MODELS_DIR": str(tmp_path / "models")}
     proc = subprocess.run(
-        [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp_path / "data"), "train-encoder", "--kind", "transformer",
-         "--base", "minilm", "--teacher", "hashing", "--bench", str(sample_data_dir()), "--epochs", "1", "--name", "minilm-ft", "--no-mlflow"],
-        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "matcher.cli",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "train-encoder",
+            "--kind",
+            "transformer",
+            "--base",
+            "minilm",
+            "--teacher",
+            "hashing",
+            "--bench",
+            str(sample_data_dir()),
+            "--epochs",
+            "1",
+            "--name",
+            "minilm-ft",
+            "--no-mlflow",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((tmp_path / "models" / "minilm-ft" / "manifest.json").read_text())

@@ -18,7 +18,11 @@ def _matcher(tmp: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_ENCODER": "hashing"}
     return subprocess.run(
         [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp / "data"), *args],
-        capture_output=True, text=True, env=env, timeout=300, cwd=tmp,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp,
     )
 
 

@@ -36,4 +36,6 @@ def test_the_sample_ranks_as_its_golden_run(encoder: str, kind: str, scorer: str
 
 
 def test_every_flat_configuration_has_a_golden_run() -> None:
-    assert len(CONFIGS) >= 14 and all(golden_runs.path_of("sample", e, "flat", s).is_file() for e, k, s in golden_runs.configurations("sample") if k == "flat")
+    assert len(CONFIGS) >= 14 and all(
+        golden_runs.path_of("sample", e, "flat", s).is_file() for e, k, s in golden_runs.configurations("sample") if k == "flat"
+    )

@@ -24,8 +24,25 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 #: the calls whose answers are kept: (name, method, path, JSON body)
 CALLS = [
     ("match", "post", "/match", {"text": "Plateforme de téléconsultation pour nos centres de santé", "k": 10}),
-    ("match-filters", "post", "/match", {"text": "drones de surveillance", "k": 5, "cpv": ["35000000"], "segment": "numerique", "amount": 50000, "filters": {"sizes": ["pme", "micro"]}}),
-    ("match-batch", "post", "/match/batch", {"queries": [{"text": "cybersécurité des hôpitaux"}, {"text": "rénovation énergétique", "k": 3}]}),
+    (
+        "match-filters",
+        "post",
+        "/match",
+        {
+            "text": "drones de surveillance",
+            "k": 5,
+            "cpv": ["35000000"],
+            "segment": "numerique",
+            "amount": 50000,
+            "filters": {"sizes": ["pme", "micro"]},
+        },
+    ),
+    (
+        "match-batch",
+        "post",
+        "/match/batch",
+        {"queries": [{"text": "cybersécurité des hôpitaux"}, {"text": "rénovation énergétique", "k": 3}]},
+    ),
     ("need-matches", "get", "/needs/demo-n05/matches?k=10", None),
     ("shortlist", "get", "/buyers/min-sante/shortlist?k=10", None),
     ("shortlists", "get", "/shortlists?k=5&cap=2&trade_off=0.5", None),

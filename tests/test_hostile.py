@@ -20,7 +20,11 @@ def _snapshot(client, tokens) -> dict:
     h = _h(tokens)
     buyers = client.get("/buyers", headers=h).json()["data"]
     health = client.get("/health").json()
-    return {"health": (health["suppliers"], health["evidence"]), "demo-n03": client.get("/needs/demo-n03", headers=h).json(), "buyers": {b["buyer_id"] for b in buyers}}
+    return {
+        "health": (health["suppliers"], health["evidence"]),
+        "demo-n03": client.get("/needs/demo-n03", headers=h).json(),
+        "buyers": {b["buyer_id"] for b in buyers},
+    }
 
 
 @pytest.fixture
@@ -34,14 +38,27 @@ def unchanged(keyed_app):
 
 def test_sql_metacharacters_in_every_field_are_stored_verbatim(unchanged) -> None:
     client, tokens = unchanged
-    need = {"need_id": "sql-1", "buyer_id": f"b{SQL}", "buyer_name": SQL, "title": SQL, "description": SQL, "segment": "numerique", "region": SQL}
+    need = {
+        "need_id": "sql-1",
+        "buyer_id": f"b{SQL}",
+        "buyer_name": SQL,
+        "title": SQL,
+        "description": SQL,
+        "segment": "numerique",
+        "region": SQL,
+    }
     created = client.post("/needs", json=need, headers=_h(tokens))
     assert created.status_code == 201, created.text
     stored = client.get("/needs/sql-1", headers=_h(tokens)).json()
     assert stored["title"] == SQL.strip() and stored["buyer_id"] == f"b{SQL}".strip() and stored["region"] == SQL.strip()
     assert client.post("/match", json={"text": SQL, "filters": {"regions": [SQL], "tags": [SQL]}}, headers=_h(tokens)).status_code == 200
     assert client.get("/needs/sql-1/matches", params={"regions": SQL}, headers=_h(tokens)).status_code == 200
-    assert client.post("/feedback", json={"need_id": "sql-1", "supplier_id": "demo-s001", "verdict": "relevant", "query_text": SQL}, headers=_h(tokens)).status_code == 201
+    assert (
+        client.post(
+            "/feedback", json={"need_id": "sql-1", "supplier_id": "demo-s001", "verdict": "relevant", "query_text": SQL}, headers=_h(tokens)
+        ).status_code
+        == 201
+    )
     assert client.get(f"/needs/{SQL.replace('/', '')}", headers=_h(tokens)).status_code == 404
     assert client.post("/admin/keys", json={"name": SQL, "role": "staff"}, headers=_h(tokens, "admin")).status_code == 201
 
@@ -70,7 +87,11 @@ def test_sql_metacharacters_in_every_field_are_stored_verbatim(unchanged) -> Non
 def test_oversized_huge_or_traversing_input_is_refused(unchanged, method: str, path: str, body) -> None:
     client, tokens = unchanged
     headers = _h(tokens, "admin")
-    resp = client.request(method, path, content=body, headers=headers) if isinstance(body, bytes) else client.request(method, path, json=body, headers=headers)
+    resp = (
+        client.request(method, path, content=body, headers=headers)
+        if isinstance(body, bytes)
+        else client.request(method, path, json=body, headers=headers)
+    )
     assert resp.status_code == 422, resp.text
     assert resp.json()["detail"]
 
@@ -78,7 +99,14 @@ def test_oversized_huge_or_traversing_input_is_refused(unchanged, method: str, p
 def test_unknown_ids_get_404(unchanged) -> None:
     client, tokens = unchanged
     h = _h(tokens, "admin")
-    for path in ("/needs/nope/matches", "/needs/nope", "/buyers/nope/needs", "/buyers/nope/shortlist", "/suppliers/nope/needs", "/buyers/nope/shortlist/export"):
+    for path in (
+        "/needs/nope/matches",
+        "/needs/nope",
+        "/buyers/nope/needs",
+        "/buyers/nope/shortlist",
+        "/suppliers/nope/needs",
+        "/buyers/nope/shortlist/export",
+    ):
         assert client.get(path, headers=h).status_code == 404, path
     assert client.post("/feedback", json={"supplier_id": "nope", "verdict": "relevant", "query_text": "x"}, headers=h).status_code == 404
     assert client.delete("/needs/nope", headers=h).status_code == 404

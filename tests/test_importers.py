@@ -124,7 +124,16 @@ def test_decp_real_duplicate_file_is_all_merged(shared_data):
 # ============================================================================================
 # DECP on small broken files
 # ============================================================================================
-def award(objet, *, buyer=("21940046200012", "Mairie de Maisons-Alfort"), cpv="50750000", date="2018-06-01", montant=12000, holders=(("SIRET", "34857485600053", "ASCENSEURS DU SUD"),), **extra):
+def award(
+    objet,
+    *,
+    buyer=("21940046200012", "Mairie de Maisons-Alfort"),
+    cpv="50750000",
+    date="2018-06-01",
+    montant=12000,
+    holders=(("SIRET", "34857485600053", "ASCENSEURS DU SUD"),),
+    **extra,
+):
     raw = {
         "id": extra.pop("id", "2018X"),
         "acheteur": {"id": buyer[0], "nom": buyer[1]},
@@ -157,22 +166,36 @@ def broken_decp(tmp_path):
             # 2: empty object: rejected
             award("   ", id="EMPTY"),
             # 3: placeholder holder skipped, the other holder kept
-            award("Nettoyage des locaux", buyer=("21750001600019", "Ville de Paris"), cpv="90910000-9", montant="25 000,50",
-                  holders=(("SIRET", "00000000000000", "INCONNU"), ("SIRET", "44306184100047", "PROPRE SA"))),
+            award(
+                "Nettoyage des locaux",
+                buyer=("21750001600019", "Ville de Paris"),
+                cpv="90910000-9",
+                montant="25 000,50",
+                holders=(("SIRET", "00000000000000", "INCONNU"), ("SIRET", "44306184100047", "PROPRE SA")),
+            ),
             # 4: no dateNotification, a SIREN holder
             award("Fourniture de papier", date=None, holders=(("SIREN", "552100554", "PAPETERIE"),)),
             # 5: invalid dateNotification, a foreign VAT holder, no amount
             award("Traduction juridique", date="notifié en juin", montant=None, holders=(("TVA", "DE185100646", "ÜBERSETZUNG GMBH"),)),
             # 6: amount "abc", the SIRET holder of award 1 again (another establishment)
-            award("Contr\ufffdle des ascenseurs", montant="abc", date="2018-09-26T00:00:00+02:00",
-                  holders=(("SIRET", "34857485600061", "ASCENSEURS DU SUD"),)),
+            award(
+                "Contr\ufffdle des ascenseurs",
+                montant="abc",
+                date="2018-09-26T00:00:00+02:00",
+                holders=(("SIRET", "34857485600061", "ASCENSEURS DU SUD"),),
+            ),
         ],
     )
     b = write_decp(
         tmp_path / "b.json",
         [
             # 1: award 1 of a.json as published by another source (escaped differently, other award id)
-            award("Maintenance des ascenseurs & monte-charges", buyer=("21940046200012", "Mairie & CCAS"), id="OTHER", source="marches-publics.info"),
+            award(
+                "Maintenance des ascenseurs & monte-charges",
+                buyer=("21940046200012", "Mairie & CCAS"),
+                id="OTHER",
+                source="marches-publics.info",
+            ),
             # 2: only a placeholder holder (and a placeholder buyer): kept, no supplier, no buyer
             award("Étude de sol", buyer=("00000000000000", "?"), holders=(("SIRET", "00000000000000", "?"),)),
         ],
@@ -229,7 +252,13 @@ def test_decp_award_fields(broken_decp):
     ]
     first = by_objet["Maintenance des ascenseurs & monte-charges"]
     assert (first.buyer_id, first.buyer_name, first.cpv, first.date, first.amount, first.region) == (
-        "21940046200012", "Mairie & CCAS", "50750000", "2018-06-01", 12000.0, "Val-de-Marne")
+        "21940046200012",
+        "Mairie & CCAS",
+        "50750000",
+        "2018-06-01",
+        12000.0,
+        "Val-de-Marne",
+    )
     assert first.holders == [("348574856", "ASCENSEURS DU SUD")]  # SIRET → SIREN
     assert first.source == "a" and first.award_id == "2018X"  # first seen kept
 
@@ -364,7 +393,11 @@ def test_ilab_real_siren_keyed(real_ilab):
     usable = [r for r in rows if (r["moto"].strip() or r["resume"].strip())]
     sirens = {r["siren"].strip() for r in usable if re.fullmatch(r"\d{9}", r["siren"].strip())}
     # a truncated siren is recovered from the siret
-    sirens |= {r["siret"].strip()[:9] for r in usable if not re.fullmatch(r"\d{9}", r["siren"].strip()) and re.fullmatch(r"\d{14}", r["siret"].strip())}
+    sirens |= {
+        r["siret"].strip()[:9]
+        for r in usable
+        if not re.fullmatch(r"\d{9}", r["siren"].strip()) and re.fullmatch(r"\d{14}", r["siret"].strip())
+    }
     assert len(sirens) > 1500
     assert sirens <= ids
     assert sum(1 for s in suppliers if s.siren) == len(sirens)
@@ -419,17 +452,38 @@ def broken_ilab(tmp_path):
         tmp_path / "ilab.csv",
         [
             # line 2
-            ilab_row(identifiant="A1", domaine_technologique="Biotechnologies et pharmacie", region="Île-de-France",
-                     projet="Projet A", moto="Diagnostic rapide", resume="Un test sanguin &amp; salivaire.",
-                     siren="123456782", entreprise="ALPHA BIO", site_web="https://alpha.example"),
+            ilab_row(
+                identifiant="A1",
+                domaine_technologique="Biotechnologies et pharmacie",
+                region="Île-de-France",
+                projet="Projet A",
+                moto="Diagnostic rapide",
+                resume="Un test sanguin &amp; salivaire.",
+                siren="123456782",
+                entreprise="ALPHA BIO",
+                site_web="https://alpha.example",
+            ),
             # lines 3-5: a quoted multi-line resume
-            ilab_row(identifiant="B2", domaine_technologique="Services informatiques et autres", region="Bretagne",
-                     moto="Logiciel de planification", resume="Première ligne,\nseconde ligne\nfin", entreprise="BETA SOFT"),
+            ilab_row(
+                identifiant="B2",
+                domaine_technologique="Services informatiques et autres",
+                region="Bretagne",
+                moto="Logiciel de planification",
+                resume="Première ligne,\nseconde ligne\nfin",
+                entreprise="BETA SOFT",
+            ),
             # line 6: neither moto nor resume
             ilab_row(identifiant="C3", domaine_technologique="Technologies médicales", projet="Projet C", siren="987654321"),
             # line 7: same siren as line 2, a later year, a prize
-            ilab_row(identifiant="D4", annee="2021", grand_prix="Grand Prix", domaine_technologique="Mécanique & Travail des métaux",
-                     moto="Diagnostic rapide v2", siren="123 456 782", entreprise="ALPHA BIO"),
+            ilab_row(
+                identifiant="D4",
+                annee="2021",
+                grand_prix="Grand Prix",
+                domaine_technologique="Mécanique & Travail des métaux",
+                moto="Diagnostic rapide v2",
+                siren="123 456 782",
+                entreprise="ALPHA BIO",
+            ),
             # line 8: no identifiant and no siren, but a company name: keyed by the name
             ilab_row(moto="Sans identifiant", entreprise="GHOST"),
             # line 9: no company name, no siren
@@ -443,7 +497,10 @@ def broken_ilab(tmp_path):
 def test_ilab_broken_counts_and_errors(broken_ilab):
     suppliers, report = read_ilab(broken_ilab)
     assert (report.read, report.accepted, report.merged, report.rejected) == (7, 5, 1, 2)
-    assert [(e.file, e.line, e.field) for e in report.errors] == [(str(broken_ilab), 6, "moto/resume"), (str(broken_ilab), 10, "identifiant")]
+    assert [(e.file, e.line, e.field) for e in report.errors] == [
+        (str(broken_ilab), 6, "moto/resume"),
+        (str(broken_ilab), 10, "identifiant"),
+    ]
     assert [s.supplier_id for s in suppliers] == ["123456782", "ilab:B2", "ilab:E5", "ilab:nom-ghost"]
     assert report.summary().splitlines()[0] == "7 lignes lues, 5 acceptées, 1 fusionnées (doublons), 2 rejetées."
 
@@ -467,7 +524,14 @@ def test_ilab_broken_records(broken_ilab):
 
 
 def test_ilab_single_laureate_description(tmp_path):
-    path = write_ilab(tmp_path / "one.csv", [ilab_row(identifiant="A1", moto="Diagnostic rapide", resume="Un test sanguin &amp; salivaire.", siren="123456782", entreprise="ALPHA")])
+    path = write_ilab(
+        tmp_path / "one.csv",
+        [
+            ilab_row(
+                identifiant="A1", moto="Diagnostic rapide", resume="Un test sanguin &amp; salivaire.", siren="123456782", entreprise="ALPHA"
+            )
+        ],
+    )
     suppliers, report = read_ilab(path)
     assert report.errors == []
     assert suppliers[0].description == "Diagnostic rapide. Un test sanguin & salivaire."
@@ -481,7 +545,11 @@ def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env["HF_HUB_OFFLINE"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "matcher.cli", "--data-dir", str(data_dir), *args],
-        capture_output=True, text=True, env=env, cwd=data_dir, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=data_dir,
+        timeout=120,
     )
 
 

@@ -25,7 +25,9 @@ def _supplier(i: int, text: str, refs: int = 1) -> Supplier:
             "supplier_id": f"s{i:03d}",
             "name": f"Société {i}",
             "description": text,
-            "references": [{"objet": f"Marché {i}-{r} : {text}", "cpv": "72000000", "buyer_id": f"21{i % 90 + 10:02d}00012"} for r in range(refs)],
+            "references": [
+                {"objet": f"Marché {i}-{r} : {text}", "cpv": "72000000", "buyer_id": f"21{i % 90 + 10:02d}00012"} for r in range(refs)
+            ],
         }
     )
 
@@ -93,7 +95,9 @@ def test_engine_refresh_reads_only_what_changed_and_ranks_like_a_fresh_open(tmp_
     settings = Settings(data_dir=tmp_path / "data", encoder="hashing", reranker="none")
     engine = Engine.open(settings)
     n = len(engine.corpus)
-    engine.catalogue.upsert_suppliers([Supplier.from_raw({"supplier_id": "zz-new", "name": "Drones Z", "description": "Drones d'inspection des ponts et viaducs."})])
+    engine.catalogue.upsert_suppliers(
+        [Supplier.from_raw({"supplier_id": "zz-new", "name": "Drones Z", "description": "Drones d'inspection des ponts et viaducs."})]
+    )
     first = copy.deepcopy(engine.corpus.suppliers[0])
     engine.catalogue.delete_supplier(first.supplier_id)
     first.references.append(Reference("Inspection d'ouvrages d'art par drone", "71300000", "210100012", "Ville", "2024-01-01", 5e4))

@@ -60,8 +60,22 @@ SUPPLIERS = [
         "name": "Alpha Santé",
         "description": "Télésurveillance des patients à domicile",
         "references": [
-            {"objet": "Plateforme de télésuivi", "cpv": "72000000-5", "buyer_id": "B1", "buyer_name": "CHU de Lille", "date": "2018-05-04", "amount": 120000.0},
-            {"objet": "Maintenance applicative", "cpv": "9310000", "buyer_id": "B2", "buyer_name": "Ville de Lens", "date": "2019-01-10", "amount": 5000.5},
+            {
+                "objet": "Plateforme de télésuivi",
+                "cpv": "72000000-5",
+                "buyer_id": "B1",
+                "buyer_name": "CHU de Lille",
+                "date": "2018-05-04",
+                "amount": 120000.0,
+            },
+            {
+                "objet": "Maintenance applicative",
+                "cpv": "9310000",
+                "buyer_id": "B2",
+                "buyer_name": "Ville de Lens",
+                "date": "2019-01-10",
+                "amount": 5000.5,
+            },
         ],
         "segments": ["sante", "numerique"],
         "cpv": ["72000000-5", "9310000", "00000000"],
@@ -176,7 +190,9 @@ def test_read_suppliers_every_format(tmp_path, fmt):
         extra={"effectif": "12"},
     )
     # stored as sent (entities too): the page and the exports escape on output
-    assert s2.description == "" and s2.references == [Reference("Audit organisationnel &amp; conseil", "79411000", "B3", "", "2018-02-01", None)]
+    assert s2.description == "" and s2.references == [
+        Reference("Audit organisationnel &amp; conseil", "79411000", "B3", "", "2018-02-01", None)
+    ]
     assert s2.segments == ["prestations-intellectuelles"] and s2.cpv == [] and s2.tags == []
     assert s3.references == [] and s3.cpv == ["45000000"] and s3.tags == ["french-tech-120"]
 
@@ -323,7 +339,14 @@ def test_broken_needs_jsonl(tmp_path):
     assert [n.need_id for n in needs] == ["N1", "N2"]
     assert needs[1].amount == 12000.5
     assert (report.read, report.accepted, report.merged, report.rejected) == (8, 2, 0, 6)
-    assert [(e.line, e.field) for e in report.errors] == [(2, "date"), (3, "amount"), (4, "segment"), (5, "title"), (6, "amount"), (7, "buyer_id")]
+    assert [(e.line, e.field) for e in report.errors] == [
+        (2, "date"),
+        (3, "amount"),
+        (4, "segment"),
+        (5, "title"),
+        (6, "amount"),
+        (7, "buyer_id"),
+    ]
     assert "'01/03/2019'" in report.errors[0].message
     assert "non-negative" in report.errors[1].message
     assert "sante" in report.errors[2].message  # the allowed values are named
@@ -360,7 +383,12 @@ def test_broken_labels(tmp_path, fmt):
 
     assert labels == [Label("N1", "S1", 2), Label("N2", "S2", 0)]
     assert (report.read, report.accepted, report.merged, report.rejected) == (6, 2, 0, 4)
-    assert [(e.line, e.field) for e in report.errors] == [(first + 1, "relevance"), (first + 2, "relevance"), (first + 4, "relevance"), (first + 5, "need_id")]
+    assert [(e.line, e.field) for e in report.errors] == [
+        (first + 1, "relevance"),
+        (first + 2, "relevance"),
+        (first + 4, "relevance"),
+        (first + 5, "need_id"),
+    ]
     assert "7" in report.errors[0].message and "'abc'" in report.errors[1].message
 
 
@@ -407,7 +435,12 @@ def test_bad_reference_is_a_warning_and_supplier_kept(tmp_path):
         Reference("Infogérance", date="2018-02-03", amount=4000.0),
     ]
     assert len(report.warnings) == 4
-    prefixes = [f"{path}:2: references[1].cpv:", f"{path}:2: references[2].objet:", f"{path}:2: references[3].amount:", f"{path}:2: references[4]:"]
+    prefixes = [
+        f"{path}:2: references[1].cpv:",
+        f"{path}:2: references[2].objet:",
+        f"{path}:2: references[3].amount:",
+        f"{path}:2: references[4]:",
+    ]
     for warning, prefix in zip(report.warnings, prefixes):
         assert warning.startswith(prefix), (warning, prefix)
     assert "avertissement — " + report.warnings[0] in report.summary()
@@ -421,7 +454,9 @@ def test_supplier_whose_only_reference_is_bad_is_rejected(tmp_path):
 
 
 def test_supplier_with_references_only_is_accepted(tmp_path):
-    path = write_jsonl(tmp_path / "suppliers.jsonl", [{"supplier_id": "123456782", "name": "Alpha", "references": [{"objet": "Nettoyage des locaux"}]}])
+    path = write_jsonl(
+        tmp_path / "suppliers.jsonl", [{"supplier_id": "123456782", "name": "Alpha", "references": [{"objet": "Nettoyage des locaux"}]}]
+    )
     suppliers, report = read_suppliers(path)
     assert report.rejected == 0
     assert suppliers[0].description == "" and suppliers[0].references == [Reference("Nettoyage des locaux")]
@@ -452,7 +487,11 @@ def test_cpv_codes_in_records(tmp_path):
     supplier = good_supplier(
         "S1",
         cpv=["72000000-5", "9310000", "00000000", "72000000"],
-        references=[{"objet": "Contrat A", "cpv": "9310000"}, {"objet": "Contrat B", "cpv": "00000000"}, {"objet": "Contrat C", "cpv": "72000000-5"}],
+        references=[
+            {"objet": "Contrat A", "cpv": "9310000"},
+            {"objet": "Contrat B", "cpv": "00000000"},
+            {"objet": "Contrat C", "cpv": "72000000-5"},
+        ],
     )
     path = write_jsonl(tmp_path / "suppliers.jsonl", [supplier])
     suppliers, report = read_suppliers(path)
@@ -655,7 +694,11 @@ def test_catalogue_labels_reimport(tmp_path, catalogue):
     assert catalogue.upsert_labels(labels) == 3
     assert catalogue.upsert_labels([Label("N1", "S1", 3)]) == 1
     assert catalogue.counts()["labels"] == 3
-    assert {(lab.need_id, lab.supplier_id): lab.relevance for lab in catalogue.labels()} == {("N1", "S1"): 3, ("N1", "S2"): 0, ("N2", "S2"): 3}
+    assert {(lab.need_id, lab.supplier_id): lab.relevance for lab in catalogue.labels()} == {
+        ("N1", "S1"): 3,
+        ("N1", "S2"): 0,
+        ("N2", "S2"): 3,
+    }
 
 
 # -- regressions: defects found and fixed ------------------------------------------------------

@@ -137,7 +137,13 @@ def _supplier(i: int, text: str) -> Supplier:
     return Supplier.from_raw({"supplier_id": f"s{i:03d}", "name": f"Société {i}", "description": text})
 
 
-TOPICS = ["drones d'inspection des ponts", "logiciel de paie", "téléconsultation médicale", "capteurs de qualité de l'air", "cybersécurité des hôpitaux"]
+TOPICS = [
+    "drones d'inspection des ponts",
+    "logiciel de paie",
+    "téléconsultation médicale",
+    "capteurs de qualité de l'air",
+    "cybersécurité des hôpitaux",
+]
 
 
 def test_a_ranker_on_a_synced_index_ranks_like_one_built_from_scratch() -> None:

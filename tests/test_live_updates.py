@@ -33,25 +33,38 @@ def _h(tokens: dict[str, str], who: str = "admin") -> dict[str, str]:
 def test_add_replace_delete_a_supplier_live(keyed_app) -> None:
     client, tokens = keyed_app
     assert client.post("/admin/reindex", headers=_h(tokens)).status_code == 200  # earlier tests' changes made without re-indexing
-    record = {"name": "Zéphyr Drones", "description": "Zéphyr conçoit des drones d'inspection des ouvrages d'art.", "region": "Bretagne", "segments": ["numerique"]}
+    record = {
+        "name": "Zéphyr Drones",
+        "description": "Zéphyr conçoit des drones d'inspection des ouvrages d'art.",
+        "region": "Bretagne",
+        "segments": ["numerique"],
+    }
     added = client.put("/admin/suppliers/live-1", json=record, headers=_h(tokens)).json()
 
     assert added["created"] and added["texts"] == {"encoded": 1, "from_cache": 0}  # only the new text is encoded
     # appended to the live index's copy, nothing rebuilt or even looked up again
-    assert added["index"]["added"] == 1 and added["index"]["removed"] == 0 and added["index"]["kept"] > 100 and added["index"]["rebuilt"] == ""
-    top = client.post("/match", json={"text": "drones d'inspection des ouvrages d'art", "k": 1}, headers=_h(tokens, "staff")).json()["results"][0]
+    assert (
+        added["index"]["added"] == 1 and added["index"]["removed"] == 0 and added["index"]["kept"] > 100 and added["index"]["rebuilt"] == ""
+    )
+    top = client.post("/match", json={"text": "drones d'inspection des ouvrages d'art", "k": 1}, headers=_h(tokens, "staff")).json()[
+        "results"
+    ][0]
     assert top["supplier_id"] == "live-1" and top["region"] == "Bretagne"
 
     replaced = client.put("/admin/suppliers/live-1", json={**record, "region": "Normandie"}, headers=_h(tokens)).json()
     assert not replaced["created"] and replaced["texts"]["encoded"] == 0  # same text: nothing re-encoded
     assert (replaced["index"]["added"], replaced["index"]["removed"]) == (0, 0)  # the index is unchanged
     assert replaced["catalogue"] == {"read": 1, "removed": 0}  # only the edited supplier was read again
-    top = client.post("/match", json={"text": "drones d'inspection des ouvrages d'art", "k": 1}, headers=_h(tokens, "staff")).json()["results"][0]
+    top = client.post("/match", json={"text": "drones d'inspection des ouvrages d'art", "k": 1}, headers=_h(tokens, "staff")).json()[
+        "results"
+    ][0]
     assert top["supplier_id"] == "live-1" and top["region"] == "Normandie"
 
     deleted = client.delete("/admin/suppliers/live-1", headers=_h(tokens)).json()
     assert deleted["index"]["removed"] == 1 and deleted["index"]["added"] == 0 and deleted["index"]["rebuilt"] == ""  # a tombstone
-    results = client.post("/match", json={"text": "drones d'inspection des ouvrages d'art", "k": 10}, headers=_h(tokens, "staff")).json()["results"]
+    results = client.post("/match", json={"text": "drones d'inspection des ouvrages d'art", "k": 10}, headers=_h(tokens, "staff")).json()[
+        "results"
+    ]
     assert "live-1" not in {r["supplier_id"] for r in results}
     assert client.delete("/admin/suppliers/live-1", headers=_h(tokens)).status_code == 404
     bad = client.put("/admin/suppliers/live-2", json={"name": "Sans preuve"}, headers=_h(tokens))
@@ -103,7 +116,9 @@ def _catalogue(path: Path, n: int) -> None:
     with path.open("w", encoding="utf-8") as handle:
         for i in range(n):
             text = " ".join(rng.choice(words) for _ in range(40))
-            handle.write(json.dumps({"supplier_id": f"k{i:05d}", "name": f"Kill {i}", "description": f"{text} {i}"}, ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps({"supplier_id": f"k{i:05d}", "name": f"Kill {i}", "description": f"{text} {i}"}, ensure_ascii=False) + "\n"
+            )
 
 
 def test_kill_9_during_reindex_leaves_the_previous_version_serving(tmp_path: Path) -> None:
@@ -145,7 +160,9 @@ def _no_leftover_threads():
 
 
 @pytest.mark.parametrize("crash_at", ["save", "rename", "pointer", "replace"])
-def test_a_crash_at_each_step_of_publishing_keeps_a_loadable_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_at: str) -> None:
+def test_a_crash_at_each_step_of_publishing_keeps_a_loadable_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_at: str
+) -> None:
     """The same guarantee as the kill -9 test, at each step of ``IndexStore.publish`` deterministically."""
     import numpy as np
 

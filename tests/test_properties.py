@@ -32,10 +32,37 @@ from service.app import create_app
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 #: what hostile text is made of: anything, and the characters that broke boundaries elsewhere
-NASTY = st.sampled_from(["\ud800", "\udfff", "\x00", "\x07", "\x1b", "\u202e", "\u2066", "\u0301", "\u200b", "\ufeff", "\u0085", "\u00a0", "\u2028", "&#45;", "&lt;img", "&amp;", "🚀", "中", "'; --", "\\", "/", "%00"])
+NASTY = st.sampled_from(
+    [
+        "\ud800",
+        "\udfff",
+        "\x00",
+        "\x07",
+        "\x1b",
+        "\u202e",
+        "\u2066",
+        "\u0301",
+        "\u200b",
+        "\ufeff",
+        "\u0085",
+        "\u00a0",
+        "\u2028",
+        "&#45;",
+        "&lt;img",
+        "&amp;",
+        "🚀",
+        "中",
+        "'; --",
+        "\\",
+        "/",
+        "%00",
+    ]
+)
 PIECES = st.one_of(st.text(st.characters(blacklist_categories=()), max_size=6), NASTY)  # surrogates included
 SHORT = st.lists(PIECES, max_size=8).map("".join)
-TEXT = st.one_of(SHORT, st.builds(lambda part, n: part * n, st.lists(PIECES, min_size=1, max_size=2).map("".join), st.integers(500, 2500)))  # sometimes long
+TEXT = st.one_of(
+    SHORT, st.builds(lambda part, n: part * n, st.lists(PIECES, min_size=1, max_size=2).map("".join), st.integers(500, 2500))
+)  # sometimes long
 IDS = st.one_of(st.sampled_from([v for ident in (B_NEED, B, SUPPLIER) for v in variants(ident)]), SHORT)
 
 
@@ -72,8 +99,16 @@ def test_buyer_writes_through_the_api_never_fail_and_never_touch_b(world, need_i
     need = {"need_id": need_id, "buyer_id": buyer_id, "title": title, "description": description, "region": region}
     _send(client, token, "POST", "/needs", _json(need))
     _send(client, token, "PUT", f"/needs/{_path(need_id)}", _json({"title": title or "t", "buyer_id": buyer_id}))
-    _send(client, token, "POST", "/feedback", _json({"supplier_id": need_id, "verdict": "relevant", "need_id": need_id, "query_text": title}))
-    _send(client, token, "POST", "/match", _json({"text": title or "x", "buyer_id": buyer_id, "filters": {"regions": [region], "tags": [description[:50]]}}))
+    _send(
+        client, token, "POST", "/feedback", _json({"supplier_id": need_id, "verdict": "relevant", "need_id": need_id, "query_text": title})
+    )
+    _send(
+        client,
+        token,
+        "POST",
+        "/match",
+        _json({"text": title or "x", "buyer_id": buyer_id, "filters": {"regions": [region], "tags": [description[:50]]}}),
+    )
     _send(client, token, "DELETE", f"/needs/{_path(need_id)}", b"")
     assert organisation_rows(client, B) == before
 
@@ -87,7 +122,10 @@ def test_admin_supplier_writes_never_fail(world, supplier_id, name, description,
 
 
 def _rows(need_id: str, buyer_id: str, title: str, description: str) -> list[dict]:
-    return [{"need_id": need_id, "buyer_id": buyer_id, "title": title, "description": description}, {"need_id": "prop-ok", "buyer_id": "min-education", "title": "Ligne valide"}]
+    return [
+        {"need_id": need_id, "buyer_id": buyer_id, "title": title, "description": description},
+        {"need_id": "prop-ok", "buyer_id": "min-education", "title": "Ligne valide"},
+    ]
 
 
 @given(need_id=IDS, buyer_id=IDS, title=TEXT, description=TEXT)
@@ -99,7 +137,9 @@ def test_staff_file_imports_in_every_format_never_fail(world, need_id, buyer_id,
     jsonl = b"".join(_json(r) + b"\n" for r in rows)
     report = _send(client, token, "POST", "/needs/import?format=jsonl", jsonl, "application/x-ndjson").json()
     assert report["inserted"] + report["updated"] >= 1  # the valid row always lands
-    csv_text = "need_id,buyer_id,title,description\n" + "".join(",".join(_csv_cell(str(r.get(k, ""))) for k in ("need_id", "buyer_id", "title", "description")) + "\n" for r in rows)
+    csv_text = "need_id,buyer_id,title,description\n" + "".join(
+        ",".join(_csv_cell(str(r.get(k, ""))) for k in ("need_id", "buyer_id", "title", "description")) + "\n" for r in rows
+    )
     _send(client, token, "POST", "/needs/import?format=csv", csv_text.encode("utf-8", "surrogatepass"), "text/csv")
     clean = [{k: _storable(v) for k, v in r.items()} for r in rows]  # Arrow and XLSX cannot even hold the rest
     buffer = io.BytesIO()

@@ -59,7 +59,11 @@ def _env(tmp: Path) -> dict[str, str]:
 def _matcher(tmp: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp / "data"), *args],
-        capture_output=True, text=True, env=_env(tmp), timeout=300, cwd=tmp,
+        capture_output=True,
+        text=True,
+        env=_env(tmp),
+        timeout=300,
+        cwd=tmp,
     )
 
 

@@ -101,7 +101,12 @@ def test_training_set_and_benchmark_with_reranker() -> None:
 def _matcher(tmp: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MATCHER_ENCODER": "hashing", "MATCHER_MODELS_DIR": str(tmp / "models")}
     return subprocess.run(
-        [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp / "data"), *args], capture_output=True, text=True, env=env, timeout=300, cwd=tmp
+        [sys.executable, "-m", "matcher.cli", "--data-dir", str(tmp / "data"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp,
     )
 
 

@@ -107,7 +107,11 @@ def test_finding_02_text_that_is_not_unicode_is_refused_on_every_path(app_client
     report = client.post("/needs/import?format=jsonl", content=line, headers=_h(tokens, "staff")).json()
     assert report["rejected"] == 1 and "title" in report["errors"][0] and "Unicode valide" in report["errors"][0]
     before = client.get("/health").json()
-    put = client.put("/admin/suppliers/demo-s001?reindex=true", content=b'{"name": "X", "description": "bad \\ud800 text"}', headers={**_h(tokens, "admin"), "Content-Type": "application/json"})
+    put = client.put(
+        "/admin/suppliers/demo-s001?reindex=true",
+        content=b'{"name": "X", "description": "bad \\ud800 text"}',
+        headers={**_h(tokens, "admin"), "Content-Type": "application/json"},
+    )
     assert put.status_code == 422 and "description" in put.json()["detail"]
     for method, path, body in [
         ("post", "/needs", '{"title": "\\udfff", "buyer_id": "min-sante"}'),
@@ -118,7 +122,15 @@ def test_finding_02_text_that_is_not_unicode_is_refused_on_every_path(app_client
         resp = client.request(method, path, content=body.encode(), headers={**_h(tokens, "admin"), "Content-Type": "application/json"})
         assert resp.status_code == 422 and "Unicode valide" in resp.text, (path, resp.text)
     assert client.get("/health").json() == before
-    for path in ("/needs/rt-s1", f"/buyers/{B}/needs", f"/buyers/{B}/shortlist", "/shortlists", "/stats", "/suppliers/demo-s001/needs", "/shortlists/export?format=xlsx"):
+    for path in (
+        "/needs/rt-s1",
+        f"/buyers/{B}/needs",
+        f"/buyers/{B}/shortlist",
+        "/shortlists",
+        "/stats",
+        "/suppliers/demo-s001/needs",
+        "/shortlists/export?format=xlsx",
+    ):
         assert client.get(path, headers=_h(tokens, "staff")).status_code in (200, 404), path
 
 
@@ -128,15 +140,29 @@ def test_finding_02_a_stored_row_that_cannot_be_processed_is_skipped_with_a_log_
     Engine.open(settings)  # seeds the sample catalogue
     db = sa.create_engine(settings.db_url)
     with db.begin() as conn:
-        conn.execute(sa.text("INSERT INTO suppliers VALUES ('bad-s', 'Bad', :r, '2020-01-01 00:00:00')"), {"r": json.dumps({"supplier_id": "bad-s", "name": "Bad", "description": "\ud800"})})
-        conn.execute(sa.text("INSERT INTO needs VALUES ('bad-n', 'min-sante', :r, '2020-01-01 00:00:00')"), {"r": json.dumps({"need_id": "bad-n", "buyer_id": "min-sante", "title": "\ud800"})})
+        conn.execute(
+            sa.text("INSERT INTO suppliers VALUES ('bad-s', 'Bad', :r, '2020-01-01 00:00:00')"),
+            {"r": json.dumps({"supplier_id": "bad-s", "name": "Bad", "description": "\ud800"})},
+        )
+        conn.execute(
+            sa.text("INSERT INTO needs VALUES ('bad-n', 'min-sante', :r, '2020-01-01 00:00:00')"),
+            {"r": json.dumps({"need_id": "bad-n", "buyer_id": "min-sante", "title": "\ud800"})},
+        )
     with caplog.at_level("ERROR"):
         engine = Engine.open(settings)  # start-up (and so `matcher serve`) skips them instead of failing
     assert "bad-s" not in engine.corpus.position and "bad-s" in caplog.text and "demo-s001" in engine.corpus.position
     with TestClient(create_app(settings, engine=engine)) as client:
         token = client.app.state.keys.create("staff", "staff")[1]
         h = {"Authorization": f"Bearer {token}"}
-        for path in (f"/buyers/{B}/needs", f"/buyers/{B}/shortlist", "/shortlists", "/stats", "/shortlists/export?format=csv", "/suppliers/demo-s001/needs", "/needs/bad-n"):
+        for path in (
+            f"/buyers/{B}/needs",
+            f"/buyers/{B}/shortlist",
+            "/shortlists",
+            "/stats",
+            "/shortlists/export?format=csv",
+            "/suppliers/demo-s001/needs",
+            "/needs/bad-n",
+        ):
             assert client.get(path, headers=h).status_code in (200, 404), path
         assert "bad-n" in caplog.text
         # staff can still repair or delete the row: the write does not need to read it back
@@ -150,7 +176,11 @@ def test_finding_03_a_replace_that_fails_keeps_the_record(app_client) -> None:
     h = _h(tokens, "admin")
     catalogue = client.app.state.engine.catalogue
     before = catalogue.supplier("demo-s001")
-    resp = client.put("/admin/suppliers/demo-s001", content='{"name": "X", "description": "\\ud800"}'.encode(), headers={**h, "Content-Type": "application/json"})
+    resp = client.put(
+        "/admin/suppliers/demo-s001",
+        content='{"name": "X", "description": "\\ud800"}'.encode(),
+        headers={**h, "Content-Type": "application/json"},
+    )
     assert resp.status_code == 422
     assert catalogue.supplier("demo-s001") == before
     # every multi-statement write is one transaction: a failure after the first statement stores nothing
@@ -171,21 +201,33 @@ def test_finding_04_broken_files_get_a_row_error_or_422_never_500(app_client, tm
     good = json.dumps({"need_id": "ok-1", "buyer_id": "min-sante", "title": "Bonne ligne"})
     deep = "[" * 100_000 + "]" * 100_000
     report = client.post("/needs/import?format=jsonl", content=f"{deep}\n{good}\n".encode(), headers=h)
-    assert report.status_code == 200 and report.json()["rejected"] == 1 and report.json()["inserted"] == 1 and "ligne 1" in report.json()["errors"][0]
+    assert (
+        report.status_code == 200
+        and report.json()["rejected"] == 1
+        and report.json()["inserted"] == 1
+        and "ligne 1" in report.json()["errors"][0]
+    )
     nested = json.dumps({"need_id": "ok-2", "buyer_id": "b", "title": "t", "x": json.loads("[" * 50 + "]" * 50)})
     assert client.post("/needs/import?format=jsonl", content=nested.encode() + b"\n", headers=h).json()["rejected"] == 1
 
     long_cell = "a" * 131_073
     csv = f"need_id,buyer_id,title\ncsv-long,min-sante,{long_cell}\ncsv-ok,min-sante,Bonne ligne\n".encode()
     report = client.post("/needs/import?format=csv", content=csv, headers=h)
-    assert report.status_code == 200 and report.json()["rejected"] == 1 and "title" in report.json()["errors"][0] and report.json()["inserted"] == 1
+    assert (
+        report.status_code == 200
+        and report.json()["rejected"] == 1
+        and "title" in report.json()["errors"][0]
+        and report.json()["inserted"] == 1
+    )
 
-    table = pa.table({
-        "need_id": ["pq-bad", "pq-ok"],
-        "buyer_id": ["min-sante", "min-sante"],
-        "title": ["Date hors limites", "Bonne ligne"],
-        "notified": pa.array([400_000_000_000_000_000, 1_600_000_000_000_000], type=pa.timestamp("us")),
-    })
+    table = pa.table(
+        {
+            "need_id": ["pq-bad", "pq-ok"],
+            "buyer_id": ["min-sante", "min-sante"],
+            "title": ["Date hors limites", "Bonne ligne"],
+            "notified": pa.array([400_000_000_000_000_000, 1_600_000_000_000_000], type=pa.timestamp("us")),
+        }
+    )
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     report = client.post("/needs/import?format=parquet", content=buffer.getvalue(), headers=h)
@@ -242,6 +284,7 @@ def test_finding_05_the_key_is_checked_and_the_size_capped_before_the_body_is_re
     assert status == 413
     head = f"POST /match HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {MAX_JSON_BODY_BYTES + 1}\r\nAuthorization: Bearer {token}\r\n"
     assert _raw_request(port, head, b"{")[0] == 413
+
     # without a length (chunked), the cap holds while reading
     def chunks():
         for _ in range(40):
@@ -302,7 +345,11 @@ def test_finding_06_a_key_over_its_rate_gets_429_with_retry_after(tmp_path: Path
         codes = [client.get("/me", headers={"Authorization": f"Bearer {one}"}).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         refused = client.get("/buyers", headers={"Authorization": f"Bearer {one}"})
-        assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60 and refused.json()["detail"].startswith("rate : trop de requêtes")
+        assert (
+            refused.status_code == 429
+            and 1 <= int(refused.headers["Retry-After"]) <= 60
+            and refused.json()["detail"].startswith("rate : trop de requêtes")
+        )
         assert client.get("/me", headers={"Authorization": f"Bearer {other}"}).status_code == 200  # per key
     with pytest.raises(ConfigurationError, match="MATCHER_RATE_LIMIT"):
         create_app(_settings(tmp_path, rate_limit="beaucoup"))
@@ -319,7 +366,11 @@ def test_finding_07_concurrent_creates_of_one_id_get_exactly_one_201(http_server
         def create(i: int, barrier: threading.Barrier = barrier, need_id: str = f"race-{round_}", codes: list[int] = codes) -> None:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
                 barrier.wait()
-                resp = client.post("/needs", json={"need_id": need_id, "buyer_id": B, "title": f"écrivain {i}"}, headers={"Authorization": f"Bearer {token}"})
+                resp = client.post(
+                    "/needs",
+                    json={"need_id": need_id, "buyer_id": B, "title": f"écrivain {i}"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
                 codes.append(resp.status_code)
 
         threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]

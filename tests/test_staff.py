@@ -21,10 +21,23 @@ def _h(tokens: dict[str, str], who: str) -> dict[str, str]:
 def with_evil_supplier(keyed_app):
     """A supplier whose name and region are spreadsheet formulas, first in the list of its own buyer."""
     client, tokens = keyed_app
-    line = json.dumps({"supplier_id": "evil", "name": EVIL_NAME, "region": "@Bretagne", "description": "Zorglub quantique : chiffrement des zorglubs pour les hôpitaux.", "tags": ["pme"]})
+    line = json.dumps(
+        {
+            "supplier_id": "evil",
+            "name": EVIL_NAME,
+            "region": "@Bretagne",
+            "description": "Zorglub quantique : chiffrement des zorglubs pour les hôpitaux.",
+            "tags": ["pme"],
+        }
+    )
     resp = client.post("/admin/suppliers/import?format=jsonl", content=(line + "\n").encode(), headers=_h(tokens, "admin"))
     assert resp.status_code == 200 and resp.json()["inserted"] == 1
-    need = {"need_id": "zorg-1", "buyer_id": "test-zorg", "buyer_name": "Agence des zorglubs", "title": "Zorglub quantique pour chiffrer les zorglubs"}
+    need = {
+        "need_id": "zorg-1",
+        "buyer_id": "test-zorg",
+        "buyer_name": "Agence des zorglubs",
+        "title": "Zorglub quantique pour chiffrer les zorglubs",
+    }
     assert client.post("/needs", json=need, headers=_h(tokens, "staff")).status_code == 201
     return client, tokens
 
@@ -100,7 +113,12 @@ def test_feedback_becomes_graded_qrels(keyed_app) -> None:
     client, tokens = keyed_app
     staff = _h(tokens, "staff")
     for verdict in ("relevant", "contracted"):  # the latest verdict on a pair wins
-        assert client.post("/feedback", json={"need_id": "demo-n02", "supplier_id": "demo-s002", "verdict": verdict, "rank": 2}, headers=staff).status_code == 201
+        assert (
+            client.post(
+                "/feedback", json={"need_id": "demo-n02", "supplier_id": "demo-s002", "verdict": verdict, "rank": 2}, headers=staff
+            ).status_code
+            == 201
+        )
     client.post("/feedback", json={"need_id": "demo-n02", "supplier_id": "demo-s003", "verdict": "not_relevant"}, headers=staff)
     client.post("/feedback", json={"need_id": "demo-n02", "supplier_id": "demo-s004", "verdict": "shortlisted"}, headers=staff)
     bad = client.post("/feedback", json={"need_id": "demo-n02", "supplier_id": "demo-s004", "verdict": "adored"}, headers=staff)

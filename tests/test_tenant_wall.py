@@ -32,8 +32,18 @@ B_KEY = "<B's key id>"  # stands for the id of B's buyer key, known once the fix
 def variants(ident: str) -> list[str]:
     """``ident`` and the spellings that must never reach it by accident."""
     return [
-        ident, f"{ident} ", f" {ident}", f"{ident}\u00a0", f"\u0085{ident}", f"{ident}\t", f"\u2028{ident}",
-        ident.replace("-", "&#45;"), ident.upper(), unicodedata.normalize("NFD", ident), f"{ident}\u200b", f"\ufeff{ident}",
+        ident,
+        f"{ident} ",
+        f" {ident}",
+        f"{ident}\u00a0",
+        f"\u0085{ident}",
+        f"{ident}\t",
+        f"\u2028{ident}",
+        ident.replace("-", "&#45;"),
+        ident.upper(),
+        unicodedata.normalize("NFD", ident),
+        f"{ident}\u200b",
+        f"\ufeff{ident}",
     ]
 
 
@@ -70,10 +80,16 @@ ATTACKS: dict[tuple[str, str], Callable[[Callable[[str], str]], list[Request]]] 
     ("POST", "/admin/keys"): lambda v: [("post", "/admin/keys", {"name": "pirate", "role": "buyer", "buyer_id": v(B)})],
     ("DELETE", "/admin/keys/{key_id}"): lambda v: [("delete", f"/admin/keys/{_p(v(B_KEY))}", None)],
     ("POST", "/admin/suppliers/import"): lambda v: [
-        ("post", "/admin/suppliers/import?format=jsonl&reindex=false", (json.dumps({"supplier_id": v(SUPPLIER), "name": "Piraté", "description": "x"}) + "\n").encode()),
+        (
+            "post",
+            "/admin/suppliers/import?format=jsonl&reindex=false",
+            (json.dumps({"supplier_id": v(SUPPLIER), "name": "Piraté", "description": "x"}) + "\n").encode(),
+        ),
     ],
     ("POST", "/admin/reindex"): lambda v: [("post", "/admin/reindex", None)],
-    ("PUT", "/admin/suppliers/{supplier_id}"): lambda v: [("put", f"/admin/suppliers/{_p(v(SUPPLIER))}?reindex=false", {"name": "Piraté", "description": "x"})],
+    ("PUT", "/admin/suppliers/{supplier_id}"): lambda v: [
+        ("put", f"/admin/suppliers/{_p(v(SUPPLIER))}?reindex=false", {"name": "Piraté", "description": "x"})
+    ],
     ("DELETE", "/admin/suppliers/{supplier_id}"): lambda v: [("delete", f"/admin/suppliers/{_p(v(SUPPLIER))}?reindex=false", None)],
     ("POST", "/admin/promote"): lambda v: [("post", "/admin/promote", {"benchmark": v(B)})],
 }
@@ -88,7 +104,11 @@ def wall(tmp_path_factory: pytest.TempPathFactory):
         attacker = keys.create("Acheteuse Armées", "buyer", A)[1]
         staff = keys.create("Équipe", "staff")[1]
         # B owns feedback too
-        client.post("/feedback", json={"supplier_id": SUPPLIER, "verdict": "relevant", "need_id": B_NEED}, headers={"Authorization": f"Bearer {b_token}"})
+        client.post(
+            "/feedback",
+            json={"supplier_id": SUPPLIER, "verdict": "relevant", "need_id": B_NEED},
+            headers={"Authorization": f"Bearer {b_token}"},
+        )
         yield client, {"attacker": attacker, "staff": staff, "b": b_token}, b_key_id
 
 
@@ -108,7 +128,12 @@ def organisation_rows(client: TestClient, buyer_id: str) -> dict[str, list[tuple
 
 
 def _write_routes(client: TestClient) -> list[tuple[str, str]]:
-    return [(m.upper(), path) for path, ops in client.app.openapi()["paths"].items() for m in ops if m.upper() in ("POST", "PUT", "PATCH", "DELETE")]
+    return [
+        (m.upper(), path)
+        for path, ops in client.app.openapi()["paths"].items()
+        for m in ops
+        if m.upper() in ("POST", "PUT", "PATCH", "DELETE")
+    ]
 
 
 def test_every_write_route_has_an_attack(wall) -> None:
@@ -127,6 +152,7 @@ def test_a_buyer_of_a_changes_nothing_of_b_through_any_write_route(wall) -> None
     sent = 0
     for route in _write_routes(client):
         for spelling in range(len(variants("x"))):
+
             def v(ident: str, i: int = spelling) -> str:
                 return variants(b_key_id if ident == B_KEY else ident)[i]
 

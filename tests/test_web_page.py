@@ -28,7 +28,16 @@ REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("MATCHER_TEST_ARTIFACTS", REPO / "test-artifacts"))
 CHROMIUM = os.environ.get("MATCHER_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 # as root in a sandbox, and without the background connections a closed network refuses
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -74,9 +83,19 @@ class Console:
 
     def __init__(self, page) -> None:
         self.errors: list[str] = []
-        page.on("console", lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" or "Content Security Policy" in msg.text else None)
+        page.on(
+            "console",
+            lambda msg: (
+                self.errors.append(f"console.{msg.type}: {msg.text}")
+                if msg.type == "error" or "Content Security Policy" in msg.text
+                else None
+            ),
+        )
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        page.on("response", lambda resp: self.errors.append(f"HTTP {resp.status}: {resp.request.method} {resp.url}") if resp.status >= 400 else None)
+        page.on(
+            "response",
+            lambda resp: self.errors.append(f"HTTP {resp.status}: {resp.request.method} {resp.url}") if resp.status >= 400 else None,
+        )
 
     def assert_clean(self) -> None:
         assert not self.errors, "the page reported errors (CSP violations included):\n" + "\n".join(self.errors)
@@ -87,7 +106,10 @@ def _login(browser, base: str, token: str):
     page = context.new_page()
     page.console = Console(page)  # checked at the end of each test: the page runs under the service's strict CSP
     response = page.goto(base + "/")
-    assert "script-src 'self'" in response.headers["content-security-policy"] and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert (
+        "script-src 'self'" in response.headers["content-security-policy"]
+        and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    )
     page.fill("#cle", token)
     page.click("#form-cle button[type=submit]")
     page.wait_for_selector("#onglets:not(.cache)")
@@ -120,7 +142,11 @@ def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, br
 
     stored = list_feedback(engine.catalogue)[0]
     assert stored["supplier_id"] == supplier and stored["verdict"] == "shortlisted" and stored["buyer_id"] == "min-sante"
-    assert stored["actor"].startswith("Acheteuse Santé") and stored["encoder"].startswith("hashing") and stored["query_text"].startswith("Plateforme")
+    assert (
+        stored["actor"].startswith("Acheteuse Santé")
+        and stored["encoder"].startswith("hashing")
+        and stored["query_text"].startswith("Plateforme")
+    )
 
     # a recorded need of the buyer's organisation, with its amount over the threshold
     page.select_option("#besoin-choisi", "demo-n05")

@@ -5,6 +5,18 @@ together; matching, shortlists, the reverse question, statistics; ``refresh`` br
 version in beside the served one), ``export`` (CSV and XLSX files staff open).
 """
 
-from matcher.app.engine import BatchTooLarge, Engine, MatchResult, NotFoundError, Overloaded
+from matcher.app.engine import BatchTooLarge, Engine, MatchResult, NotFoundError, Overloaded, load_sample, sample_data_dir
+from matcher.learning.models import open_encoder, open_registry, open_reranker
 
-__all__ = ["BatchTooLarge", "Engine", "MatchResult", "NotFoundError", "Overloaded"]
+__all__ = [
+    "BatchTooLarge",
+    "Engine",
+    "MatchResult",
+    "NotFoundError",
+    "Overloaded",
+    "load_sample",
+    "open_encoder",
+    "open_registry",
+    "open_reranker",
+    "sample_data_dir",
+]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings import Encoder, load_encoder
+from embeddings import Encoder
 from embeddings.base import EncoderBusy
 from matcher.data.catalogue import Catalogue
 from matcher.data.cpv import CpvVocabulary
@@ -27,7 +27,7 @@ from matcher.data.schema import Need, Supplier
 from matcher.index.keyed import KeyedIndex, SyncStats
 from matcher.index.kinds import IndexManifest, IndexMismatchError, new_manifest
 from matcher.index.store import IndexStore
-from matcher.learning.registry import REGISTERED_NAME, ModelRegistry
+from matcher.learning.models import open_encoder, open_reranker
 from matcher.ranking.corpus import Corpus
 from matcher.ranking.explain import Explanation, explain
 from matcher.ranking.rank import Filters, Match, Query, Ranker, RankingConfig
@@ -67,17 +67,6 @@ def sample_data_dir() -> Path:
     return Path(str(resources.files("matcher") / "sample_data"))
 
 
-def open_encoder(settings: Settings) -> Encoder:
-    """The configured encoder, behind the persistent vector cache."""
-    settings.ensure_dirs()
-    return load_encoder(
-        settings.encoder,
-        models_dir=settings.models_dir,
-        cache_path=settings.cache_dir / "vectors.sqlite",
-        batch_size=settings.encode_batch_size,
-    )
-
-
 def load_sample(catalogue: Catalogue) -> ImportReport:
     """Import the bundled sample catalogue into ``catalogue``."""
     folder = sample_data_dir()
@@ -94,49 +83,6 @@ def load_sample(catalogue: Catalogue) -> ImportReport:
         tx.upsert_labels(labels)
         tx.log_import("sample", str(folder), report.read, report.accepted, report.rejected)
     return report
-
-
-def open_registry(settings: Settings) -> ModelRegistry | None:
-    """The model registry of the settings' MLflow store, or ``None`` when that store does not exist yet."""
-    uri = settings.tracking_uri
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
-        return None
-    return ModelRegistry(uri, settings.data_dir / "models" / "registry")
-
-
-def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, Any]]:
-    """The learned reranker the settings ask for, or ``None`` (hand-set weights), with what was used and why.
-
-    ``MATCHER_RERANKER``: ``champion`` (default: the registry's champion, else the model shipped
-    in ``models/reranker``), ``candidate`` or a registry version number, ``none``, or a folder.
-    """
-    from matcher.learning.rerank import load_model
-
-    ref = settings.reranker.strip()
-    if ref.lower() in ("", "none"):
-        return None, {"reranker": "none", "why": "hand-set weights asked for (MATCHER_RERANKER=none)"}
-    folder: Path | None = None
-    source = ""
-    if ref in ("champion", "candidate") or ref.isdigit():
-        registry = open_registry(settings)
-        version = registry.version_of(ref) if registry is not None else None
-        if version is not None:
-            folder, source = registry.files(version), f"{REGISTERED_NAME} v{version} ({ref})"  # type: ignore[union-attr]
-        elif ref == "champion":
-            folder, source = settings.models_dir / "reranker", "shipped in models/reranker (no champion in the registry)"
-        else:
-            return None, {"reranker": "none", "why": f"no registry version {ref!r}: hand-set weights"}
-    else:
-        folder = settings.reranker_dir
-        source = str(folder)
-    try:
-        model, manifest = load_model(folder, encoder.key)  # type: ignore[arg-type]
-    except FileNotFoundError:
-        return None, {"reranker": "none", "why": f"no trained reranker in {folder}: hand-set weights"}
-    except ValueError as exc:
-        log.warning("%s; using the hand-set weights", exc)
-        return None, {"reranker": "none", "why": str(exc)}
-    return model, {"reranker": source, "version": manifest.get("version", ""), "trained_on": manifest.get("training", {})}
 
 
 def _synced_ranker(
@@ -188,7 +134,10 @@ def _synced_ranker(
         keys, texts = corpus.index_texts()
         budget = settings.index_memory_bytes
         if index is None:
-            index, stats = KeyedIndex.build(keys, encode(texts), encoder.dim, memory_budget=budget), SyncStats(added=len(keys), rebuilt="no usable index")
+            index, stats = (
+                KeyedIndex.build(keys, encode(texts), encoder.dim, memory_budget=budget),
+                SyncStats(added=len(keys), rebuilt="no usable index"),
+            )
         else:
             text_of = dict(zip(keys.tolist(), texts))
             index, stats = index.synced(keys, lambda new: encode([text_of[k] for k in new.tolist()]), budget)
@@ -288,7 +237,9 @@ class Engine:
         changed, removed, stamps = self.catalogue.supplier_changes(self.supplier_stamps)
         corpus = self.corpus.updated(changed, removed) if changed or removed else self.corpus
         live = (self.ranker.index, self.manifest, self.index_version)
-        ranker, manifest, version, update = _synced_ranker(self.settings, corpus, self.ranker.encoder, self.ranker.config, False, live, self.ranker)
+        ranker, manifest, version, update = _synced_ranker(
+            self.settings, corpus, self.ranker.encoder, self.ranker.config, False, live, self.ranker
+        )
         ranker.reranker = self.ranker.reranker
         update["suppliers"] = {"read": len(changed), "removed": len(removed)}
         return Engine(self.settings, self.catalogue, ranker, manifest, self.reranker_info, version, stamps, update)
@@ -326,7 +277,9 @@ class Engine:
             encoder = self.ranker.encoder
             total = sum(encoder.count_tokens(encoder.clip_query(self.ranker.query_text(q))) for q in queries)
             if total > self.settings.max_batch_tokens:
-                raise BatchTooLarge(f"queries : {total} jetons au total, plus que les {self.settings.max_batch_tokens} qu'un lot peut contenir (scindez-le)")
+                raise BatchTooLarge(
+                    f"queries : {total} jetons au total, plus que les {self.settings.max_batch_tokens} qu'un lot peut contenir (scindez-le)"
+                )
         try:
             qvecs = self.ranker.query_vectors(queries, progress=False, deadline=deadline)
         except EncoderBusy as exc:
@@ -335,7 +288,12 @@ class Engine:
         for q, v, k, f in zip(queries, qvecs, ks, filters):
             if deadline is not None and time.monotonic() > deadline:
                 raise Overloaded("délai dépassé pendant le classement", retry_after=2.0)
-            out.append([MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, self.explain(q, m)) for m in self.ranker.rank(q, k, f, qvec=v)])
+            out.append(
+                [
+                    MatchResult(m.rank, m.score, self.corpus.suppliers[m.supplier], m.features, self.explain(q, m))
+                    for m in self.ranker.rank(q, k, f, qvec=v)
+                ]
+            )
         return out
 
     def match_need(self, need_id: str, k: int = 10, filters: Filters | None = None) -> tuple[Need, list[MatchResult]]:
@@ -359,7 +317,9 @@ class Engine:
             if entry.best is not None and entry.explanation is None:
                 entry.explanation = self.explain(Query.from_need(needs[entry.best_need]), entry.best)
 
-    def shortlist(self, buyer_id: str, k: int = 10, per_need: int = 10, filters: Filters | None = None) -> tuple[list[Need], list[ShortlistEntry]]:
+    def shortlist(
+        self, buyer_id: str, k: int = 10, per_need: int = 10, filters: Filters | None = None
+    ) -> tuple[list[Need], list[ShortlistEntry]]:
         """A buyer's shortlist over all its recorded needs, each entry explained by its best need."""
         needs, entries = self._buyer_lists(buyer_id, k, per_need, filters)
         self._explain_entries(needs, entries)
@@ -395,7 +355,9 @@ class Engine:
         n = len(self.corpus)
         return CrossShortlists(lists, exposure_stats(before, n_items=n), exposure_stats(after, n_items=n))
 
-    def needs_for_supplier(self, supplier_id: str, k: int = 10, buyer_id: str | None = None, depth: int = 100) -> list[tuple[Need, MatchResult]]:
+    def needs_for_supplier(
+        self, supplier_id: str, k: int = 10, buyer_id: str | None = None, depth: int = 100
+    ) -> list[tuple[Need, MatchResult]]:
         """The reverse question: recorded needs where this supplier ranks best (within ``depth``).
 
         Ordered by its rank for the need, then by score; ``buyer_id`` keeps one organisation's needs.
@@ -414,10 +376,7 @@ class Engine:
                     break
         found.sort(key=lambda t: t[:3])
         supplier = self.corpus.suppliers[position]
-        return [
-            (needs[i], MatchResult(m.rank, m.score, supplier, m.features, self.explain(queries[i], m)))
-            for _, _, i, m in found[:k]
-        ]
+        return [(needs[i], MatchResult(m.rank, m.score, supplier, m.features, self.explain(queries[i], m))) for _, _, i, m in found[:k]]
 
     def statistics(self, k: int = 10) -> dict[str, Any]:
         """What the ministries' shortlists contain: start-ups shown per region, segment, size and ministry."""
@@ -434,7 +393,15 @@ class Engine:
                 regions[s.region or "inconnue"] += 1
                 segments.update(s.segments or ["aucun"])
                 sizes[s.size or "inconnue"] += 1
-            ministries.append({"buyer_id": buyer_id, "buyer_name": buyer_name, "needs": n_needs, "startups": len(suppliers), "sme": sum(s.is_sme for s in suppliers)})
+            ministries.append(
+                {
+                    "buyer_id": buyer_id,
+                    "buyer_name": buyer_name,
+                    "needs": n_needs,
+                    "startups": len(suppliers),
+                    "sme": sum(s.is_sme for s in suppliers),
+                }
+            )
         return {
             "k": k,
             "by_region": dict(regions.most_common()),

@@ -84,7 +84,7 @@ def parse_award(raw: Any, where: str, source: str, report: ImportReport) -> Awar
     if not objet:
         report.errors.append(RowError(file, number, "objet", "is required and empty"))
         return None
-    buyer = raw.get("acheteur") if isinstance(raw.get("acheteur"), dict) else {}
+    buyer: dict[str, Any] = raw["acheteur"] if isinstance(raw.get("acheteur"), dict) else {}
     buyer_id = re.sub(r"\s+", "", decode_entities(buyer.get("id")))
     if buyer_id and len(set(buyer_id)) == 1:
         buyer_id = ""
@@ -107,7 +107,7 @@ def parse_award(raw: Any, where: str, source: str, report: ImportReport) -> Awar
             report.warnings.append(f"{where}: titulaires[{j}].id: {holder.get('id')!r} is a placeholder or invalid; holder skipped")
             continue
         holders.append((sid, decode_entities(holder.get("denominationSociale")) or sid))
-    place = raw.get("lieuExecution") if isinstance(raw.get("lieuExecution"), dict) else {}
+    place: dict[str, Any] = raw["lieuExecution"] if isinstance(raw.get("lieuExecution"), dict) else {}
     return Award(
         award_id=decode_entities(raw.get("id")),
         buyer_id=buyer_id,
@@ -211,7 +211,10 @@ def benchmark_from_awards(awards: Iterable[Award], split_date: str, end_date: st
     after = [a for a in awards if a.date and a.date >= split_date and (end_date is None or a.date < end_date)]
     suppliers = suppliers_from_awards(before)
     profiles = {s.supplier_id: s for s in suppliers}
-    needs, qrels, slices, seen = [], [], [], set()
+    needs: list[dict[str, Any]] = []
+    qrels: list[tuple[str, str, int]] = []
+    slices: list[tuple[str, str]] = []
+    seen: set[tuple] = set()
     for award in after:
         winners = sorted({sid for sid, _ in award.holders if sid in profiles})
         need_id = f"{award.buyer_id}-{award.award_id or text_key(award.objet)[:40]}"

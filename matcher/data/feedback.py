@@ -58,7 +58,7 @@ def record_feedback(catalogue: Catalogue, fb: Feedback) -> int:
             )
         )
         tx.audit(fb.actor, "feedback.create", f"{fb.need_id or 'recherche'}→{fb.supplier_id}", {"verdict": fb.verdict})
-        return int(result.inserted_primary_key[0])
+        return int(result.inserted_primary_key[0])  # type: ignore[index]  # an INSERT always has one
 
 
 def list_feedback(catalogue: Catalogue, buyer_id: str | None = None, limit: int = 500) -> list[dict]:

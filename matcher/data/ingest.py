@@ -258,7 +258,7 @@ def _read(path: str | Path, parse: Callable[[dict[str, Any]], T], key: Callable[
         if k in records:
             report.merged += 1
             old = records[k]
-            records[k] = merge_suppliers(old, record) if isinstance(record, Supplier) else record
+            records[k] = merge_suppliers(old, record) if isinstance(record, Supplier) and isinstance(old, Supplier) else record  # type: ignore[assignment]
         else:
             records[k] = record
     return list(records.values()), report

@@ -373,7 +373,7 @@ class Supplier:
             except RecursionError:
                 raise RecordError("references", "liste JSON invalide (imbriquée trop profondément)") from None
         if hasattr(refs_raw, "tolist"):
-            refs_raw = refs_raw.tolist()
+            refs_raw = refs_raw.tolist()  # type: ignore[union-attr]  # a NumPy array from Parquet
         if refs_raw is None or (isinstance(refs_raw, float) and refs_raw != refs_raw):
             refs_raw = []
         if not isinstance(refs_raw, list):

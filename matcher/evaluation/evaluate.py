@@ -22,7 +22,7 @@ from matcher.data.ingest import ImportReport, InputFileError, find_file, read_la
 from matcher.data.schema import Need, Supplier
 from matcher.data.text import plain_tokens
 from matcher.evaluation.metrics import EXTRA_METRICS, METRICS, compare_runs, evaluate_run, recall_curve
-from matcher.learning.tracking import mlflow_run
+from matcher.evaluation.tracking import mlflow_run
 from matcher.ranking.corpus import Corpus
 from matcher.ranking.lexical import BM25
 from matcher.ranking.rank import Query, Ranker, RankingConfig
@@ -55,7 +55,7 @@ class Benchmark:
         needs, r2 = read_needs(need_file)
         report.add(r1)
         report.add(r2)
-        qrels = None
+        qrels: dict[str, dict[str, int]] | None = None
         qrels_file = folder / "qrels.tsv"
         if qrels_file.is_file():
             labels, r3 = read_labels(qrels_file)
@@ -67,12 +67,12 @@ class Benchmark:
         slices = read_slices(slices_file) if slices_file.is_file() else {}
         return cls(folder, suppliers, needs, qrels, slices, report)
 
-
     def split_by_date(self, date: str) -> tuple[Benchmark, Benchmark]:
         """Two benchmarks over the same suppliers: needs dated before ``date``, and the others.
 
         Needs without a date go to neither. For training on the first and reporting on the second.
         """
+
         def part(keep) -> Benchmark:
             needs = [n for n in self.needs if n.date and keep(n.date)]
             ids = {n.need_id for n in needs}
@@ -99,6 +99,7 @@ class EvaluationResult:
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` contract: metrics, n_needs, config (+ the baseline beside them)."""
+
         def strip(m: dict[str, dict[str, float]] | None) -> dict[str, dict[str, float]] | None:
             return None if m is None else {s: {k: v for k, v in vals.items() if k in METRICS} for s, vals in m.items()}
 
@@ -112,10 +113,12 @@ class EvaluationResult:
             "extra_metrics": extra(self.metrics),
             "baseline": {"bm25": {"metrics": strip(self.baseline_metrics), "extra_metrics": extra(self.baseline_metrics)}},
             "slices": None if self.metrics is None else {s: int(v["n"]) for s, v in self.metrics.items()},
-            "intervals": None if self.versus_bm25 is None else {
-                s: {m: [round(v["low"], 4), round(v["high"], 4)] for m, v in vals.items()} for s, vals in self.versus_bm25.items()
-            },
-            "versus_bm25": None if self.versus_bm25 is None else {
+            "intervals": None
+            if self.versus_bm25 is None
+            else {s: {m: [round(v["low"], 4), round(v["high"], 4)] for m, v in vals.items()} for s, vals in self.versus_bm25.items()},
+            "versus_bm25": None
+            if self.versus_bm25 is None
+            else {
                 s: {m: {"delta": round(v["delta"], 4), "p_value": round(v["p_value"], 4)} for m, v in vals.items()}
                 for s, vals in self.versus_bm25.items()
             },
@@ -156,8 +159,7 @@ def run_benchmark(
     t0 = time.perf_counter()
     rankings = ranker.rank_many([Query.from_need(n) for n in bench.needs], k=depth, progress=progress)
     run = {
-        need.need_id: [(corpus.suppliers[m.supplier].supplier_id, m.score) for m in matches]
-        for need, matches in zip(bench.needs, rankings)
+        need.need_id: [(corpus.suppliers[m.supplier].supplier_id, m.score) for m in matches] for need, matches in zip(bench.needs, rankings)
     }
     timings["rank"] = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -111,7 +111,9 @@ def paired_test(a: Sequence[float], b: Sequence[float], n_resamples: int = 10000
     return float((np.sum(flipped >= observed - 1e-12) + 1) / (n_resamples + 1))
 
 
-def compare_runs(system: Run, other: Run, qrels: Qrels, slices: Mapping[str, Sequence[str]] | None = None) -> dict[str, dict[str, dict[str, float]]]:
+def compare_runs(
+    system: Run, other: Run, qrels: Qrels, slices: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
     """Per slice and metric: the system's 95 % interval, and its difference to ``other`` with a p-value."""
     a, b = per_need(system, qrels), per_need(other, qrels)
     groups: dict[str, list[str]] = {"all": list(a)}

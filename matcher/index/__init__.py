@@ -11,4 +11,16 @@ from matcher.index.keyed import KeyedIndex, SyncStats, evidence_key
 from matcher.index.kinds import KINDS, FaissIndex, IndexManifest, IndexMismatchError, NumpyIndex, choose_kind, new_manifest
 from matcher.index.store import IndexStore
 
-__all__ = ["KINDS", "FaissIndex", "IndexManifest", "IndexMismatchError", "IndexStore", "KeyedIndex", "NumpyIndex", "SyncStats", "choose_kind", "evidence_key", "new_manifest"]
+__all__ = [
+    "KINDS",
+    "FaissIndex",
+    "IndexManifest",
+    "IndexMismatchError",
+    "IndexStore",
+    "KeyedIndex",
+    "NumpyIndex",
+    "SyncStats",
+    "choose_kind",
+    "evidence_key",
+    "new_manifest",
+]

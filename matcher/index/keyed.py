@@ -76,7 +76,9 @@ class KeyedIndex:
 
     # -- building -------------------------------------------------------------------------------
     @classmethod
-    def build(cls, keys: Sequence[int] | np.ndarray, vectors: np.ndarray, dim: int, kind: str | None = None, memory_budget: int | None = None) -> KeyedIndex:
+    def build(
+        cls, keys: Sequence[int] | np.ndarray, vectors: np.ndarray, dim: int, kind: str | None = None, memory_budget: int | None = None
+    ) -> KeyedIndex:
         """A new index of ``vectors`` under ``keys`` (distinct); the kind is chosen by size unless given."""
         keys = np.asarray(keys, dtype=np.int64)
         if len(np.unique(keys)) != len(keys):
@@ -115,7 +117,10 @@ class KeyedIndex:
             stats.rebuilt = why
             return (
                 KeyedIndex.build(
-                    np.concatenate([kept_keys, new]), np.concatenate([kept_vectors, new_vectors]), self.index.dim, memory_budget=memory_budget
+                    np.concatenate([kept_keys, new]),
+                    np.concatenate([kept_vectors, new_vectors]),
+                    self.index.dim,
+                    memory_budget=memory_budget,
                 ),
                 stats,
             )

@@ -330,7 +330,7 @@ class FaissIndex:
             index = faiss.IndexRefine(base, refine)  # the wrapper keeps base and refine alive
             n_train = min(n, nlist * IVF_TRAIN_PER_LIST)
             set_threads(n)
-            index.train(vectors[np.sort(np.random.default_rng(0).choice(n, n_train, replace=False))])
+            index.train(vectors[np.sort(np.random.default_rng(0).choice(n, n_train, replace=False))])  # type: ignore[index]  # n ≥ IVFPQ_MIN_ROWS: vectors given
         if vectors is not None and len(vectors):
             set_threads(len(vectors))
             index.add(vectors)
@@ -401,7 +401,7 @@ class FaissIndex:
         if self._flat_view is None:
             storage = self.index if self.kind == "flat" else self._faiss.downcast_index(self.index.storage)
             # a view into the index's own storage (no copy); valid while self.index lives
-            self._flat_view = self._faiss.rev_swig_ptr(storage.get_xb(), n * d).reshape(n, d)
+            self._flat_view = self._faiss.rev_swig_ptr(storage.get_xb(), n * d).reshape(n, d)  # type: ignore[union-attr]  # flat storage
         return np.array(self._flat_view if ids is None else self._flat_view[ids], dtype=np.float32)
 
     def vectors_of(self, ids: np.ndarray) -> np.ndarray:
@@ -419,7 +419,7 @@ class FaissIndex:
         if copy or self.kind == "ivfpq" or len(self) == 0:
             return self._rows()
         self._rows(np.zeros(0, dtype=np.int64))  # creates the view
-        view = self._flat_view.view()
+        view = self._flat_view.view()  # type: ignore[union-attr]  # created just above
         view.flags.writeable = False
         return view
 
@@ -444,7 +444,7 @@ class FaissIndex:
         """A FAISS selector of the rows set in ``mask``: a bitmap, built in about a millisecond
         for 1M rows (an ``IDSelectorBatch`` of 500k ids takes far longer)."""
         # the faiss wrapper keeps the bitmap alive as long as the selector
-        return self._faiss.IDSelectorBitmap(np.packbits(mask, bitorder="little"))
+        return self._faiss.IDSelectorBitmap(np.packbits(mask, bitorder="little"))  # type: ignore[call-arg, arg-type]  # faiss's Python wrapper takes the array
 
     def _exact(self, queries: np.ndarray, k: int, mask: np.ndarray, n_allowed: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact search over the stored vectors of the ``n_allowed`` rows set in ``mask``.
@@ -545,7 +545,7 @@ class FaissIndex:
         expected = {"flat": faiss.IndexFlat, "hnsw": faiss.IndexHNSWFlat, "ivfpq": faiss.IndexRefine}[kind]
         if not isinstance(self.index, expected):
             raise IndexMismatchError(f"the index in {folder} is a {type(self.index).__name__}, not {manifest.kind}; rebuild it")
-        if self.index.d != manifest.dim or self.index.ntotal != manifest.size:
+        if self.index.d != manifest.dim or self.index.ntotal != manifest.size:  # type: ignore[attr-defined]  # a faiss index
             raise IndexMismatchError(f"the index in {folder} does not match its manifest (dim or size); rebuild it")
         self._configure()
         return self, manifest

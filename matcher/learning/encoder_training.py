@@ -35,7 +35,8 @@ class EncoderTrainingData:
 
 def ilab_pairs(path: str | Path, before_year: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(pitch, summary) pairs of laureates before ``before_year`` (train) and from it on (held out)."""
-    train, held_out = [], []
+    train: list[tuple[str, str]] = []
+    held_out: list[tuple[str, str]] = []
     with open(path, encoding="utf-8-sig", newline="") as handle:
         for row in csv.DictReader(handle):
             pitch, summary = repair(row.get("moto") or ""), repair(row.get("resume") or "")
@@ -48,7 +49,7 @@ def ilab_pairs(path: str | Path, before_year: int) -> tuple[list[tuple[str, str]
 
 def benchmark_pairs(benchmarks: Sequence[Benchmark], cpv: CpvVocabulary | None) -> list[tuple[str, str]]:
     """(need text as matched, evidence text of a winner) for every labelled need."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for bench in benchmarks:
         corpus = Corpus(bench.suppliers, cpv)
         for need in bench.needs:
@@ -75,7 +76,9 @@ def train_static_encoder(
     tokenizer = train_tokenizer(data.texts, vocab_size=vocab_size)
     model = distill_static(teacher, tokenizer)
     model = train_contrastive(model, data.pairs, epochs=epochs, seed=seed)
-    manifest = _manifest(name, "static-embedding", data, started, teacher=teacher.key, vocab_size=tokenizer.get_vocab_size(), epochs=epochs, seed=seed)
+    manifest = _manifest(
+        name, "static-embedding", data, started, teacher=teacher.key, vocab_size=tokenizer.get_vocab_size(), epochs=epochs, seed=seed
+    )
     manifest["training"]["texts"] = len(data.texts)
     save_encoder(model, folder, manifest)
     return manifest
@@ -98,7 +101,9 @@ def finetune_transformer_encoder(
     started = time.perf_counter()
     model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
     model = train_contrastive(model, data.pairs, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
-    manifest = _manifest(name, "fine-tuned-transformer", data, started, base=base_key, epochs=epochs, learning_rate=learning_rate, seed=seed)
+    manifest = _manifest(
+        name, "fine-tuned-transformer", data, started, base=base_key, epochs=epochs, learning_rate=learning_rate, seed=seed
+    )
     manifest["weights"] = "float16 on disk (half the size), computed in float32"
     save_encoder(model.half(), folder, manifest)
     return manifest

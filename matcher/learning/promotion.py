@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from embeddings import Encoder
-from matcher.app.engine import open_encoder, open_registry, open_reranker
 from matcher.data.cpv import CpvVocabulary
 from matcher.evaluation.evaluate import Benchmark, EvaluationResult, run_benchmark
 from matcher.evaluation.metrics import compare_runs
+from matcher.learning.models import open_encoder, open_registry, open_reranker
 from matcher.learning.registry import REGISTERED_NAME, Decision, ModelRegistry, promotion_decision
 from matcher.learning.rerank import LinearRanker, save_model, training_set
 from matcher.settings import Settings
@@ -41,8 +41,7 @@ def check_time_split(trained_until: str | None, held_out: Benchmark) -> None:
     first = min((n.date for n in held_out.needs if n.date), default=None)
     if trained_until and first and trained_until >= first:
         raise TimeSplitError(
-            f"training needs go up to {trained_until} but {held_out.folder} starts on {first}: "
-            "train on earlier needs only (time split)"
+            f"training needs go up to {trained_until} but {held_out.folder} starts on {first}: train on earlier needs only (time split)"
         )
 
 
@@ -145,7 +144,9 @@ class PromotionReport:
     decision: Decision
 
 
-def compare_with_champion(settings: Settings, bench: Benchmark, encoder: Encoder | None = None, progress: bool | None = None) -> PromotionReport:
+def compare_with_champion(
+    settings: Settings, bench: Benchmark, encoder: Encoder | None = None, progress: bool | None = None
+) -> PromotionReport:
     """Rank ``bench`` with the registry's ``candidate`` and with the current champion; decide.
 
     Raises ``LookupError`` when there is no usable candidate, ``TimeSplitError`` when the

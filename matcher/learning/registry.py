@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from matcher.learning.tracking import quiet
+from matcher.evaluation.tracking import quiet
 
 REGISTERED_NAME = "matcher-reranker"
 #: promotion needs the candidate's MRR gain on all needs to be significant at this level

@@ -136,7 +136,11 @@ class TrainingSet:
 
 
 def training_set(
-    benchmarks: Sequence, encoder: Encoder, cpv: CpvVocabulary | None = None, config: RankingConfig | None = None, progress: bool | None = None
+    benchmarks: Sequence,
+    encoder: Encoder,
+    cpv: CpvVocabulary | None = None,
+    config: RankingConfig | None = None,
+    progress: bool | None = None,
 ) -> TrainingSet:
     """Candidate features and grades of every labelled need of the benchmarks.
 
@@ -188,5 +192,7 @@ def load_model(folder: str | Path, encoder_key: str) -> tuple[LinearRanker, dict
     manifest = json.loads((folder / MANIFEST_FILE).read_text()) if (folder / MANIFEST_FILE).is_file() else {}
     trained_with = manifest.get("encoder")
     if trained_with != encoder_key:
-        raise ValueError(f"the reranker in {folder} was trained on {trained_with} features, not {encoder_key}: retrain it or change the encoder")
+        raise ValueError(
+            f"the reranker in {folder} was trained on {trained_with} features, not {encoder_key}: retrain it or change the encoder"
+        )
     return LinearRanker.load(folder / MODEL_FILE), manifest

@@ -23,8 +23,6 @@ from matcher.data.catalogue import Catalogue, api_keys_table, now
 from matcher.data.schema import RecordError, canonical_id, clean_text, unicode_problem
 
 ROLES = ("buyer", "staff", "admin")
-#: the secret of development mode; the service refuses it (and an empty one) in production
-DEVELOPMENT_SECRET = "development-secret-not-for-production"
 TOKEN_PREFIX = "mk_"
 
 
@@ -112,7 +110,13 @@ class KeyStore:
         with self.catalogue.transaction() as tx:
             tx.conn.execute(
                 api_keys_table.insert().values(
-                    key_id=key_id, name=name, role=role, buyer_id=buyer_id or None, key_hash=self._hash(token), created_at=now(), created_by=created_by
+                    key_id=key_id,
+                    name=name,
+                    role=role,
+                    buyer_id=buyer_id or None,
+                    key_hash=self._hash(token),
+                    created_at=now(),
+                    created_by=created_by,
                 )
             )
             tx.audit(created_by, "key.create", key_id, {"role": role, "buyer_id": buyer_id or None})
@@ -144,7 +148,9 @@ class KeyStore:
         """Revoke a key (with an audit entry by ``actor`` when given, same transaction); ``False`` when there is no such active key."""
         with self.catalogue.transaction() as tx:
             result = tx.conn.execute(
-                api_keys_table.update().where((api_keys_table.c.key_id == key_id) & api_keys_table.c.revoked_at.is_(None)).values(revoked_at=now())
+                api_keys_table.update()
+                .where((api_keys_table.c.key_id == key_id) & api_keys_table.c.revoked_at.is_(None))
+                .values(revoked_at=now())
             )
             if result.rowcount and actor is not None:
                 tx.audit(actor, "key.revoke", key_id)
@@ -156,6 +162,8 @@ class KeyStore:
         with self.catalogue.engine.connect() as conn:
             rows = conn.execute(sa.select(api_keys_table).order_by(api_keys_table.c.created_at)).all()
         return [
-            KeyInfo(r.key_id, r.name, r.role, r.buyer_id, r.created_at.isoformat(timespec="seconds"), r.created_by, r.revoked_at is not None)
+            KeyInfo(
+                r.key_id, r.name, r.role, r.buyer_id, r.created_at.isoformat(timespec="seconds"), r.created_by, r.revoked_at is not None
+            )
             for r in rows
         ]

@@ -114,7 +114,11 @@ def restore(settings: Settings, archive: str | Path, force: bool = False) -> dic
             raise BackupError(f"{archive}: no {MANIFEST} inside: not a matcher backup") from None
         if contents.get("format") != FORMAT:
             raise BackupError(f"{archive}: format {contents.get('format')!r}, expected {FORMAT}")
-        moves = [(stage / "catalogue.sqlite", catalogue), (stage / "mlflow.sqlite", mlflow_db), (stage / "cache" / "vectors.sqlite", settings.cache_dir / "vectors.sqlite")]
+        moves = [
+            (stage / "catalogue.sqlite", catalogue),
+            (stage / "mlflow.sqlite", mlflow_db),
+            (stage / "cache" / "vectors.sqlite", settings.cache_dir / "vectors.sqlite"),
+        ]
         moves += [(stage / name, data / name) for name in ("mlartifacts", "models")]
         moves += [(p, settings.index_dir / p.name) for p in sorted((stage / "index").glob("*"))] if (stage / "index").is_dir() else []
         for source, target in moves:

@@ -12,4 +12,16 @@ from matcher.ranking.explain import Explanation, explain
 from matcher.ranking.rank import FEATURES, Filters, Match, Query, Ranker, RankingConfig
 from matcher.ranking.shortlist import ShortlistEntry, aggregate
 
-__all__ = ["FEATURES", "Corpus", "Explanation", "Filters", "Match", "Query", "Ranker", "RankingConfig", "ShortlistEntry", "aggregate", "explain"]
+__all__ = [
+    "FEATURES",
+    "Corpus",
+    "Explanation",
+    "Filters",
+    "Match",
+    "Query",
+    "Ranker",
+    "RankingConfig",
+    "ShortlistEntry",
+    "aggregate",
+    "explain",
+]

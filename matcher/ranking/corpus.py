@@ -179,7 +179,7 @@ class Corpus:
         self.previous_rows = np.full(len(self.suppliers), -1, dtype=np.int64)
         #: identifies this corpus, and the one it reused entries from ("" if none)
         self.version = secrets.token_hex(8)
-        self.derived_from = reuse.version if previous else ""
+        self.derived_from = reuse.version if previous and reuse is not None else ""
         for i, supplier in enumerate(self.suppliers):
             entry = previous.get(supplier.supplier_id)
             if entry is not None and entry.supplier is supplier:

@@ -138,6 +138,7 @@ class Ranker:
         self.config = config or RankingConfig()
         #: a fitted estimator with ``decision_function(features)``; ``None`` = the weights of ``config``
         self.reranker = reranker
+        self.bm25: BM25
         if previous is not None and previous.corpus is corpus:
             self.bm25 = previous.bm25  # same documents (only the dense index changed)
         elif previous is not None and corpus.derived_from and corpus.derived_from == previous.corpus.version:
@@ -213,7 +214,9 @@ class Ranker:
             qvec = self.query_vectors([query], progress=False)[0]
         return self._rank(query, qvec, k, filters)
 
-    def rank_many(self, queries: Sequence[Query], k: int = 10, filters: Filters | None = None, progress: bool | None = None) -> list[list[Match]]:
+    def rank_many(
+        self, queries: Sequence[Query], k: int = 10, filters: Filters | None = None, progress: bool | None = None
+    ) -> list[list[Match]]:
         """Rankings for many queries, with their texts encoded in one batched pass."""
         qvecs = self.query_vectors(queries, progress=progress)
         return [self._rank(q, v, k, filters) for q, v in zip(queries, qvecs)]
@@ -355,7 +358,9 @@ class Ranker:
             + cfg.w_activity * f["activity"]
         )
 
-    def candidate_features(self, query: Query, qvec: np.ndarray | None = None, filters: Filters | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def candidate_features(
+        self, query: Query, qvec: np.ndarray | None = None, filters: Filters | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(candidate supplier rows, feature matrix)`` of a query: what a reranker learns from."""
         if qvec is None:
             qvec = self.query_vectors([query], progress=False)[0]

@@ -1,0 +1,70 @@
+"""The models the settings ask for: the encoder (behind its vector cache), the registry, the reranker.
+
+What the application layer and the learning loop both open; each call builds what it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from embeddings import Encoder, load_encoder
+from matcher.learning.registry import REGISTERED_NAME, ModelRegistry
+from matcher.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def open_encoder(settings: Settings) -> Encoder:
+    """The configured encoder, behind the persistent vector cache."""
+    settings.ensure_dirs()
+    return load_encoder(
+        settings.encoder,
+        models_dir=settings.models_dir,
+        cache_path=settings.cache_dir / "vectors.sqlite",
+        batch_size=settings.encode_batch_size,
+    )
+
+
+def open_registry(settings: Settings) -> ModelRegistry | None:
+    """The model registry of the settings' MLflow store, or ``None`` when that store does not exist yet."""
+    uri = settings.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return None
+    return ModelRegistry(uri, settings.data_dir / "models" / "registry")
+
+
+def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, Any]]:
+    """The learned reranker the settings ask for, or ``None`` (hand-set weights), with what was used and why.
+
+    ``MATCHER_RERANKER``: ``champion`` (default: the registry's champion, else the model shipped
+    in ``models/reranker``), ``candidate`` or a registry version number, ``none``, or a folder.
+    """
+    from matcher.learning.rerank import load_model  # scikit-learn: imported when a reranker is asked for
+
+    ref = settings.reranker.strip()
+    if ref.lower() in ("", "none"):
+        return None, {"reranker": "none", "why": "hand-set weights asked for (MATCHER_RERANKER=none)"}
+    folder: Path | None = None
+    source = ""
+    if ref in ("champion", "candidate") or ref.isdigit():
+        registry = open_registry(settings)
+        version = registry.version_of(ref) if registry is not None else None
+        if version is not None:
+            folder, source = registry.files(version), f"{REGISTERED_NAME} v{version} ({ref})"  # type: ignore[union-attr]
+        elif ref == "champion":
+            folder, source = settings.models_dir / "reranker", "shipped in models/reranker (no champion in the registry)"
+        else:
+            return None, {"reranker": "none", "why": f"no registry version {ref!r}: hand-set weights"}
+    else:
+        folder = settings.reranker_dir
+        source = str(folder)
+    try:
+        model, manifest = load_model(folder, encoder.key)
+    except FileNotFoundError:
+        return None, {"reranker": "none", "why": f"no trained reranker in {folder}: hand-set weights"}
+    except ValueError as exc:
+        log.warning("%s; using the hand-set weights", exc)
+        return None, {"reranker": "none", "why": str(exc)}
+    return model, {"reranker": source, "version": manifest.get("version", ""), "trained_on": manifest.get("training", {})}
