@@ -17,7 +17,7 @@ from matcher.ops.access import KeyStore
 
 from .auth import Admin
 from .deps import EngineDep, IdParam, SettingsDep
-from .schemas import ERROR_RESPONSES, ImportOut, KeyIn
+from .schemas import ERROR_RESPONSES, AuditOut, ImportOut, KeyCreatedOut, KeyIn, KeysOut, PromoteOut, ReindexOut, SupplierWriteOut
 from .uploads import import_summary, read_upload
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERROR_RESPONSES)
@@ -32,7 +32,7 @@ def _reload(request: Request) -> Engine:
         return engine
 
 
-@router.post("/keys", status_code=201)
+@router.post("/keys", status_code=201, response_model=KeyCreatedOut)
 def create_key(body: KeyIn, principal: Admin, request: Request) -> dict:
     """A new API key; the token is shown in this answer only."""
     keys: KeyStore = request.app.state.keys
@@ -43,7 +43,7 @@ def create_key(body: KeyIn, principal: Admin, request: Request) -> dict:
     return {"key_id": key_id, "token": token, "role": body.role, "buyer_id": body.buyer_id, "name": body.name}
 
 
-@router.get("/keys")
+@router.get("/keys", response_model=KeysOut)
 def list_keys(principal: Admin, request: Request) -> dict:
     data = [vars(k) for k in request.app.state.keys.list()]
     return {"data": data, "count": len(data)}
@@ -90,7 +90,7 @@ def _reindexed(engine: Engine) -> dict:
     }
 
 
-@router.post("/reindex")
+@router.post("/reindex", response_model=ReindexOut)
 async def reindex(principal: Admin, request: Request) -> dict:
     """Publish a new index version if the catalogue changed (only new texts are encoded) and serve it.
 
@@ -101,7 +101,7 @@ async def reindex(principal: Admin, request: Request) -> dict:
     return _reindexed(engine)
 
 
-@router.put("/suppliers/{supplier_id}")
+@router.put("/suppliers/{supplier_id}", response_model=SupplierWriteOut, response_model_exclude_none=True)
 async def upsert_supplier(
     supplier_id: IdParam, body: dict, principal: Admin, request: Request, engine: EngineDep, reindex: bool = True
 ) -> dict:
@@ -124,7 +124,7 @@ async def upsert_supplier(
     return {"supplier_id": supplier_id, "created": not existed, **(_reindexed(engine) if reindex else {})}
 
 
-@router.delete("/suppliers/{supplier_id}")
+@router.delete("/suppliers/{supplier_id}", response_model=SupplierWriteOut, response_model_exclude_none=True)
 async def delete_supplier(supplier_id: IdParam, principal: Admin, request: Request, engine: EngineDep, reindex: bool = True) -> dict:
     """Remove a supplier from the catalogue and, unless ``reindex=false``, from the served index."""
     with engine.catalogue.transaction() as tx:
@@ -143,7 +143,7 @@ class PromoteIn(BaseModel):
     ship: bool = False
 
 
-@router.post("/promote")
+@router.post("/promote", response_model=PromoteOut)
 async def promote_candidate(body: PromoteIn, principal: Admin, request: Request, settings: SettingsDep) -> dict:
     """Compare the registry's candidate with the champion on a held-out benchmark; promote it if it wins."""
     from matcher.evaluation.evaluate import Benchmark
@@ -172,7 +172,7 @@ async def promote_candidate(body: PromoteIn, principal: Admin, request: Request,
     }
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditOut)
 def audit_log(principal: Admin, engine: EngineDep, limit: Annotated[int, QueryParam(ge=1, le=1000)] = 100) -> dict:
     """The latest writes: who did what, when."""
     data = engine.catalogue.audit_log(limit)

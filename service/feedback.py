@@ -9,12 +9,12 @@ from matcher.data.feedback import Feedback, list_feedback, qrels_tsv, record_fee
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import EngineDep
-from .schemas import ERROR_RESPONSES, FeedbackIn
+from .schemas import ERROR_RESPONSES, FeedbackCreatedOut, FeedbackIn, FeedbackListOut
 
 router = APIRouter(tags=["feedback"], responses=ERROR_RESPONSES)
 
 
-@router.post("/feedback", status_code=201)
+@router.post("/feedback", status_code=201, response_model=FeedbackCreatedOut)
 def give_feedback(body: FeedbackIn, principal: Caller, engine: EngineDep) -> dict:
     """A verdict on one result: not_relevant, relevant, shortlisted, pitched or contracted.
 
@@ -38,7 +38,7 @@ def give_feedback(body: FeedbackIn, principal: Caller, engine: EngineDep) -> dic
     return {"id": feedback_id, "verdict": body.verdict, "buyer_id": buyer_id, "versions": versions}
 
 
-@router.get("/feedback")
+@router.get("/feedback", response_model=FeedbackListOut)
 def feedback_list(principal: Caller, engine: EngineDep) -> dict:
     """Stored verdicts, newest first (a buyer key: its organisation's only)."""
     data = list_feedback(engine.catalogue, buyer_id=None if principal.is_staff else principal.buyer_id)

@@ -12,7 +12,7 @@ from matcher.ranking.rank import Filters, Query
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import DeadlineDep, EngineDep, FiltersDep, IdParam, KParam, SettingsDep
-from .schemas import ERROR_RESPONSES, BatchOut, BatchRequest, MatchesOut, MatchRequest, MeOut
+from .schemas import ERROR_RESPONSES, BatchOut, BatchRequest, MatchesOut, MatchRequest, MeOut, ReverseOut
 
 router = APIRouter(tags=["matching"], responses=ERROR_RESPONSES)
 
@@ -84,7 +84,7 @@ def need_matches(
     return _answer(engine.match(Query.from_need(need), k, filters, deadline), need.amount, settings, engine.versions(), need.need_id)
 
 
-@router.get("/suppliers/{supplier_id}/needs", tags=["shortlists"])
+@router.get("/suppliers/{supplier_id}/needs", tags=["shortlists"], response_model=ReverseOut)
 def supplier_needs(supplier_id: IdParam, principal: Staff, engine: EngineDep, k: KParam = 10) -> dict:
     """The reverse question (staff): which recorded needs this start-up fits, best first."""
     try:

@@ -15,7 +15,7 @@ from matcher.ops.access import Principal
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import EngineDep, IdParam
-from .schemas import ERROR_RESPONSES, ImportOut, NeedIn, NeedOut
+from .schemas import ERROR_RESPONSES, BuyersOut, ImportOut, NeedIn, NeedOut, NeedsOut
 from .uploads import import_summary, read_upload
 
 router = APIRouter(tags=["needs"], responses=ERROR_RESPONSES)
@@ -38,14 +38,14 @@ def _validated(body: NeedIn, need_id: str, principal: Principal) -> Need:
         raise HTTPException(422, detail=f"{exc.field}: {exc.message}") from None
 
 
-@router.get("/buyers")
+@router.get("/buyers", response_model=BuyersOut)
 def buyers(principal: Caller, engine: EngineDep) -> dict:
     """Buyers with recorded needs (a buyer key sees its own organisation only)."""
     data = [{"buyer_id": b, "buyer_name": n, "n_needs": c} for b, n, c in engine.catalogue.buyers() if principal.can_access_buyer(b)]
     return {"data": data, "count": len(data)}
 
 
-@router.get("/buyers/{buyer_id}/needs")
+@router.get("/buyers/{buyer_id}/needs", response_model=NeedsOut)
 def buyer_needs(buyer_id: IdParam, principal: Caller, engine: EngineDep) -> dict:
     """A buyer's recorded needs."""
     check_buyer(principal, buyer_id)

