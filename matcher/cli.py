@@ -278,6 +278,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         progress=None if not args.json else False,
         reranker=reranker,
         reranker_info=reranker_info,
+        split=args.split,
     )
     if args.run_out:
         write_trec_run(result.run, args.run_out, "matcher")
@@ -629,6 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-out", type=Path, help="write the rankings (top 100) in TREC run format")
     p.add_argument("--no-mlflow", action="store_true", help="do not log the run to MLflow")
     p.add_argument("--no-reranker", action="store_true", help="rank with the hand-set weights, not the learned reranker")
+    p.add_argument("--split", default="as given by the benchmark folder", help="how the benchmark is split from the training data (recorded with the result)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train-reranker", help="fit the learned reranker on labelled benchmarks (earlier in time)")

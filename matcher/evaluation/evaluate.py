@@ -146,10 +146,12 @@ def run_benchmark(
     progress: bool | None = None,
     reranker: Any = None,
     reranker_info: dict[str, Any] | None = None,
+    split: str = "as given by the benchmark folder",
 ) -> EvaluationResult:
     """Rank the benchmark's suppliers for its needs; score when it has labels.
 
     ``reranker``: a fitted second stage (``matcher.learning.rerank``); ``None`` uses the hand-set weights.
+    ``split``: how the benchmark was split from what the models learnt on, recorded with the result.
     """
     timings = {}
     t0 = time.perf_counter()
@@ -185,7 +187,7 @@ def run_benchmark(
         "n_needs_ranked": len(bench.needs),
         "n_evidence": len(corpus.evidence),
         "cpv_labels": bool(cpv),
-        "split": "as given by the benchmark folder (decp-dev: suppliers' contracts before 2019-01-01, needs of January 2019)",
+        "split": split,
     }
     return EvaluationResult(run, baseline, metrics, baseline_metrics, n_needs, cfg, {k: round(v, 2) for k, v in timings.items()}, versus)
 

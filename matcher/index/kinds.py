@@ -24,7 +24,7 @@ with (and the index kind), and refuses to load for another one.
     vectors (``IndexRefine``; one byte per dimension). No float32 vector is kept: scores and
     ``vectors()`` are the 8-bit reconstructions (error about 1e-3 on a cosine).
 
-Numbers measured by ``benchmarks/scale.py`` (2 cores, dimension 384) justify the thresholds.
+The thresholds come from ``benchmarks/scale.py``; its figures are in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -45,53 +45,45 @@ KINDS = ("flat", "hnsw", "ivfpq")
 #: the ``IndexManifest.kind`` written for each kind ("faiss-flat-ip" is the historical default)
 MANIFEST_KINDS = {"flat": "faiss-flat-ip", "hnsw": "faiss-hnsw-ip", "ivfpq": "faiss-ivfpq-sq8-l2"}
 
-#: single-query latency (p95, in-process, one thread, on the shared 2-core machine) that exact
-#: search must stay under
+# The thresholds below are set from measurements of ``benchmarks/scale.py`` (2 cores, dimension
+# 384): the figures, and the command that produced them, are in benchmarks/README.md ("Index kinds").
+
+#: single-query latency (p95, in-process, one thread) that exact search must stay under
 LATENCY_BUDGET_MS = 5.0
 #: exact search while ``rows × dim`` stays under this (a flat scan costs one multiply-add per
-#: stored float): 25,000 rows at dimension 384. ``benchmarks/scale.py`` (load ≈ 3 on 2 cores):
-#: flat p50 / p95 0.29 / 0.37 ms at 10k rows, 1.4 / 1.8 ms at 25k, 6.4 / 8.3 ms at 100k (up to
-#: 5.9 ms p95 at 30k under heavier load), linear in rows × dim; HNSW p95 1.3 ms at 100k.
+#: stored float): 25,000 rows at dimension 384
 FLAT_MAX_FLOATS = 25_000 * 384
 
-#: HNSW links per node (2 × M on the bottom layer): 32 keeps recall high on 384-d embeddings
+#: HNSW links per node (2 × M on the bottom layer)
 HNSW_M = 32
 #: candidate list while building: higher = better graph, slower build (build time is linear in it)
 HNSW_EF_CONSTRUCTION = 128
-#: candidate list while searching (at least ``k``), up to :data:`HNSW_EF_SEARCH_ROWS` rows:
-#: recall@10 0.9955 at 100k rows (p95 1.0 ms)
+#: candidate list while searching (at least ``k``), up to :data:`HNSW_EF_SEARCH_ROWS` rows ...
 HNSW_EF_SEARCH = 256
-#: ... and above: at 1M rows recall@10 is 0.936 with 256, 0.969 with 512, 0.978 with 768,
-#: 0.984 with 1024 (p50 5.7 ms), 0.988 with 1536 (p50 8.4 ms)
-#: (benchmark: recall@10 0.984, p50 7.0 ms at 1M rows; the 1M build takes 11–12 min on 2 cores)
+#: ... and above (recall@10 ≥ 0.98 at 1M rows)
 HNSW_EF_SEARCH_LARGE = 1024
 HNSW_EF_SEARCH_ROWS = 100_000
 #: a filtered graph search keeps only the allowed share of the nodes it visits, so its candidate
-#: list is widened to ``ef / share``, at most this. At 1M rows: share 0.1 needs 2560 for 0.973
-#: (15 ms; the exact scan of the 100k allowed rows takes 19 ms); share 0.5 reaches 0.982 at 1024
+#: list is widened to ``ef / share``, at most this
 HNSW_EF_FILTERED_MAX = 4096
-#: filtered search scans the allowed rows exactly when ``allowed × share ≤ ratio × ef``: the scan
-#: costs ≈ 0.15 µs an allowed row, the widened graph search ≈ 6 µs per ``ef / share`` (1M rows)
+#: filtered search scans the allowed rows exactly when ``allowed × share ≤ ratio × ef`` (the scan's
+#: cost per allowed row against the widened graph search's cost per ``ef / share``)
 HNSW_FILTER_EXACT_RATIO = 40
 
-#: dimensions per PQ sub-quantiser: 384-d rows get 96 one-byte codes (see ``pq_m``); 8 dimensions
-#: a code lost the new-topic queries' order (recall@10 0.90 at 100k rows)
+#: dimensions per PQ sub-quantiser: 384-d rows get 96 one-byte codes (see ``pq_m``)
 IVFPQ_DIMS_PER_CODE = 4
 #: bits per PQ code
 IVFPQ_NBITS = 8
 #: share of the inverted lists visited per query (``nprobe = ⌈0.4 · nlist⌉``): embedding-like data
-#: needs a wide probe for queries far from every stored topic (recall@10 at 100k rows: 0.975 at
-#: 1/4, 0.982 at 1/3, 0.987 at 0.4; 0.981 at 1M rows, p50 26 ms, 495 MB)
+#: needs a wide probe for queries far from every stored topic
 IVFPQ_PROBE_FRACTION = 0.4
 #: the PQ shortlist is ``k × IVFPQ_REFINE_K_FACTOR`` rows, re-ranked with the 8-bit vectors
-#: (64 gained 0.001 of recall@10 over 16: the lists visited, not the PQ codes, limit it)
 IVFPQ_REFINE_K_FACTOR = 16
 #: exact filtered search gathers the allowed rows when they are at most 1/32 of the index, else
 #: scans the index's storage skipping the others (cheaper than copying many rows)
 EXACT_GATHER_RATIO = 32
 #: searches of fewer queries than this run on one OpenMP thread: a single query gains nothing
-#: from a thread team and, on a loaded 2-core machine, waits for it (the flat scan of 10k rows:
-#: 0.3 ms on one thread, up to 16 ms with two while another process held a core)
+#: from a thread team and, on a loaded machine, waits for it
 PARALLEL_MIN_QUERIES = 16
 #: fewest rows to train the IVF-PQ quantisers on (256 PQ centroids need a few thousand points)
 IVFPQ_MIN_ROWS = 1_000
