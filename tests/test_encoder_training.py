@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from embeddings import load_encoder
 from embeddings.training import distill_static, retrieval_mrr, save_encoder, train_contrastive, train_tokenizer
 from matcher.app.engine import sample_data_dir
+
+pytestmark = pytest.mark.slow  # trains real encoders
 
 PAIRS = [
     ("téléconsultation pour hôpitaux", "Plateforme de consultation médicale à distance pour les centres hospitaliers."),

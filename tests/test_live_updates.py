@@ -121,6 +121,7 @@ def _catalogue(path: Path, n: int) -> None:
             )
 
 
+@pytest.mark.slow  # five re-indexes of 4,000 suppliers in subprocesses
 def test_kill_9_during_reindex_leaves_the_previous_version_serving(tmp_path: Path) -> None:
     env = {**os.environ, "MATCHER_ENCODER": "hashing", "MATCHER_RERANKER": "none", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     data = tmp_path / "data"
@@ -132,21 +133,24 @@ def test_kill_9_during_reindex_leaves_the_previous_version_serving(tmp_path: Pat
     big = tmp_path / "big.jsonl"
     _catalogue(big, 4000)
     subprocess.run([*cli, "import", "--kind", "suppliers", str(big)], env=env, check=True, capture_output=True)
-    killed_mid_way = 0
-    for delay in (0.5, 1.5, 2.5, 3.5, 5.0, 7.0):
-        proc = subprocess.Popen([*cli, "index"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        finished = proc.poll() is not None
-        proc.send_signal(signal.SIGKILL)
+    # killed as soon as the child reports each step (its -v log lines): while encoding, then at each
+    # step of publishing the new version — synchronised on what it says, never on a guessed delay
+    killed_at = []
+    for event in ("encoding ", "publish: writing", "publish: flushing", "publish: renaming", "publish: pointing"):
+        proc = subprocess.Popen([*cli, "-v", "index"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if event in line:
+                proc.send_signal(signal.SIGKILL)
+                killed_at.append(event)
+                break
         proc.wait()
-        killed_mid_way += not finished
+        assert proc.returncode == -signal.SIGKILL, f"the re-index ended before reporting {event!r}"
         # whatever the moment: CURRENT names a complete version that loads, with a consistent manifest
         index, manifest, name = store.load(expect_encoder=None)
         assert len(index) == manifest.size and (store.root / name / "manifest.json").is_file()
         assert not (store.root / CURRENT).read_text().startswith(TMP_PREFIX)
-        if finished:
-            break
-    assert killed_mid_way >= 1
+    assert len(killed_at) == 5
     done = subprocess.run([*cli, "index"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     index, manifest, name = store.load()
@@ -156,7 +160,14 @@ def test_kill_9_during_reindex_leaves_the_previous_version_serving(tmp_path: Pat
 
 @pytest.fixture(autouse=True)
 def _no_leftover_threads():
+    """Every server and client thread a test of this module starts is stopped before it ends."""
+    before = set(threading.enumerate())
     yield
+    # (AnyIO's pooled worker threads belong to a test client that outlives the test: not counted)
+    left = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.name.startswith("AnyIO worker")]
+    for thread in left:
+        thread.join(timeout=10)
+    assert not [t.name for t in left if t.is_alive()], "threads left running"
 
 
 @pytest.mark.parametrize("crash_at", ["save", "rename", "pointer", "replace"])

@@ -111,6 +111,7 @@ def _synced_ranker(
     def encode(texts: list[str]) -> np.ndarray:
         """The texts' vectors, counting what the vector cache had (the counters are the encoder's: read around the call)."""
         hits, misses = (cache.hits, cache.misses) if cache is not None else (0, 0)
+        log.info("encoding %d texts", len(texts))
         vectors = encoder.encode_passages(texts, progress=progress)
         counts["encoded"] += cache.misses - misses if cache is not None else len(texts)
         counts["from_cache"] += cache.hits - hits if cache is not None else 0

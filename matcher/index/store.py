@@ -93,10 +93,15 @@ class IndexStore:
             previous = self.current()
             name = f"v{manifest.created_at.replace('-', '').replace(':', '').replace('T', '-')[:15]}-{manifest.catalogue_hash[:8]}-{secrets.token_hex(3)}"
             tmp = self.root / f"{TMP_PREFIX}{name}"
+            # each step is logged as it starts ("publish: …"): what a crash test waits for before killing
+            log.info("publish: writing %s", tmp.name)
             index.save(tmp, manifest)
+            log.info("publish: flushing %s", tmp.name)
             _fsync_tree(tmp)
+            log.info("publish: renaming %s into place", tmp.name)
             os.rename(tmp, self.root / name)
             _fsync_dir(self.root)
+            log.info("publish: pointing %s at %s", CURRENT, name)
             pointer = self.root / f"{TMP_PREFIX}{CURRENT}"
             with pointer.open("w", encoding="utf-8") as handle:
                 handle.write(name + "\n")
@@ -104,6 +109,7 @@ class IndexStore:
                 os.fsync(handle.fileno())
             os.replace(pointer, self.root / CURRENT)
             _fsync_dir(self.root)
+            log.info("publish: %s is live", name)
             self._prune(keep={name, previous.name if previous else name})
             return name
 
