@@ -9,8 +9,7 @@ from fastapi import Query as QueryParam
 from fastapi.responses import Response
 
 from matcher.app.engine import Engine, NotFoundError
-from matcher.app.export import csv_bytes, xlsx_bytes
-from matcher.data.schema import SIZE_LABELS_FR
+from matcher.app.export import SHORTLIST_COLUMNS, csv_bytes, shortlist_rows, xlsx_bytes
 from matcher.ranking.shortlist import ShortlistEntry
 
 from .auth import Caller, Staff, check_buyer
@@ -19,24 +18,6 @@ from .schemas import ERROR_RESPONSES, CrossShortlistsOut, ShortlistOut, StatsOut
 
 router = APIRouter(tags=["shortlists"], responses=ERROR_RESPONSES)
 
-#: columns of the exports, in French (what staff read)
-EXPORT_COLUMNS = [
-    "Acheteur (id)",
-    "Acheteur",
-    "Rang",
-    "Start-up (id)",
-    "Start-up",
-    "Score",
-    "Région",
-    "Segments",
-    "Taille",
-    "PME",
-    "Étiquettes",
-    "Besoins couverts",
-    "Raisons",
-    "Site web",
-    "Versions",
-]
 Format = Literal["csv", "xlsx"]
 CapParam = Annotated[int | None, QueryParam(ge=1, le=1000, description="a start-up appears in at most this many ministries' lists")]
 TradeOffParam = Annotated[
@@ -60,42 +41,14 @@ def _entry_out(engine: Engine, e: ShortlistEntry) -> dict[str, Any]:
     }
 
 
-def _export_rows(engine: Engine, buyer_id: str, buyer_name: str, entries: list[ShortlistEntry]) -> list[list[Any]]:
-    versions = engine.versions()
-    stamp = f"encodeur {versions['encoder']} ; index {versions['index']} ; reranker {versions['reranker']}"
-    rows = []
-    for e in entries:
-        s = engine.corpus.suppliers[e.supplier]
-        rows.append(
-            [
-                buyer_id,
-                buyer_name,
-                e.rank,
-                s.supplier_id,
-                s.name,
-                e.score,
-                s.region,
-                ", ".join(s.segments),
-                SIZE_LABELS_FR.get(s.size, ""),
-                "oui" if s.is_sme else "non",
-                ", ".join(s.tags),
-                "; ".join(f"{t} (rang {r})" for _, t, r in e.needs),
-                " | ".join(e.explanation.reasons) if e.explanation else "",
-                s.website,
-                stamp,
-            ]
-        )
-    return rows
-
-
 def _download(rows: list[list[Any]], fmt: str, stem: str) -> Response:
     if fmt == "xlsx":
         content, media = (
-            xlsx_bytes(EXPORT_COLUMNS, rows, sheet="Start-up pertinentes"),
+            xlsx_bytes(SHORTLIST_COLUMNS, rows, sheet="Start-up pertinentes"),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     else:
-        content, media = csv_bytes(EXPORT_COLUMNS, rows), "text/csv; charset=utf-8"
+        content, media = csv_bytes(SHORTLIST_COLUMNS, rows), "text/csv; charset=utf-8"
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
 
 
@@ -137,7 +90,7 @@ def export_buyer_shortlist(
     needs, entries = _shortlist(engine, buyer_id, k, filters)
     name = next((n.buyer_name for n in needs if n.buyer_name), "")
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in buyer_id)[:60]
-    return _download(_export_rows(engine, buyer_id, name, entries), format, f"liste-{safe}")
+    return _download(shortlist_rows(engine, buyer_id, name, entries), format, f"liste-{safe}")
 
 
 @router.get("/shortlists", response_model=CrossShortlistsOut)
@@ -179,7 +132,7 @@ def export_all_shortlists(
     """All ministries' (balanced) lists in one file (staff)."""
     cross = engine.all_shortlists(k, filters=filters, cap=cap, trade_off=trade_off)
     names = {b: n for b, n, _ in engine.catalogue.buyers()}
-    rows = [row for b, (_, entries) in cross.lists.items() for row in _export_rows(engine, b, names.get(b, ""), entries)]
+    rows = [row for b, (_, entries) in cross.lists.items() for row in shortlist_rows(engine, b, names.get(b, ""), entries)]
     return _download(rows, format, "listes-ministeres")
 
 

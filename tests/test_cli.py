@@ -50,11 +50,28 @@ def test_shortlist_table_and_csv_export(tmp_path: Path) -> None:
     assert proc.stdout.count("Liste de start-up pertinentes") == 6
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: opens cleanly in a spreadsheet
     table = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
-    assert list(table.columns[:5]) == ["acheteur_id", "acheteur", "rang", "fournisseur_id", "fournisseur"]
-    assert len(table) == 18 and set(table["acheteur_id"]) >= {"min-armees", "chu-montlaurent"}
-    assert table["raisons"].notna().all()
+    assert list(table.columns[:5]) == ["Acheteur (id)", "Acheteur", "Rang", "Start-up (id)", "Start-up"]
+    assert len(table) == 18 and set(table["Acheteur (id)"]) >= {"min-armees", "chu-montlaurent"}
+    assert table["Raisons"].notna().all()
     proc = _matcher(tmp_path, "shortlist", "--buyer", "nobody")
     assert proc.returncode != 0 and "unknown buyer" in proc.stderr
+
+
+def test_the_cli_and_the_service_export_the_same_file(tmp_path: Path) -> None:
+    """One rule for the export's columns and cells: `matcher shortlist --csv` = the service's download, byte for byte."""
+    from fastapi.testclient import TestClient
+
+    from matcher.app.engine import Engine
+    from matcher.settings import Settings
+    from service.app import create_app
+
+    out = tmp_path / "liste.csv"
+    assert _matcher(tmp_path, "shortlist", "--buyer", "min-sante", "-k", "10", "--csv", str(out)).returncode == 0
+    settings = Settings(data_dir=tmp_path, encoder="hashing")  # what the command above used
+    with TestClient(create_app(settings, engine=Engine.open(settings))) as client:
+        token = client.app.state.keys.create("staff", "staff")[1]
+        download = client.get("/buyers/min-sante/shortlist/export?format=csv&k=10", headers={"Authorization": f"Bearer {token}"})
+    assert download.status_code == 200 and download.content == out.read_bytes()
 
 
 def test_import_updates_instead_of_duplicating(tmp_path: Path) -> None:

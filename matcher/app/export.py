@@ -17,7 +17,13 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from matcher.data.schema import SIZE_LABELS_FR
+from matcher.ranking.shortlist import ShortlistEntry
+
+if TYPE_CHECKING:  # the engine imports nothing from here; the type is only for readers and mypy
+    from matcher.app.engine import Engine
 
 __all__ = ["csv_bytes", "safe_cell", "safe_sheet_name", "write_csv", "write_xlsx", "xlsx_bytes"]
 
@@ -155,3 +161,52 @@ def write_xlsx(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(xlsx_bytes(header, rows, sheet=sheet))
+
+
+#: the columns of a shortlist export, in French (what staff read): the same file from the CLI and the service
+SHORTLIST_COLUMNS = [
+    "Acheteur (id)",
+    "Acheteur",
+    "Rang",
+    "Start-up (id)",
+    "Start-up",
+    "Score",
+    "Région",
+    "Segments",
+    "Taille",
+    "PME",
+    "Étiquettes",
+    "Besoins couverts",
+    "Raisons",
+    "Site web",
+    "Versions",
+]
+
+
+def shortlist_rows(engine: Engine, buyer_id: str, buyer_name: str, entries: list[ShortlistEntry]) -> list[list[Any]]:
+    """One export row per start-up of a ministry's list (``SHORTLIST_COLUMNS``), stamped with the versions that ranked it."""
+    versions = engine.versions()
+    stamp = f"encodeur {versions['encoder']} ; index {versions['index']} ; reranker {versions['reranker']}"
+    rows = []
+    for e in entries:
+        s = engine.corpus.suppliers[e.supplier]
+        rows.append(
+            [
+                buyer_id,
+                buyer_name,
+                e.rank,
+                s.supplier_id,
+                s.name,
+                e.score,
+                s.region,
+                ", ".join(s.segments),
+                SIZE_LABELS_FR.get(s.size, ""),
+                "oui" if s.is_sme else "non",
+                ", ".join(s.tags),
+                "; ".join(f"{t} (rang {r})" for _, t, r in e.needs),
+                " | ".join(e.explanation.reasons) if e.explanation else "",
+                s.website,
+                stamp,
+            ]
+        )
+    return rows

@@ -7,6 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 
+from matcher.app.export import SHORTLIST_COLUMNS, shortlist_rows, write_csv, write_xlsx
 from matcher.cli.common import check_k, filters_of, settings_from
 from matcher.data.schema import canonical_id, unicode_problem
 
@@ -58,21 +59,6 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
-SHORTLIST_COLUMNS = [
-    "acheteur_id",
-    "acheteur",
-    "rang",
-    "fournisseur_id",
-    "fournisseur",
-    "score",
-    "region",
-    "segments",
-    "besoins_couverts",
-    "raisons",
-    "site_web",
-]
-
-
 def cmd_shortlist(args: argparse.Namespace) -> int:
     from matcher.app.engine import Engine
 
@@ -89,36 +75,18 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
     rows = []
     for buyer_id, buyer_name, n_needs in buyers:
         needs, entries = engine.shortlist(buyer_id, args.k)
-        print(f"\n=== Liste de start-up pertinentes — {buyer_name or buyer_id} ({n_needs} besoins) ===")
+        name = next((n.buyer_name for n in needs if n.buyer_name), "")  # the service's rule: the export is the same file
+        print(f"\n=== Liste de start-up pertinentes — {name or buyer_id} ({n_needs} besoins) ===")
         print(f"{'rang':>4}  {'start-up':<34} {'score':>6}  {'région':<28} besoins couverts")
         for e in entries:
             supplier = engine.corpus.suppliers[e.supplier]
             covered = ", ".join(f"{nid} (#{rank})" for nid, _, rank in e.needs)
             print(f"{e.rank:>4}  {supplier.name[:34]:<34} {e.score:>6.2f}  {supplier.region[:28]:<28} {covered}")
-            reason = " | ".join(e.explanation.reasons) if e.explanation else ""
-            rows.append(
-                [
-                    buyer_id,
-                    buyer_name,
-                    e.rank,
-                    supplier.supplier_id,
-                    supplier.name,
-                    e.score,
-                    supplier.region,
-                    ";".join(supplier.segments),
-                    ";".join(n for n, _, _ in e.needs),
-                    reason,
-                    supplier.website,
-                ]
-            )
+        rows += shortlist_rows(engine, buyer_id, name, entries)  # the service's export: same columns, same cells
     if args.csv:
-        from matcher.app.export import write_csv
-
         write_csv(args.csv, SHORTLIST_COLUMNS, rows)
         print(f"\nExport CSV : {args.csv} ({len(rows)} lignes)")
     if args.xlsx:
-        from matcher.app.export import write_xlsx
-
         write_xlsx(args.xlsx, SHORTLIST_COLUMNS, rows, sheet="Start-up pertinentes")
         print(f"Export XLSX : {args.xlsx} ({len(rows)} lignes)")
     return 0
