@@ -17,7 +17,7 @@ from pathlib import Path
 from embeddings import load_encoder
 from matcher.data.cpv import CpvVocabulary
 from matcher.evaluation.evaluate import Benchmark, bm25_baseline
-from matcher.evaluation.metrics import evaluate_run
+from matcher.evaluation.metrics import evaluate_run, run_ids
 from matcher.ranking.corpus import Corpus
 from matcher.ranking.rank import Query, Ranker, RankingConfig
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for weight in WEIGHTS:
         print(_row(f"without {weight.removeprefix('w_')}", score(dataclasses.replace(base, **{weight: 0.0})), slices))
     baseline = bm25_baseline(bench.suppliers, bench.needs)
-    print(_row("plain BM25 baseline", evaluate_run({n: [s for s, _ in r] for n, r in baseline.items()}, bench.qrels, bench.slices), slices))
+    print(_row("plain BM25 baseline", evaluate_run(run_ids(baseline), bench.qrels, bench.slices), slices))
     return 0
 
 

@@ -73,7 +73,7 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
         if missing:
             raise SystemExit(f"buyer: unknown buyer id(s) {', '.join(sorted(missing))} (see `matcher buyers`)")
     rows = []
-    for buyer_id, buyer_name, n_needs in buyers:
+    for buyer_id, _, n_needs in buyers:
         needs, entries = engine.shortlist(buyer_id, args.k)
         name = next((n.buyer_name for n in needs if n.buyer_name), "")  # the service's rule: the export is the same file
         print(f"\n=== Liste de start-up pertinentes — {name or buyer_id} ({n_needs} besoins) ===")

@@ -219,6 +219,16 @@ def _date(name: str, value: Any) -> str | None:
     return text
 
 
+def fractional_year(date: str | None) -> float | None:
+    """A ``YYYY-MM-DD`` date as a fractional year (2019-07-01 → about 2019.5); ``None`` when not such a date."""
+    if not date or len(date) < 10:
+        return None
+    try:
+        return int(date[:4]) + (int(date[5:7]) - 1) / 12 + (int(date[8:10]) - 1) / 365
+    except ValueError:
+        return None
+
+
 def _amount(name: str, value: Any) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None

@@ -82,3 +82,14 @@ def sentences(text: str) -> list[str]:
     """Split a description into sentences (for evidence snippets)."""
     parts = [p.strip() for p in _SENTENCE.split(repair(text)) if p.strip()]
     return parts or ([repair(text)] if text.strip() else [])
+
+
+def region_key(region: str) -> str:
+    """How regions compare: folded (``Île-de-France`` = ``ile-de-france``); ranking features, filters and explanations all use it."""
+    return fold(region)
+
+
+def same_region(a: str, b: str) -> bool:
+    """Whether two region names are the same region (both given, equal once folded)."""
+    key = region_key(a)
+    return bool(key) and region_key(b) == key

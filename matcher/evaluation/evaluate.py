@@ -21,7 +21,7 @@ from matcher.data.cpv import CpvVocabulary
 from matcher.data.ingest import ImportReport, InputFileError, find_file, read_labels, read_needs, read_slices, read_suppliers
 from matcher.data.schema import Need, Supplier
 from matcher.data.text import plain_tokens
-from matcher.evaluation.metrics import EXTRA_METRICS, METRICS, compare_runs, evaluate_run, recall_curve
+from matcher.evaluation.metrics import EXTRA_METRICS, METRICS, compare_runs, evaluate_run, recall_curve, run_ids
 from matcher.evaluation.tracking import mlflow_run
 from matcher.ranking.corpus import Corpus
 from matcher.ranking.lexical import BM25
@@ -170,8 +170,7 @@ def run_benchmark(
     metrics = baseline_metrics = versus = None
     n_needs = len(bench.needs)
     if bench.qrels is not None:
-        ids = {n: [s for s, _ in r] for n, r in run.items()}
-        baseline_ids = {n: [s for s, _ in r] for n, r in baseline.items()}
+        ids, baseline_ids = run_ids(run), run_ids(baseline)
         metrics = evaluate_run(ids, bench.qrels, bench.slices)
         baseline_metrics = evaluate_run(baseline_ids, bench.qrels, bench.slices)
         versus = compare_runs(ids, baseline_ids, bench.qrels, bench.slices)
@@ -213,8 +212,7 @@ def evaluation_figures(result: EvaluationResult, qrels: dict[str, dict[str, int]
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ids = lambda run: {n: [s for s, _ in r] for n, r in run.items()}  # noqa: E731
-    curve, base = recall_curve(ids(result.run), qrels), recall_curve(ids(result.baseline_run), qrels)
+    curve, base = recall_curve(run_ids(result.run), qrels), recall_curve(run_ids(result.baseline_run), qrels)
     fig_curve, ax = plt.subplots(figsize=(6, 4))
     ax.plot(list(curve), list(curve.values()), marker="o", label="matcher")
     ax.plot(list(base), list(base.values()), marker="o", label="BM25")

@@ -141,3 +141,8 @@ def recall_curve(run: Run, qrels: Qrels, ks: Sequence[int] = (1, 2, 5, 10, 20, 5
     """Mean recall@k over the scored needs, for each k."""
     needs = scored_needs(run, qrels)
     return {k: (sum(recall(list(run.get(n, [])), qrels[n], k) for n in needs) / len(needs) if needs else 0.0) for k in ks}
+
+
+def run_ids(run: dict[str, list[tuple[str, float]]]) -> dict[str, list[str]]:
+    """A run's ranked ids per need, scores dropped: what the metrics read."""
+    return {need: [sid for sid, _ in ranking] for need, ranking in run.items()}

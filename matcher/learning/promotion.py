@@ -20,7 +20,7 @@ from typing import Any
 from embeddings import Encoder
 from matcher.data.cpv import CpvVocabulary
 from matcher.evaluation.evaluate import Benchmark, EvaluationResult, run_benchmark
-from matcher.evaluation.metrics import compare_runs
+from matcher.evaluation.metrics import compare_runs, run_ids
 from matcher.learning.models import open_encoder, open_registry, open_reranker
 from matcher.learning.registry import REGISTERED_NAME, Decision, ModelRegistry, promotion_decision
 from matcher.learning.rerank import LinearRanker, save_model, training_set
@@ -46,7 +46,7 @@ def check_time_split(trained_until: str | None, held_out: Benchmark) -> None:
 
 
 def _ids(result: EvaluationResult) -> dict[str, list[str]]:
-    return {n: [s for s, _ in ranking] for n, ranking in result.run.items()}
+    return run_ids(result.run)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matcher.data.cpv import CpvVocabulary
-from matcher.data.schema import Supplier
+from matcher.data.schema import Supplier, fractional_year
 from matcher.data.text import fold, repair
 from matcher.index.keyed import evidence_key
 
@@ -107,8 +107,8 @@ def supplier_entry(supplier: Supplier, cpv: CpvVocabulary) -> SupplierEntry:
                 facts.buyer_kinds.add(kind)
         if ref.amount:
             facts.amounts.append(ref.amount)
-        if ref.date:
-            year = int(ref.date[:4]) + (int(ref.date[5:7]) - 1) / 12 + (int(ref.date[8:10]) - 1) / 365
+        year = fractional_year(ref.date)
+        if year is not None:
             facts.last_year = year if facts.last_year is None else max(facts.last_year, year)
         text = repair(ref.objet)
         key = fold(text)

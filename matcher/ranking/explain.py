@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from matcher.data.cpv import CpvVocabulary, agreement
 from matcher.data.schema import SEGMENT_LABELS_FR
-from matcher.data.text import sentences, stem, words
+from matcher.data.text import same_region, sentences, stem, words
 from matcher.ranking.corpus import Corpus, buyer_department
 from matcher.ranking.rank import Match, Query
 
@@ -112,6 +112,6 @@ def explain(match: Match, query: Query, corpus: Corpus, cpv_vocab: CpvVocabulary
     dept = buyer_department(query.buyer_id)
     if dept and dept in facts.departments:
         reasons.append(f"A déjà travaillé pour des acheteurs publics du département {dept}")
-    if query.region and supplier.region and query.region.casefold() == supplier.region.casefold():
+    if same_region(query.region, supplier.region):
         reasons.append(f"Même région : {supplier.region}")
     return Explanation(snippets, list(shared.values()), cpv_info, segment, reasons)

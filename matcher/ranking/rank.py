@@ -19,8 +19,8 @@ import numpy as np
 
 from embeddings import Encoder
 from matcher.data.cpv import agreement
-from matcher.data.schema import Need
-from matcher.data.text import fold, tokens
+from matcher.data.schema import Need, fractional_year
+from matcher.data.text import fold, region_key, tokens
 from matcher.index.keyed import KeyedIndex
 from matcher.ranking.corpus import Corpus, buyer_department, buyer_kind
 from matcher.ranking.lexical import BM25
@@ -173,12 +173,12 @@ class Ranker:
         """Rows of the suppliers that pass the filters (``None`` = all)."""
         if not filters:
             return None
-        regions = {fold(r) for r in filters.regions}
+        regions = {region_key(r) for r in filters.regions}
         keep = []
         for i, s in enumerate(self.corpus.suppliers):
             if filters.segments and not set(filters.segments) & set(s.segments):
                 continue
-            if regions and fold(s.region) not in regions:
+            if regions and region_key(s.region) not in regions:
                 continue
             if filters.tags and not set(filters.tags) <= set(s.tags):
                 continue
@@ -320,9 +320,9 @@ class Ranker:
         f["lexical_raw"] = np.log1p(raw_lexical)
         dept = buyer_department(query.buyer_id)
         kind = buyer_kind(query.buyer_id)
-        region = fold(query.region)
+        region = region_key(query.region)
         need_codes = set(query.cpv)
-        need_year = _year(query.date)
+        need_year = fractional_year(query.date)
         need_amount = math.log10(query.amount) if query.amount and query.amount > 0 else None
         for j, i in enumerate(cand):
             facts = self.corpus.facts[i]
@@ -334,7 +334,7 @@ class Ranker:
             f["department"][j] = float(dept is not None and dept in facts.departments)
             f["buyer_kind"][j] = float(kind is not None and kind in facts.buyer_kinds)
             f["segment"][j] = float(bool(query.segment) and query.segment in supplier.segments)
-            f["region"][j] = float(bool(region) and fold(supplier.region) == region)
+            f["region"][j] = float(bool(region) and region_key(supplier.region) == region)
             f["activity"][j] = min(math.log1p(facts.n_references) / math.log1p(50), 1.0)
             if need_year is not None and facts.last_year is not None:
                 f["recency"][j] = math.exp(-max(need_year - facts.last_year, 0.0))
@@ -367,15 +367,6 @@ class Ranker:
         cand, text = self._candidates(query, qvec, 1, filters)
         features, _ = self._features(query, text, qvec, cand)
         return cand, np.column_stack([features[name] for name in FEATURES]) if len(cand) else np.zeros((0, len(FEATURES)), np.float32)
-
-
-def _year(date: str | None) -> float | None:
-    if not date or len(date) < 10:
-        return None
-    try:
-        return int(date[:4]) + (int(date[5:7]) - 1) / 12 + (int(date[8:10]) - 1) / 365
-    except ValueError:
-        return None
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
