@@ -11,14 +11,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from matcher.app.engine import Engine
-from matcher.data.ingest import read_suppliers
+from matcher.app.imports import import_file
 from matcher.data.schema import RecordError, Supplier, canonical_id
 from matcher.ops.access import KeyStore
 
 from .auth import Admin
 from .deps import EngineDep, IdParam, SettingsDep
 from .schemas import ERROR_RESPONSES, AuditOut, ImportOut, KeyCreatedOut, KeyIn, KeysOut, PromoteOut, ReindexOut, SupplierWriteOut
-from .uploads import import_summary, read_upload
+from .uploads import import_summary, uploaded
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERROR_RESPONSES)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -60,23 +60,15 @@ async def import_suppliers(
     request: Request,
     principal: Admin,
     engine: EngineDep,
-    format: Annotated[str, QueryParam(description="jsonl, csv, tsv or parquet (FORMATS.md)")] = "jsonl",  # noqa: A002
+    format: Annotated[str, QueryParam(description="jsonl, csv, tsv, parquet or xlsx (docs/formats.md)")] = "jsonl",  # noqa: A002
     reindex: bool = True,
 ) -> dict:
     """Import a suppliers file (the body is the file); known suppliers are merged. Re-indexes unless ``reindex=false``."""
-    suppliers, report = await read_upload(request, format, read_suppliers)
-    with engine.catalogue.transaction() as tx:  # the rows, the import's log and its audit entry: all or nothing
-        inserted, updated = tx.upsert_suppliers(suppliers) if suppliers else (0, 0)
-        tx.log_import("suppliers", f"api:{principal.label}", report.read, report.accepted, report.rejected)
-        tx.audit(
-            principal.label,
-            "suppliers.import",
-            f"{len(suppliers)} suppliers",
-            {"inserted": inserted, "updated": updated, "rejected": report.rejected},
-        )
-    if reindex and suppliers:
+    async with uploaded(request, format) as path:
+        result = import_file(engine.catalogue, "suppliers", path, f"api:{principal.label}", actor=principal.label)
+    if reindex and result.report.accepted:
         await run_in_threadpool(_reload, request)
-    return import_summary(report, inserted, updated)
+    return import_summary(result)
 
 
 def _reindexed(engine: Engine) -> dict:

@@ -8,15 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request
 from fastapi import Query as QueryParam
 
+from matcher.app.imports import import_file
 from matcher.data.catalogue import NeedExists
-from matcher.data.ingest import read_needs
 from matcher.data.schema import Need, RecordError
 from matcher.ops.access import Principal
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import EngineDep, IdParam
 from .schemas import ERROR_RESPONSES, BuyersOut, ImportOut, NeedIn, NeedOut, NeedsOut
-from .uploads import import_summary, read_upload
+from .uploads import import_summary, uploaded
 
 router = APIRouter(tags=["needs"], responses=ERROR_RESPONSES)
 
@@ -118,14 +118,9 @@ async def import_needs(
     request: Request,
     principal: Staff,
     engine: EngineDep,
-    format: Annotated[str, QueryParam(description="jsonl, csv, tsv or parquet (FORMATS.md)")] = "jsonl",  # noqa: A002
+    format: Annotated[str, QueryParam(description="jsonl, csv, tsv, parquet or xlsx (docs/formats.md)")] = "jsonl",  # noqa: A002
 ) -> dict:
     """Import a needs file (staff): the body is the file. Good rows are stored, bad rows are reported by line."""
-    needs, report = await read_upload(request, format, read_needs)
-    with engine.catalogue.transaction() as tx:  # the rows, the import's log and its audit entry: all or nothing
-        inserted, updated = tx.upsert_needs(needs) if needs else (0, 0)
-        tx.log_import("needs", f"api:{principal.label}", report.read, report.accepted, report.rejected)
-        tx.audit(
-            principal.label, "needs.import", f"{len(needs)} needs", {"inserted": inserted, "updated": updated, "rejected": report.rejected}
-        )
-    return import_summary(report, inserted, updated)
+    async with uploaded(request, format) as path:
+        result = import_file(engine.catalogue, "needs", path, f"api:{principal.label}", actor=principal.label)
+    return import_summary(result)

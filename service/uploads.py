@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import HTTPException, Request
 
+from matcher.app.imports import ImportResult
 from matcher.data.ingest import SUPPORTED, ImportReport, InputFileError
 from matcher.settings import MAX_UPLOAD_BYTES
 
-T = TypeVar("T")
 
+@asynccontextmanager
+async def uploaded(request: Request, fmt: str) -> AsyncIterator[Path]:
+    """The request body saved as a private temporary file of format ``fmt`` (jsonl, csv, tsv, parquet, xlsx).
 
-async def read_upload(request: Request, fmt: str, reader: Callable[[Path], tuple[list[T], ImportReport]]) -> tuple[list[T], ImportReport]:
-    """Parse the body as a file of format ``fmt`` (``jsonl``, ``csv``, ``tsv``, ``parquet``) with ``reader``.
-
-    413 over ``MAX_UPLOAD_BYTES``; 422 for an unknown format or an unreadable file. The file
-    name never comes from the client: the body goes to a private temporary file.
+    413 over ``MAX_UPLOAD_BYTES``; 422 for an unknown format, an empty body, or a file the block
+    cannot read at all (``InputFileError``). The file name never comes from the client.
     """
     suffix = "." + fmt.lower().lstrip(".")
     if suffix not in SUPPORTED:
@@ -30,14 +31,14 @@ async def read_upload(request: Request, fmt: str, reader: Callable[[Path], tuple
         if len(body) > MAX_UPLOAD_BYTES:
             raise HTTPException(413, detail=f"file : le fichier dépasse {MAX_UPLOAD_BYTES} octets")
     if not body:
-        raise HTTPException(422, detail="file: the request body is empty")
+        raise HTTPException(422, detail="file : le corps de la requête est vide")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(bytes(body))
         try:
-            return reader(path)
+            yield path
         except InputFileError as exc:
-            raise HTTPException(422, detail=f"file: {str(exc).replace(str(path), 'upload')}") from None
+            raise HTTPException(422, detail=f"file : {str(exc).replace(str(path), 'upload')}") from None
 
 
 def row_errors(report: ImportReport, limit: int = 50) -> list[str]:
@@ -45,13 +46,14 @@ def row_errors(report: ImportReport, limit: int = 50) -> list[str]:
     return [f"ligne {e.line} : {e.field} : {e.message}" for e in report.errors[:limit]]
 
 
-def import_summary(report: ImportReport, inserted: int, updated: int) -> dict[str, Any]:
+def import_summary(result: ImportResult) -> dict[str, Any]:
     """What an API import answers: counts, and each rejected row by line and field."""
+    report = result.report
     return {
         "read": report.read,
         "accepted": report.accepted,
-        "inserted": inserted,
-        "updated": updated,
+        "inserted": result.inserted,
+        "updated": result.updated,
         "rejected": report.rejected,
         "errors": row_errors(report),
     }

@@ -22,7 +22,7 @@ from embeddings import Encoder
 from embeddings.base import EncoderBusy
 from matcher.data.catalogue import Catalogue
 from matcher.data.cpv import CpvVocabulary
-from matcher.data.ingest import ImportReport, read_labels, read_needs, read_suppliers
+from matcher.data.ingest import ImportReport
 from matcher.data.schema import Need, Supplier
 from matcher.index.keyed import KeyedIndex, SyncStats
 from matcher.index.kinds import IndexManifest, IndexMismatchError, new_manifest
@@ -68,20 +68,13 @@ def sample_data_dir() -> Path:
 
 
 def load_sample(catalogue: Catalogue) -> ImportReport:
-    """Import the bundled sample catalogue into ``catalogue``."""
+    """Import the bundled sample catalogue into ``catalogue`` (suppliers, needs, labels: the one import path)."""
+    from matcher.app.imports import import_file
+
     folder = sample_data_dir()
     report = ImportReport()
-    suppliers, r = read_suppliers(folder / "suppliers.jsonl")
-    report.add(r)
-    needs, r = read_needs(folder / "needs.jsonl")
-    report.add(r)
-    labels, r = read_labels(folder / "qrels.tsv")
-    report.add(r)
-    with catalogue.transaction() as tx:
-        tx.upsert_suppliers(suppliers)
-        tx.upsert_needs(needs)
-        tx.upsert_labels(labels)
-        tx.log_import("sample", str(folder), report.read, report.accepted, report.rejected)
+    for kind, name in (("suppliers", "suppliers.jsonl"), ("needs", "needs.jsonl"), ("labels", "qrels.tsv")):
+        report.add(import_file(catalogue, kind, folder / name, f"sample:{folder / name}").report)
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -10,8 +11,8 @@ from matcher.cli.common import print_report, settings_from
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from matcher.app.imports import import_file
     from matcher.data.catalogue import Catalogue
-    from matcher.data.ingest import read_labels, read_needs, read_suppliers
 
     settings = settings_from(args)
     settings.ensure_dirs()
@@ -21,19 +22,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         if kind is None:
             print(f"{path}: cannot tell whether it holds suppliers, needs or labels: use --kind", file=sys.stderr)
             return 2
-        with catalogue.transaction() as tx:  # the rows and the import's log: all stored, or nothing
-            if kind == "suppliers":
-                suppliers, report = read_suppliers(path)
-                ins, upd = tx.upsert_suppliers(suppliers)
-            elif kind == "needs":
-                needs, report = read_needs(path)
-                ins, upd = tx.upsert_needs(needs)
-            else:
-                labels, report = read_labels(path)
-                ins, upd = tx.upsert_labels(labels), 0
-            tx.log_import(kind, str(path), report.read, report.accepted, report.rejected)
-        print_report(f"{path} ({kind})", report)
-        print(f"{path} : {ins} ajoutés, {upd} mis à jour.")
+        result = import_file(
+            catalogue, "labels" if kind == "qrels" else kind, path, str(path), actor=f"cli:{os.environ.get('USER', 'local')}"
+        )
+        print_report(f"{path} ({result.kind})", result.report)
+        print(f"{path} : {result.inserted} ajoutés, {result.updated} mis à jour.")
     return 0
 
 
