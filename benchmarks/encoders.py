@@ -62,8 +62,8 @@ import numpy as np
 
 from embeddings import ENCODERS, Encoder, load_encoder
 from matcher.data.cpv import CpvVocabulary
+from matcher.data.fields import clean_text
 from matcher.data.ingest import read_rows
-from matcher.data.schema import clean_text
 from matcher.evaluation.evaluate import RUN_DEPTH, Benchmark, run_benchmark
 from matcher.evaluation.metrics import evaluate_run
 from matcher.ranking.corpus import Corpus

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 
 from matcher.app.engine import Engine
 from matcher.app.imports import import_file
-from matcher.data.schema import RecordError, Supplier, canonical_id
+from matcher.data.fields import RecordError, canonical_id
+from matcher.data.schema import Supplier
 from matcher.ops.access import KeyStore
 
 from .auth import Admin

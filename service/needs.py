@@ -10,7 +10,8 @@ from fastapi import Query as QueryParam
 
 from matcher.app.imports import import_file
 from matcher.data.catalogue import NeedExists
-from matcher.data.schema import Need, RecordError
+from matcher.data.fields import RecordError
+from matcher.data.schema import Need
 from matcher.ops.access import Principal
 
 from .auth import Caller, Staff, check_buyer, visible_need

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
 from matcher.data.feedback import VERDICTS
-from matcher.data.schema import SEGMENTS, SIZES, RecordError, canonical_id, check_unicode
+from matcher.data.fields import RecordError, canonical_id, check_unicode
+from matcher.data.schema import SEGMENTS, SIZES
 from matcher.ops.access import ROLES
 from matcher.settings import MAX_BATCH, MAX_K, MAX_TEXT_CHARS
 
@@ -93,7 +94,7 @@ class MatchRequest(ApiModel):
     @field_validator("cpv")
     @classmethod
     def _cpv_codes(cls, value: list[str]) -> list[str]:
-        from matcher.data.schema import normalize_cpv
+        from matcher.data.fields import normalize_cpv
 
         codes = []
         for raw in value:

@@ -97,7 +97,7 @@ def test_decp_real_references(real_decp):
 
 
 def text_match(a: str, b: str) -> bool:
-    from matcher.data.schema import text_key
+    from matcher.data.fields import text_key
 
     return text_key(a) == text_key(b)
 

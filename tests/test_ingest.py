@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from matcher.data.catalogue import Catalogue
+from matcher.data.fields import normalize_cpv
 from matcher.data.ingest import ImportReport, InputFileError, RowError, read_labels, read_needs, read_rows, read_suppliers
-from matcher.data.schema import Label, Need, Reference, Supplier, normalize_cpv
+from matcher.data.schema import Label, Need, Reference, Supplier
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -764,7 +765,7 @@ def test_reimporting_unchanged_suppliers_keeps_the_fingerprint(tmp_path):
 
 
 def test_clean_text_collapses_every_unicode_space_and_drops_controls():
-    from matcher.data.schema import clean_text
+    from matcher.data.fields import clean_text
 
     assert clean_text(" a\u00a0b\tc\n\nd  e\u2003f\u3000g\u2028h ") == "a b c d e f g h"
     assert clean_text("x\x00y\x7f\x9fz &amp; w") == "xyz &amp; w"  # entities are kept: what was sent is stored

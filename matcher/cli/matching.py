@@ -9,7 +9,7 @@ from pathlib import Path
 
 from matcher.app.export import SHORTLIST_COLUMNS, shortlist_rows, write_csv, write_xlsx
 from matcher.cli.common import check_k, filters_of, settings_from
-from matcher.data.schema import canonical_id, unicode_problem
+from matcher.data.fields import canonical_id, unicode_problem
 
 
 def cmd_index(args: argparse.Namespace) -> int:

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from matcher.data.schema import Label, Need, RecordError, Supplier, canonical_references, merge_suppliers
+from matcher.data.schema import Label, Need, Supplier, canonical_references, merge_suppliers
+
+from matcher.data.fields import RecordError
 
 metadata = sa.MetaData()
 

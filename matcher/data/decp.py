@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from matcher.data.ingest import ImportReport, InputFileError, RowError
-from matcher.data.schema import RecordError, Reference, Supplier, check_unicode, decode_entities, merge_suppliers, normalize_cpv, text_key
+from matcher.data.schema import Reference, Supplier, merge_suppliers
+from matcher.data.fields import RecordError, check_unicode, decode_entities, normalize_cpv, text_key
 
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from matcher.data.ingest import ImportReport, RowError, read_rows
-from matcher.data.schema import RecordError, Supplier, decode_entities, merge_suppliers
+from matcher.data.schema import Supplier, merge_suppliers
+from matcher.data.fields import RecordError, decode_entities
 
 #: i-Lab technology domains → purchase segments (domains with no obvious segment map to none).
 DOMAIN_SEGMENTS = {

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from matcher.data.schema import Label, Need, RecordError, Supplier, merge_suppliers
+from matcher.data.schema import Label, Need, Supplier, merge_suppliers
+
+from matcher.data.fields import RecordError
 
 T = TypeVar("T")
 SUPPORTED = (".jsonl", ".csv", ".tsv", ".parquet", ".xlsx")

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from matcher.data.schema import decode_entities
+from matcher.data.fields import decode_entities
 
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\s+[-–—]\s+")

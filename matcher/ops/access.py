@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from matcher.data.catalogue import Catalogue, api_keys_table, now
-from matcher.data.schema import RecordError, canonical_id, clean_text, unicode_problem
+from matcher.data.fields import RecordError, canonical_id, clean_text, unicode_problem
 
 ROLES = ("buyer", "staff", "admin")
 TOKEN_PREFIX = "mk_"

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matcher.data.cpv import CpvVocabulary
-from matcher.data.schema import Supplier, fractional_year
+from matcher.data.fields import fractional_year
+from matcher.data.schema import Supplier
 from matcher.data.text import fold, repair
 from matcher.index.keyed import evidence_key
 

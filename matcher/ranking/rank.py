@@ -19,7 +19,8 @@ import numpy as np
 
 from embeddings import Encoder
 from matcher.data.cpv import agreement
-from matcher.data.schema import Need, fractional_year
+from matcher.data.fields import fractional_year
+from matcher.data.schema import Need
 from matcher.data.text import fold, region_key, tokens
 from matcher.index.keyed import KeyedIndex
 from matcher.ranking.corpus import Corpus, buyer_department, buyer_kind
