@@ -38,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale import EmbedLike, parse_size, recall, rss_bytes  # noqa: E402
 
 from matcher.index.keyed import KeyedIndex  # noqa: E402
-from matcher.index.kinds import NumpyIndex, new_manifest  # noqa: E402
+from matcher.index.manifest import new_manifest  # noqa: E402
+from matcher.index.oracle import NumpyIndex  # noqa: E402
 
 DIM = 384
 

@@ -7,7 +7,7 @@ For each size (1k, 10k, 25k — the exact-search limit —, 100k, 1M rows by def
 - **build** — wall time of ``FaissIndex(vectors, kind=...)`` (IVF-PQ training included);
 - **memory** — bytes of ``faiss.serialize_index`` (the index itself), the growth of the
   process resident set across the build (what the machine pays, allocator slack included),
-  and ``matcher.index.kinds.estimate_bytes`` (the figure ``choose_kind`` budgets with);
+  and ``matcher.index.policy.estimate_bytes`` (the figure ``choose_kind`` budgets with);
 - **latency** — one query per ``search(q, 10)`` call, in-process, p50 / p95 / p99 over the
   query set (600 by default), with one thread (``--query-threads``): a single query is too
   small to split, and on a shared 2-core machine a second OpenMP / BLAS thread waits for a
@@ -54,7 +54,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from matcher.index.kinds import (
+from matcher.index.kinds import FaissIndex
+from matcher.index.policy import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
     HNSW_EF_SEARCH_LARGE,
@@ -63,7 +64,6 @@ from matcher.index.kinds import (
     IVFPQ_PROBE_FRACTION,
     IVFPQ_REFINE_K_FACTOR,
     KINDS,
-    FaissIndex,
     choose_kind,
     estimate_bytes,
     filtered_plan,
@@ -324,7 +324,7 @@ def markdown(rows: list[Row], filtered: list[FilteredRow]) -> str:
     out += [
         "",
         f"Filtered search (allowed = a random share of the rows, k = {K}), chosen kind; plan: exact scan of the allowed rows, "
-        "or the index searched with the filter (`matcher.index.kinds.filtered_plan`):",
+        "or the index searched with the filter (`matcher.index.policy.filtered_plan`):",
         "",
         "| rows | kind | allowed | plan | p50 ms | p95 ms | p99 ms | recall@10 | complete |",
         "|---:|---|---:|---|---:|---:|---:|---:|---:|",

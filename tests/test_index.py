@@ -6,18 +6,17 @@ import faiss
 import numpy as np
 import pytest
 
-import matcher.index.kinds as index_module
+import matcher.index.policy as index_policy
 from embeddings import l2_normalize
-from matcher.index.kinds import (
+from matcher.index.kinds import FaissIndex
+from matcher.index.manifest import MANIFEST_KINDS, IndexMismatchError, new_manifest
+from matcher.index.oracle import NumpyIndex
+from matcher.index.policy import (
     FLAT_MAX_FLOATS,
     HNSW_EF_SEARCH,
     HNSW_EF_SEARCH_LARGE,
     IVFPQ_REFINE_K_FACTOR,
     KINDS,
-    MANIFEST_KINDS,
-    FaissIndex,
-    IndexMismatchError,
-    NumpyIndex,
     choose_kind,
     estimate_bytes,
     filtered_plan,
@@ -25,7 +24,6 @@ from matcher.index.kinds import (
     hnsw_ef_search,
     ivf_nlist,
     ivf_nprobe,
-    new_manifest,
 )
 
 
@@ -136,7 +134,7 @@ def test_allowed_rows_are_honoured_by_every_kind(corpus, indexes, monkeypatch, k
     fallback when a narrow filter starves it) instead of the exact scan of few allowed rows.
     """
     if approximate:
-        monkeypatch.setattr(index_module, "FLAT_MAX_FLOATS", 0)
+        monkeypatch.setattr(index_policy, "FLAT_MAX_FLOATS", 0)
     base, queries = corpus
     allowed = np.sort(np.random.default_rng(13).choice(N_ROWS, max(4, int(N_ROWS * share)), replace=False))
     scores, ids = indexes[kind].search(queries, 10, allowed)
@@ -227,7 +225,7 @@ def test_unknown_kind_and_tiny_ivfpq_are_refused() -> None:
 
 def test_a_starved_filtered_hnsw_search_is_completed_exactly(corpus, indexes, monkeypatch) -> None:
     """With 4 allowed rows out of 4,000, the graph search misses some: the exact scan completes them."""
-    monkeypatch.setattr(index_module, "FLAT_MAX_FLOATS", 0)
+    monkeypatch.setattr(index_policy, "FLAT_MAX_FLOATS", 0)
     base, queries = corpus
     allowed = np.array([7, 1200, 2500, 3999])
     completed: list[int] = []

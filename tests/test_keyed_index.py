@@ -8,9 +8,10 @@ import pytest
 
 from embeddings import load_encoder
 from matcher.data.schema import Supplier
-from matcher.index import kinds as index_module
+from matcher.index import policy as index_policy
 from matcher.index.keyed import SLOTS, KeyedIndex, evidence_key
-from matcher.index.kinds import IndexMismatchError, NumpyIndex, new_manifest
+from matcher.index.manifest import IndexMismatchError, new_manifest
+from matcher.index.oracle import NumpyIndex
 from matcher.ranking.corpus import Corpus
 from matcher.ranking.rank import Query, Ranker
 
@@ -71,8 +72,8 @@ def test_nothing_changed_returns_the_same_index() -> None:
 
 
 def test_hnsw_links_new_texts_into_its_graph_and_skips_tombstones(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_module, "FLAT_MAX_FLOATS", 1000 * 32)  # approximate above 1,000 rows
-    monkeypatch.setattr(index_module, "HNSW_FILTER_EXACT_RATIO", 0)  # skip tombstones in the graph search, as at scale
+    monkeypatch.setattr(index_policy, "FLAT_MAX_FLOATS", 1000 * 32)  # approximate above 1,000 rows
+    monkeypatch.setattr(index_policy, "HNSW_FILTER_EXACT_RATIO", 0)  # skip tombstones in the graph search, as at scale
     table = _table(2000, dim=32, seed=4)
     index = KeyedIndex.build(list(table), np.stack(list(table.values())), 32)
     assert index.kind == "hnsw"
@@ -97,7 +98,7 @@ def test_too_many_tombstones_or_another_kind_rebuild(monkeypatch: pytest.MonkeyP
     assert "tombstones" in stats.rebuilt and compacted.n_slots == len(compacted) == 200
     assert _found_keys(compacted, _unit(5, 32, 8), 5) == _exact_keys(half, _unit(5, 32, 8), 5)
 
-    monkeypatch.setattr(index_module, "FLAT_MAX_FLOATS", 420 * 32)  # exact search up to 420 rows
+    monkeypatch.setattr(index_policy, "FLAT_MAX_FLOATS", 420 * 32)  # exact search up to 420 rows
     bigger = table | {7000 + i: v for i, v in enumerate(_unit(40, 32, 2))}
     grown, stats = index.synced(list(bigger), _encode_from(bigger, []))
     assert grown.kind == "hnsw" and "hnsw" in stats.rebuilt and len(grown) == 440

@@ -179,7 +179,8 @@ def test_a_crash_at_each_step_of_publishing_keeps_a_loadable_version(
 
     from matcher.index import store as index_store
     from matcher.index.keyed import KeyedIndex
-    from matcher.index.kinds import FaissIndex, new_manifest
+    from matcher.index.kinds import FaissIndex
+    from matcher.index.manifest import new_manifest
 
     store = IndexStore(tmp_path / "idx")
     old = KeyedIndex(FaissIndex(np.eye(4, dtype=np.float32)), keys=[1, 2, 3, 4])

@@ -25,7 +25,7 @@ from matcher.data.cpv import CpvVocabulary
 from matcher.data.ingest import ImportReport
 from matcher.data.schema import Need, Supplier
 from matcher.index.keyed import KeyedIndex, SyncStats
-from matcher.index.kinds import IndexManifest, IndexMismatchError, new_manifest
+from matcher.index.manifest import IndexManifest, IndexMismatchError, new_manifest
 from matcher.index.store import IndexStore
 from matcher.learning.models import open_encoder, open_reranker
 from matcher.ranking.corpus import Corpus

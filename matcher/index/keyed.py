@@ -14,7 +14,7 @@ and never moves, and :class:`KeyedIndex` maps keys to slots. A catalogue change 
 The update is made on a copy (``faiss.clone_index``, a memory copy, not a rebuild), so readers
 keep searching the version they hold. The index is rebuilt from the live vectors only when it
 pays: when tombstones exceed :data:`COMPACT_DEAD_SHARE` of the slots, when the catalogue's size
-calls for another index kind (:func:`~matcher.index.kinds.choose_kind`), or when an IVF-PQ index
+calls for another index kind (:func:`~matcher.index.policy.choose_kind`), or when an IVF-PQ index
 has grown far beyond what its lists were trained for.
 """
 
@@ -28,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.index.kinds import FaissIndex, IndexManifest, IndexMismatchError, choose_kind, ivf_nlist
+from matcher.index.kinds import FaissIndex
+from matcher.index.manifest import IndexManifest, IndexMismatchError
+from matcher.index.policy import choose_kind, ivf_nlist
 
 SLOTS = "slots.npz"
 

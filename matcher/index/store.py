@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from matcher.index.keyed import KeyedIndex
-from matcher.index.kinds import IndexManifest
+from matcher.index.manifest import IndexManifest
 
 log = logging.getLogger(__name__)
 CURRENT = "CURRENT"
