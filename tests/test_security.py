@@ -24,7 +24,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from matcher.app.engine import Engine
-from matcher.data.catalogue import needs_table
+from matcher.data.tables import needs_table
 from matcher.settings import MAX_JSON_BODY_BYTES, MAX_UPLOAD_BYTES, Settings
 from service.app import ConfigurationError, create_app
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from matcher.app.engine import Engine
-from matcher.data.catalogue import api_keys_table, buyers_table, feedback_table, labels_table, needs_table, suppliers_table
+from matcher.data.tables import api_keys_table, buyers_table, feedback_table, labels_table, needs_table, suppliers_table
 from matcher.settings import Settings
 from service.app import create_app
 

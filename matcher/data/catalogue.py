@@ -18,100 +18,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from matcher.data.tables import audit_table, now, buyers_table, imports_table, labels_table, metadata, needs_table, suppliers_table
+
 from matcher.data.schema import Label, Need, Supplier, canonical_references, merge_suppliers
 
 from matcher.data.fields import RecordError
-
-metadata = sa.MetaData()
-
-suppliers_table = sa.Table(
-    "suppliers",
-    metadata,
-    sa.Column("supplier_id", sa.String(200), primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("record", sa.JSON, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-)
-needs_table = sa.Table(
-    "needs",
-    metadata,
-    sa.Column("need_id", sa.String(200), primary_key=True),
-    sa.Column("buyer_id", sa.String(200), nullable=False, index=True),
-    sa.Column("record", sa.JSON, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-)
-labels_table = sa.Table(
-    "labels",
-    metadata,
-    sa.Column("need_id", sa.String(200), primary_key=True),
-    sa.Column("supplier_id", sa.String(200), primary_key=True),
-    sa.Column("relevance", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-)
-buyers_table = sa.Table(
-    "buyers",
-    metadata,
-    sa.Column("buyer_id", sa.String(200), primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-)
-api_keys_table = sa.Table(
-    "api_keys",
-    metadata,
-    sa.Column("key_id", sa.String(32), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("role", sa.String(20), nullable=False),
-    sa.Column("buyer_id", sa.String(200), nullable=True),
-    sa.Column("key_hash", sa.String(128), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("created_by", sa.String(200), nullable=False),
-    sa.Column("revoked_at", sa.DateTime, nullable=True),
-)
-feedback_table = sa.Table(
-    "feedback",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("need_id", sa.String(200), nullable=True, index=True),
-    sa.Column("query_text", sa.Text, nullable=False),
-    sa.Column("supplier_id", sa.String(200), nullable=False),
-    sa.Column("verdict", sa.String(20), nullable=False),
-    sa.Column("grade", sa.Integer, nullable=False),
-    sa.Column("rank", sa.Integer, nullable=True),
-    sa.Column("buyer_id", sa.String(200), nullable=True, index=True),
-    sa.Column("actor", sa.String(200), nullable=False),
-    sa.Column("encoder", sa.String(200), nullable=False),
-    sa.Column("index_version", sa.String(200), nullable=False),
-    sa.Column("reranker", sa.String(300), nullable=False),
-    sa.Column("at", sa.DateTime, nullable=False),
-)
-audit_table = sa.Table(
-    "audit",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime, nullable=False),
-    sa.Column("actor", sa.String(200), nullable=False),
-    sa.Column("action", sa.String(60), nullable=False),
-    sa.Column("target", sa.String(300), nullable=False),
-    sa.Column("detail", sa.JSON, nullable=False),
-)
-imports_table = sa.Table(
-    "imports",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("kind", sa.String(40), nullable=False),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("at", sa.DateTime, nullable=False),
-    sa.Column("read", sa.Integer, nullable=False),
-    sa.Column("accepted", sa.Integer, nullable=False),
-    sa.Column("rejected", sa.Integer, nullable=False),
-)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-now = _now  #: the catalogue's clock (naive UTC), for the modules that stamp rows of its tables
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +49,7 @@ class Writes:
             incoming[s.supplier_id] = merge_suppliers(incoming[s.supplier_id], s) if s.supplier_id in incoming else s
         inserted = updated = 0
         existing = Catalogue._load_suppliers(self.conn, list(incoming))
-        stamp = _now()
+        stamp = now()
         for sid, supplier in incoming.items():
             if sid in existing:
                 merged = merge_suppliers(existing[sid], supplier)
@@ -155,7 +66,7 @@ class Writes:
     def replace_supplier(self, supplier: Supplier) -> bool:
         """Store ``supplier`` in place of the stored record of its id (no merge); ``True`` if one existed."""
         supplier.references = canonical_references(supplier.references)
-        values = dict(name=supplier.name, record=supplier.to_dict(), updated_at=_now())
+        values = dict(name=supplier.name, record=supplier.to_dict(), updated_at=now())
         result = self.conn.execute(suppliers_table.update().where(suppliers_table.c.supplier_id == supplier.supplier_id).values(**values))
         if result.rowcount:
             return True
@@ -168,7 +79,7 @@ class Writes:
 
     def upsert_buyers(self, buyers: dict[str, str]) -> None:
         """Record buyers ``{buyer_id: name}``; a known buyer keeps its name unless a new one is given."""
-        stamp = _now()
+        stamp = now()
         for buyer_id, name in buyers.items():
             if not buyer_id:
                 continue
@@ -182,7 +93,7 @@ class Writes:
         inserted = updated = 0
         needs = list(needs)
         self.upsert_buyers({n.buyer_id: n.buyer_name for n in needs})
-        stamp = _now()
+        stamp = now()
         for need in needs:
             values = dict(buyer_id=need.buyer_id, record=need.to_dict(), updated_at=stamp)
             result = self.conn.execute(needs_table.update().where(needs_table.c.need_id == need.need_id).values(**values))
@@ -200,7 +111,7 @@ class Writes:
         if owner is not None:
             raise NeedExists(need.need_id, owner)
         self.upsert_buyers({need.buyer_id: need.buyer_name})
-        self.conn.execute(needs_table.insert().values(need_id=need.need_id, buyer_id=need.buyer_id, record=need.to_dict(), updated_at=_now()))
+        self.conn.execute(needs_table.insert().values(need_id=need.need_id, buyer_id=need.buyer_id, record=need.to_dict(), updated_at=now()))
 
     def update_need(self, need: Need, owner: str | None = None) -> bool:
         """Replace the stored need of ``need.need_id`` — only if it belongs to ``owner`` when given
@@ -208,7 +119,7 @@ class Writes:
         key = needs_table.c.need_id == need.need_id
         if owner is not None:
             key &= needs_table.c.buyer_id == owner
-        result = self.conn.execute(needs_table.update().where(key).values(buyer_id=need.buyer_id, record=need.to_dict(), updated_at=_now()))
+        result = self.conn.execute(needs_table.update().where(key).values(buyer_id=need.buyer_id, record=need.to_dict(), updated_at=now()))
         if result.rowcount:
             self.upsert_buyers({need.buyer_id: need.buyer_name})
         return bool(result.rowcount)
@@ -222,7 +133,7 @@ class Writes:
 
     def upsert_labels(self, labels: Iterable[Label]) -> int:
         count = 0
-        stamp = _now()
+        stamp = now()
         for label in labels:
             key = (labels_table.c.need_id == label.need_id) & (labels_table.c.supplier_id == label.supplier_id)
             result = self.conn.execute(labels_table.update().where(key).values(relevance=label.relevance, updated_at=stamp))
@@ -235,10 +146,10 @@ class Writes:
 
     def audit(self, actor: str, action: str, target: str, detail: dict | None = None) -> None:
         """Record who wrote what (every write through the service is attributable)."""
-        self.conn.execute(audit_table.insert().values(at=_now(), actor=actor, action=action, target=target[:300], detail=detail or {}))
+        self.conn.execute(audit_table.insert().values(at=now(), actor=actor, action=action, target=target[:300], detail=detail or {}))
 
     def log_import(self, kind: str, source: str, read: int, accepted: int, rejected: int) -> None:
-        self.conn.execute(imports_table.insert().values(kind=kind, source=source, at=_now(), read=read, accepted=accepted, rejected=rejected))
+        self.conn.execute(imports_table.insert().values(kind=kind, source=source, at=now(), read=read, accepted=accepted, rejected=rejected))
 
 
 class Catalogue:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from matcher.data.catalogue import Catalogue, feedback_table, now
+from matcher.data.catalogue import Catalogue
+from matcher.data.tables import feedback_table, now
 
 #: verdict → qrels grade
 VERDICTS: dict[str, int] = {"not_relevant": 0, "relevant": 1, "shortlisted": 2, "pitched": 2, "contracted": 3}

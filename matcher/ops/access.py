@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from matcher.data.catalogue import Catalogue, api_keys_table, now
+from matcher.data.catalogue import Catalogue
 from matcher.data.fields import RecordError, canonical_id, clean_text, unicode_problem
+from matcher.data.tables import api_keys_table, now
 
 ROLES = ("buyer", "staff", "admin")
 TOKEN_PREFIX = "mk_"
