@@ -16,17 +16,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from embeddings import Encoder
 from embeddings.base import EncoderBusy
+from matcher.app.indexing import synced_ranker
 from matcher.data.catalogue import Catalogue
 from matcher.data.cpv import CpvVocabulary
 from matcher.data.ingest import ImportReport
 from matcher.data.schema import Need, Supplier
-from matcher.index.keyed import KeyedIndex, SyncStats
-from matcher.index.manifest import IndexManifest, IndexMismatchError, new_manifest
-from matcher.index.store import IndexStore
+from matcher.index.manifest import IndexManifest
 from matcher.learning.models import open_encoder, open_reranker
 from matcher.ranking.corpus import Corpus
 from matcher.ranking.explain import Explanation, explain
@@ -76,71 +72,6 @@ def load_sample(catalogue: Catalogue) -> ImportReport:
     for kind, name in (("suppliers", "suppliers.jsonl"), ("needs", "needs.jsonl"), ("labels", "qrels.tsv")):
         report.add(import_file(catalogue, kind, folder / name, f"sample:{folder / name}").report)
     return report
-
-
-def _synced_ranker(
-    settings: Settings,
-    corpus: Corpus,
-    encoder: Encoder,
-    config: RankingConfig | None,
-    progress: bool | None,
-    live: tuple[KeyedIndex, IndexManifest, str] | None = None,
-    previous: Ranker | None = None,
-) -> tuple[Ranker, IndexManifest, str, dict[str, Any]]:
-    """A ranker over ``corpus`` with the published index brought up to date; its manifest, version,
-    and what was done (``{"texts": {"encoded", "from_cache"}, "index": SyncStats.as_dict()}``, empty
-    counts when the live version already held the corpus).
-
-    Under the index store's writer lock: the live version (``live`` when it is still the
-    published one, else read from disk) is kept when it holds exactly the corpus's texts;
-    otherwise a synced copy — only new texts encoded and appended, removed ones tombstoned
-    (:meth:`KeyedIndex.synced`) — or, with no usable index, a new one is published.
-    """
-    store = IndexStore(settings.index_dir / encoder.name)
-    fingerprint = corpus.fingerprint()
-    cache = getattr(encoder, "cache", None)
-    counts = {"encoded": 0, "from_cache": 0}
-
-    def encode(texts: list[str]) -> np.ndarray:
-        """The texts' vectors, counting what the vector cache had (the counters are the encoder's: read around the call)."""
-        hits, misses = (cache.hits, cache.misses) if cache is not None else (0, 0)
-        log.info("encoding %d texts", len(texts))
-        vectors = encoder.encode_passages(texts, progress=progress)
-        counts["encoded"] += cache.misses - misses if cache is not None else len(texts)
-        counts["from_cache"] += cache.hits - hits if cache is not None else 0
-        return vectors
-
-    with store.writer():
-        current = store.current()
-        index: KeyedIndex | None = None
-        if live is not None and current is not None and live[2] == current.name:
-            index, manifest, version = live
-        else:
-            try:
-                index, manifest, version = store.load(expect_encoder=encoder.key)
-            except (FileNotFoundError, IndexMismatchError) as exc:
-                log.info("building the index (%s)", exc)
-        if index is not None and manifest.catalogue_hash == fingerprint:
-            unchanged = {"texts": {"encoded": 0, "from_cache": 0}, "index": SyncStats(kept=len(index)).as_dict()}
-            if previous is not None and previous.corpus is corpus and previous.index is index:
-                return previous, manifest, version, unchanged
-            return Ranker(corpus, encoder, index, config, previous=previous), manifest, version, unchanged
-        keys, texts = corpus.index_texts()
-        budget = settings.index_memory_bytes
-        if index is None:
-            index, stats = (
-                KeyedIndex.build(keys, encode(texts), encoder.dim, memory_budget=budget),
-                SyncStats(added=len(keys), rebuilt="no usable index"),
-            )
-        else:
-            text_of = dict(zip(keys.tolist(), texts))
-            index, stats = index.synced(keys, lambda new: encode([text_of[k] for k in new.tolist()]), budget)
-        manifest = new_manifest(encoder.name, encoder.version, encoder.dim, index.n_slots, fingerprint, kind=index.kind)
-        version = store.publish(index, manifest)
-    ranker = Ranker(corpus, encoder, index, config, previous=previous)
-    update = {"texts": counts, "index": stats.as_dict()}
-    log.info("index version %s published: %s", version, update)
-    return ranker, manifest, version, update
 
 
 @dataclass
@@ -214,7 +145,7 @@ class Engine:
         encoder = open_encoder(settings)
         suppliers, stamps = catalogue.supplier_snapshot()
         corpus = Corpus(suppliers, CpvVocabulary.load(settings.cpv_file))
-        ranker, manifest, version, update = _synced_ranker(settings, corpus, encoder, config, progress)
+        ranker, manifest, version, update = synced_ranker(settings, corpus, encoder, config, progress)
         ranker.reranker, reranker_info = open_reranker(settings, encoder)
         update["suppliers"] = {"read": len(suppliers)}
         return cls(settings, catalogue, ranker, manifest, reranker_info, version, stamps, update)
@@ -231,7 +162,7 @@ class Engine:
         changed, removed, stamps = self.catalogue.supplier_changes(self.supplier_stamps)
         corpus = self.corpus.updated(changed, removed) if changed or removed else self.corpus
         live = (self.ranker.index, self.manifest, self.index_version)
-        ranker, manifest, version, update = _synced_ranker(
+        ranker, manifest, version, update = synced_ranker(
             self.settings, corpus, self.ranker.encoder, self.ranker.config, False, live, self.ranker
         )
         ranker.reranker = self.ranker.reranker
