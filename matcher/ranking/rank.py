@@ -10,7 +10,6 @@ with the evidence that matched.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -18,12 +17,11 @@ from typing import Any
 import numpy as np
 
 from embeddings import Encoder
-from matcher.data.cpv import agreement
-from matcher.data.fields import fractional_year
 from matcher.data.schema import Need
 from matcher.data.text import fold, region_key, tokens
 from matcher.index.keyed import KeyedIndex
-from matcher.ranking.corpus import Corpus, buyer_department, buyer_kind
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.features import FEATURES, BestRows, SupplierTable, candidate_features
 from matcher.ranking.lexical import BM25
 
 
@@ -90,27 +88,6 @@ class Match:
     evidence_similarity: list[float] = field(default_factory=list)  # cosine of each of those rows
 
 
-#: Features of a (need, supplier) pair, in the column order of the matrix a reranker sees.
-FEATURES = (
-    "dense",  # best evidence similarity, min-max scaled over the query's candidates
-    "lexical",  # BM25 relative to the query's best candidate
-    "cpv",  # CPV agreement depth (0, 2..5) / 5
-    "same_buyer",  # already holder of a contract of this buyer
-    "department",  # already served a local public body of the buyer's département
-    "segment",  # serves the need's purchase segment
-    "region",  # head office in the need's region
-    "activity",  # log number of past contracts (capped)
-    "dense_raw",  # best evidence similarity (cosine)
-    "dense_top3",  # mean of the three best evidence similarities
-    "lexical_raw",  # log(1 + BM25)
-    "cpv_exact",  # one of its codes is the need's code
-    "buyer_kind",  # already served a buyer of the same kind (SIREN category: communes, hospitals …)
-    "recency",  # exp(-years since its last contract before the need)
-    "amount_fit",  # -|log10 need amount - median log10 of its contract amounts| (0 when unknown)
-    "amount_known",  # both amounts known
-)
-
-
 class Ranker:
     """Ranks the suppliers of a ``Corpus`` for queries (the search engine of the matcher)."""
 
@@ -146,15 +123,8 @@ class Ranker:
             self.bm25 = BM25(tokens).fit(corpus.documents, reuse=(previous.bm25, corpus.previous_rows))
         else:
             self.bm25 = BM25(tokens).fit(corpus.documents)
-        self._codes = [sorted(f.codes) for f in corpus.facts]
-        self._buyer_index: dict[str, set[int]] = {}
-        for i, facts in enumerate(corpus.facts):
-            for buyer in facts.buyers:
-                self._buyer_index.setdefault(buyer, set()).add(i)
-        self._division_index: dict[str, set[int]] = {}
-        for i, codes in enumerate(self._codes):
-            for code in codes:
-                self._division_index.setdefault(code[:2], set()).add(i)
+        #: every supplier's facts as arrays and lookups (candidates and features read them)
+        self.table = SupplierTable(corpus)
 
     @classmethod
     def build(
@@ -280,69 +250,34 @@ class Ranker:
             depth = min(depth * 2, total)
 
     def _fact_candidates(self, query: Query, allowed: np.ndarray | None) -> set[int]:
-        found: set[int] = set(self._buyer_index.get(query.buyer_id, set())) if query.buyer_id else set()
+        table = self.table
+        found: set[int] = set(table.by_buyer.get(query.buyer_id, np.zeros(0, np.int64)).tolist()) if query.buyer_id else set()
         if query.cpv:
             pool: set[int] = set()
             for code in query.cpv:
-                pool |= self._division_index.get(code[:2], set())
-            depth = {i: self._cpv_depth(query.cpv, i) for i in pool}
+                pool |= set(table.by_division.get(code[:2], np.zeros(0, np.int64)).tolist())
+            depth = {i: table.cpv_depth(query.cpv, i) for i in pool}
             best = sorted((i for i in pool if depth[i] >= 3), key=lambda i: (-depth[i], i))
             found.update(best[: self.config.fact_candidates])
         if allowed is not None:
             found &= set(int(i) for i in allowed)
         return found
 
-    def _cpv_depth(self, need_codes: list[str], supplier: int) -> int:
-        return max((agreement(a, b) for a in need_codes for b in self._codes[supplier]), default=0)
-
-    def _features(
-        self, query: Query, text: str, qvec: np.ndarray, cand: np.ndarray
-    ) -> tuple[dict[str, np.ndarray], list[tuple[list[int], list[float]]]]:
+    def _features(self, query: Query, text: str, qvec: np.ndarray, cand: np.ndarray) -> tuple[dict[str, np.ndarray], BestRows]:
         """Feature columns of the candidates, and each one's best evidence rows with their cosines."""
-        n = len(cand)
-        f = {name: np.zeros(n, np.float32) for name in FEATURES}
-        best_rows: list[tuple[list[int], list[float]]] = []
-        all_rows, counts = self.corpus.supplier_rows.rows_of(cand)
-        all_sims = self.evidence_vectors(all_rows) @ qvec if len(all_rows) else np.zeros(0, np.float32)
-        start = 0
-        for j, count in enumerate(counts.tolist()):
-            rows, sims = all_rows[start : start + count], all_sims[start : start + count]
-            start += count
-            if count == 0:
-                best_rows.append(([], []))
-                continue
-            order = np.argsort(-sims, kind="stable")
-            f["dense_raw"][j] = sims[order[0]]
-            f["dense_top3"][j] = float(np.mean(sims[order[:3]]))
-            best_rows.append(([int(rows[o]) for o in order[:3]], [float(sims[o]) for o in order[:3]]))
-        raw_lexical = self.bm25.scores(text)[cand]
-        f["dense"] = _minmax(f["dense_raw"])
-        f["lexical"] = _scaled(raw_lexical)
-        f["lexical_raw"] = np.log1p(raw_lexical)
-        dept = buyer_department(query.buyer_id)
-        kind = buyer_kind(query.buyer_id)
-        region = region_key(query.region)
-        need_codes = set(query.cpv)
-        need_year = fractional_year(query.date)
-        need_amount = math.log10(query.amount) if query.amount and query.amount > 0 else None
-        for j, i in enumerate(cand):
-            facts = self.corpus.facts[i]
-            supplier = self.corpus.suppliers[i]
-            if query.cpv:
-                f["cpv"][j] = min(self._cpv_depth(query.cpv, i), 5) / 5.0
-                f["cpv_exact"][j] = float(bool(need_codes & facts.codes))
-            f["same_buyer"][j] = float(bool(query.buyer_id) and query.buyer_id in facts.buyers)
-            f["department"][j] = float(dept is not None and dept in facts.departments)
-            f["buyer_kind"][j] = float(kind is not None and kind in facts.buyer_kinds)
-            f["segment"][j] = float(bool(query.segment) and query.segment in supplier.segments)
-            f["region"][j] = float(bool(region) and region_key(supplier.region) == region)
-            f["activity"][j] = min(math.log1p(facts.n_references) / math.log1p(50), 1.0)
-            if need_year is not None and facts.last_year is not None:
-                f["recency"][j] = math.exp(-max(need_year - facts.last_year, 0.0))
-            if need_amount is not None and facts.log_amount is not None:
-                f["amount_fit"][j] = -min(abs(need_amount - facts.log_amount), 3.0)
-                f["amount_known"][j] = 1.0
-        return f, best_rows
+        return candidate_features(
+            self.table,
+            cand,
+            self.corpus.supplier_rows.rows_of,
+            lambda rows: self.evidence_vectors(rows) @ qvec,
+            self.bm25.scores(text),
+            buyer_id=query.buyer_id,
+            cpv=query.cpv,
+            segment=query.segment,
+            region=query.region,
+            date=query.date,
+            amount=query.amount,
+        )
 
     def _score(self, f: dict[str, np.ndarray]) -> np.ndarray:
         if self.reranker is not None:
@@ -368,16 +303,3 @@ class Ranker:
         cand, text = self._candidates(query, qvec, 1, filters)
         features, _ = self._features(query, text, qvec, cand)
         return cand, np.column_stack([features[name] for name in FEATURES]) if len(cand) else np.zeros((0, len(FEATURES)), np.float32)
-
-
-def _minmax(x: np.ndarray) -> np.ndarray:
-    if len(x) == 0:
-        return x
-    lo, hi = float(x.min()), float(x.max())
-    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
-
-
-def _scaled(x: np.ndarray) -> np.ndarray:
-    """BM25 scaled by the query's best score (0 stays 0: no shared term)."""
-    hi = float(x.max()) if len(x) else 0.0
-    return x / hi if hi > 0 else np.zeros_like(x)
