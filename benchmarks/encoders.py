@@ -190,14 +190,15 @@ class MemoEncoder(Encoder):
             self._memo[(is_query, text)] = vector
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:  # pragma: no cover - not used
-        return self.inner._encode(texts, is_query)
+        return self.inner.encode_queries(texts) if is_query else self.inner.encode_passages(texts)
 
     def _batched(self, texts: list[str], is_query: bool, progress: bool | None) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if (is_query, t) not in self._memo))
         self.misses += len(missing)
         self.hits += len(texts) - len(missing)
         if missing:
-            self.remember(missing, self.inner._batched(missing, is_query, progress), is_query)
+            fresh = self.inner.encode_queries(missing, progress) if is_query else self.inner.encode_passages(missing, progress)
+            self.remember(missing, fresh, is_query)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.ascontiguousarray(np.vstack([self._memo[(is_query, t)] for t in texts]), dtype=np.float32)

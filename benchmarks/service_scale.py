@@ -289,7 +289,8 @@ TIMED = (
     ("matcher.ranking.corpus", "Corpus.__init__", "corpus"),
     ("matcher.ranking.corpus", "Corpus.fingerprint", "fingerprint"),
     ("matcher.ranking.corpus", "Corpus.index_texts", "corpus"),
-    ("embeddings.cache", "CachedEncoder._batched", None),  # queries / passages, see install_timers
+    ("embeddings.base", "Encoder.encode_queries", "encode queries"),
+    ("embeddings.base", "Encoder.encode_passages", "vectors from cache (passages)"),
     ("matcher.index.kinds", "FaissIndex.__init__", "faiss build"),
     ("matcher.index.kinds", "FaissIndex.load", "faiss load"),
     ("matcher.index.kinds", "FaissIndex.search", "dense search"),
@@ -300,7 +301,7 @@ TIMED = (
     ("matcher.ranking.lexical", "BM25.fit", "bm25 fit"),
     ("matcher.ranking.lexical", "BM25.scores", "bm25 scoring"),
     ("matcher.ranking.lexical", "BM25.top", "bm25 top-k (excl. scoring)"),
-    ("matcher.ranking.rank", "Ranker._features", "features (excl. bm25, vectors)"),
+    ("matcher.ranking.rank", "candidate_features", "features (excl. bm25, vectors)"),
     ("matcher.index.store", "IndexStore.publish", "publish index"),
     ("matcher.app.engine", "open_reranker", "reranker"),
     ("matcher.app.engine", "explain", "explain"),
@@ -319,8 +320,6 @@ def install_timers() -> Timers:
             owner = getattr(owner, part)
         if not hasattr(owner, attr):
             raise AttributeError(f"{module_name}.{path}: nothing to time (renamed?); update TIMED")
-        if label is None:
-            label = lambda a, kw: "encode queries" if (a[2] if len(a) > 2 else kw.get("is_query")) else "vectors from cache (passages)"  # noqa: E731
         timers.wrap(owner, attr, label)
         wrapped.append(f"{module_name}.{path}")
     timers.wrapped = wrapped  # type: ignore[attr-defined]
