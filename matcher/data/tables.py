@@ -1,0 +1,97 @@
+"""The catalogue's tables (SQLAlchemy Core) and its clock: what every module writing rows of them shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+suppliers_table = sa.Table(
+    "suppliers",
+    metadata,
+    sa.Column("supplier_id", sa.String(200), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("record", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+needs_table = sa.Table(
+    "needs",
+    metadata,
+    sa.Column("need_id", sa.String(200), primary_key=True),
+    sa.Column("buyer_id", sa.String(200), nullable=False, index=True),
+    sa.Column("record", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+labels_table = sa.Table(
+    "labels",
+    metadata,
+    sa.Column("need_id", sa.String(200), primary_key=True),
+    sa.Column("supplier_id", sa.String(200), primary_key=True),
+    sa.Column("relevance", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+buyers_table = sa.Table(
+    "buyers",
+    metadata,
+    sa.Column("buyer_id", sa.String(200), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+api_keys_table = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("buyer_id", sa.String(200), nullable=True),
+    sa.Column("key_hash", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+)
+feedback_table = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("need_id", sa.String(200), nullable=True, index=True),
+    sa.Column("query_text", sa.Text, nullable=False),
+    sa.Column("supplier_id", sa.String(200), nullable=False),
+    sa.Column("verdict", sa.String(20), nullable=False),
+    sa.Column("grade", sa.Integer, nullable=False),
+    sa.Column("rank", sa.Integer, nullable=True),
+    sa.Column("buyer_id", sa.String(200), nullable=True, index=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("encoder", sa.String(200), nullable=False),
+    sa.Column("index_version", sa.String(200), nullable=False),
+    sa.Column("reranker", sa.String(300), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+)
+audit_table = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("target", sa.String(300), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)
+imports_table = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("read", sa.Integer, nullable=False),
+    sa.Column("accepted", sa.Integer, nullable=False),
+    sa.Column("rejected", sa.Integer, nullable=False),
+)
+
+
+def now() -> dt.datetime:
+    """Now, in naive UTC (how the tables store times): the catalogue's clock."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
