@@ -9,11 +9,24 @@ knows about vectors, rankings or HTTP.
 
 from matcher.data.catalogue import Catalogue, NeedExists, Writes
 from matcher.data.cpv import CpvVocabulary
+from matcher.data.fields import RecordError, canonical_id
 from matcher.data.ingest import ImportReport, InputFileError, read_labels, read_needs, read_suppliers
 from matcher.data.schema import Label, Need, Reference, Supplier
-from matcher.data.fields import RecordError, canonical_id
 
 __all__ = [
-    "Catalogue", "CpvVocabulary", "ImportReport", "InputFileError", "Label", "Need", "NeedExists", "RecordError",
-    "Reference", "Supplier", "Writes", "canonical_id", "read_labels", "read_needs", "read_suppliers",
+    "Catalogue",
+    "CpvVocabulary",
+    "ImportReport",
+    "InputFileError",
+    "Label",
+    "Need",
+    "NeedExists",
+    "RecordError",
+    "Reference",
+    "Supplier",
+    "Writes",
+    "canonical_id",
+    "read_labels",
+    "read_needs",
+    "read_suppliers",
 ]

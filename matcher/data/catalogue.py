@@ -18,11 +18,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from matcher.data.tables import audit_table, now, buyers_table, imports_table, labels_table, metadata, needs_table, suppliers_table
-
-from matcher.data.schema import Label, Need, Supplier, canonical_references, merge_suppliers
-
 from matcher.data.fields import RecordError
+from matcher.data.schema import Label, Need, Supplier, canonical_references, merge_suppliers
+from matcher.data.tables import audit_table, buyers_table, imports_table, labels_table, metadata, needs_table, now, suppliers_table
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +52,16 @@ class Writes:
             if sid in existing:
                 merged = merge_suppliers(existing[sid], supplier)
                 self.conn.execute(
-                    suppliers_table.update().where(suppliers_table.c.supplier_id == sid).values(name=merged.name, record=merged.to_dict(), updated_at=stamp)
+                    suppliers_table.update()
+                    .where(suppliers_table.c.supplier_id == sid)
+                    .values(name=merged.name, record=merged.to_dict(), updated_at=stamp)
                 )
                 updated += 1
             else:
                 supplier.references = canonical_references(supplier.references)
-                self.conn.execute(suppliers_table.insert().values(supplier_id=sid, name=supplier.name, record=supplier.to_dict(), updated_at=stamp))
+                self.conn.execute(
+                    suppliers_table.insert().values(supplier_id=sid, name=supplier.name, record=supplier.to_dict(), updated_at=stamp)
+                )
                 inserted += 1
         return inserted, updated
 
@@ -111,7 +113,9 @@ class Writes:
         if owner is not None:
             raise NeedExists(need.need_id, owner)
         self.upsert_buyers({need.buyer_id: need.buyer_name})
-        self.conn.execute(needs_table.insert().values(need_id=need.need_id, buyer_id=need.buyer_id, record=need.to_dict(), updated_at=now()))
+        self.conn.execute(
+            needs_table.insert().values(need_id=need.need_id, buyer_id=need.buyer_id, record=need.to_dict(), updated_at=now())
+        )
 
     def update_need(self, need: Need, owner: str | None = None) -> bool:
         """Replace the stored need of ``need.need_id`` — only if it belongs to ``owner`` when given
@@ -139,7 +143,9 @@ class Writes:
             result = self.conn.execute(labels_table.update().where(key).values(relevance=label.relevance, updated_at=stamp))
             if not result.rowcount:
                 self.conn.execute(
-                    labels_table.insert().values(need_id=label.need_id, supplier_id=label.supplier_id, relevance=label.relevance, updated_at=stamp)
+                    labels_table.insert().values(
+                        need_id=label.need_id, supplier_id=label.supplier_id, relevance=label.relevance, updated_at=stamp
+                    )
                 )
             count += 1
         return count
@@ -149,7 +155,9 @@ class Writes:
         self.conn.execute(audit_table.insert().values(at=now(), actor=actor, action=action, target=target[:300], detail=detail or {}))
 
     def log_import(self, kind: str, source: str, read: int, accepted: int, rejected: int) -> None:
-        self.conn.execute(imports_table.insert().values(kind=kind, source=source, at=now(), read=read, accepted=accepted, rejected=rejected))
+        self.conn.execute(
+            imports_table.insert().values(kind=kind, source=source, at=now(), read=read, accepted=accepted, rejected=rejected)
+        )
 
 
 class Catalogue:
@@ -322,7 +330,12 @@ class Catalogue:
         with self.engine.connect() as conn:
             return {
                 name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-                for name, table in (("suppliers", suppliers_table), ("needs", needs_table), ("labels", labels_table), ("buyers", buyers_table))
+                for name, table in (
+                    ("suppliers", suppliers_table),
+                    ("needs", needs_table),
+                    ("labels", labels_table),
+                    ("buyers", buyers_table),
+                )
             }
 
     def fingerprint(self) -> str:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from matcher.data.fields import RecordError, check_unicode, decode_entities, normalize_cpv, text_key
 from matcher.data.ingest import ImportReport, InputFileError, RowError
 from matcher.data.schema import Reference, Supplier, merge_suppliers
-from matcher.data.fields import RecordError, check_unicode, decode_entities, normalize_cpv, text_key
 
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 
@@ -91,7 +91,9 @@ def parse_award(raw: Any, where: str, source: str, report: ImportReport) -> Awar
         buyer_id = ""
     date_match = _DATE.match(decode_entities(raw.get("dateNotification")))
     if not date_match:
-        report.warnings.append(f"{where}: dateNotification: missing or invalid ({raw.get('dateNotification')!r}); contract kept without date")
+        report.warnings.append(
+            f"{where}: dateNotification: missing or invalid ({raw.get('dateNotification')!r}); contract kept without date"
+        )
     amount = _amount(raw.get("montant"))
     if amount is None and raw.get("montant") not in (None, ""):
         report.warnings.append(f"{where}: montant: {raw.get('montant')!r} is not an amount; contract kept without amount")
@@ -195,7 +197,9 @@ class DecpBenchmark:
         with (folder / "needs.jsonl").open("w", encoding="utf-8") as handle:
             for need in self.needs:
                 handle.write(json.dumps(need, ensure_ascii=False) + "\n")
-        (folder / "qrels.tsv").write_text("need_id\tsupplier_id\trelevance\n" + "".join(f"{n}\t{s}\t{g}\n" for n, s, g in self.qrels), encoding="utf-8")
+        (folder / "qrels.tsv").write_text(
+            "need_id\tsupplier_id\trelevance\n" + "".join(f"{n}\t{s}\t{g}\n" for n, s, g in self.qrels), encoding="utf-8"
+        )
         (folder / "slices.tsv").write_text("need_id\tslice\n" + "".join(f"{n}\t{s}\n" for n, s in self.slices), encoding="utf-8")
 
 

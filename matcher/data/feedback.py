@@ -20,7 +20,13 @@ from matcher.data.tables import feedback_table, now
 #: verdict → qrels grade
 VERDICTS: dict[str, int] = {"not_relevant": 0, "relevant": 1, "shortlisted": 2, "pitched": 2, "contracted": 3}
 #: how the page names them
-VERDICT_LABELS = {"not_relevant": "Non pertinent", "relevant": "Pertinent", "shortlisted": "Présélectionné", "pitched": "Rencontré (pitch)", "contracted": "Contractualisé"}
+VERDICT_LABELS = {
+    "not_relevant": "Non pertinent",
+    "relevant": "Pertinent",
+    "shortlisted": "Présélectionné",
+    "pitched": "Rencontré (pitch)",
+    "contracted": "Contractualisé",
+}
 
 
 @dataclass
@@ -85,7 +91,11 @@ def qrels_rows(catalogue: Catalogue) -> list[tuple[str, str, int]]:
     feedback table with their text).
     """
     latest: dict[tuple[str, str], int] = {}
-    query = sa.select(feedback_table.c.need_id, feedback_table.c.supplier_id, feedback_table.c.grade).where(feedback_table.c.need_id.is_not(None)).order_by(feedback_table.c.id)
+    query = (
+        sa.select(feedback_table.c.need_id, feedback_table.c.supplier_id, feedback_table.c.grade)
+        .where(feedback_table.c.need_id.is_not(None))
+        .order_by(feedback_table.c.id)
+    )
     with catalogue.engine.connect() as conn:
         for need_id, supplier_id, grade in conn.execute(query):
             latest[(need_id, supplier_id)] = int(grade)
@@ -111,7 +121,9 @@ def write_feedback_benchmark(catalogue: Catalogue, folder: str | Path) -> tuple[
             handle.write(json.dumps(need.to_dict(), ensure_ascii=False) + "\n")
     kept = {n.need_id for n in needs}
     lines = [(n, s, g) for n, s, g in rows if n in kept]
-    (folder / "qrels.tsv").write_text("need_id\tsupplier_id\trelevance\n" + "".join(f"{n}\t{s}\t{g}\n" for n, s, g in lines), encoding="utf-8")
+    (folder / "qrels.tsv").write_text(
+        "need_id\tsupplier_id\trelevance\n" + "".join(f"{n}\t{s}\t{g}\n" for n, s, g in lines), encoding="utf-8"
+    )
     return len(needs), len(lines)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from matcher.data.fields import RecordError, decode_entities
 from matcher.data.ingest import ImportReport, RowError, read_rows
 from matcher.data.schema import Supplier, merge_suppliers
-from matcher.data.fields import RecordError, decode_entities
 
 #: i-Lab technology domains → purchase segments (domains with no obvious segment map to none).
 DOMAIN_SEGMENTS = {

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from matcher.data.schema import Label, Need, Supplier, merge_suppliers
-
 from matcher.data.fields import RecordError
+from matcher.data.schema import Label, Need, Supplier, merge_suppliers
 
 T = TypeVar("T")
 SUPPORTED = (".jsonl", ".csv", ".tsv", ".parquet", ".xlsx")
@@ -70,10 +69,7 @@ class ImportReport:
 
     def summary(self) -> str:
         """A one-paragraph French summary for staff, with the first errors."""
-        lines = [
-            f"{self.read} lignes lues, {self.accepted} acceptées, {self.merged} fusionnées "
-            f"(doublons), {self.rejected} rejetées."
-        ]
+        lines = [f"{self.read} lignes lues, {self.accepted} acceptées, {self.merged} fusionnées (doublons), {self.rejected} rejetées."]
         for error in self.errors[:MAX_FILE_ERRORS_SHOWN]:
             lines.append(f"  rejet — {error}")
         if self.rejected > MAX_FILE_ERRORS_SHOWN:
@@ -176,7 +172,12 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]
                 number += 1
                 bad = next((name for name, values in columns.items() if values[i] is _UNREADABLE), None)
                 if bad is not None:
-                    yield number, RowError(str(path), number, bad, "valeur hors limites ou illisible (par exemple une date hors des années 1 à 9999)")
+                    yield (
+                        number,
+                        RowError(
+                            str(path), number, bad, "valeur hors limites ou illisible (par exemple une date hors des années 1 à 9999)"
+                        ),
+                    )
                 else:
                     yield number, {name: values[i] for name, values in columns.items()}
     except InputFileError:

@@ -270,6 +270,7 @@ def merge_suppliers(old: Supplier, new: Supplier) -> Supplier:
     Scalars: the newer non-empty value wins. Lists: union in first-seen order.
     References: union without duplicates, sorted by date then object.
     """
+
     def pick(a: str, b: str) -> str:
         return b or a
 

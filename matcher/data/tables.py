@@ -94,4 +94,3 @@ imports_table = sa.Table(
 def now() -> dt.datetime:
     """Now, in naive UTC (how the tables store times): the catalogue's clock."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
