@@ -53,5 +53,5 @@ DeadlineDep = Annotated[float, Depends(get_deadline)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FiltersDep = Annotated[Filters, Depends(get_filters)]
 KParam = Annotated[int, QueryParam(ge=1, le=MAX_K, description="number of results")]
-#: an id in a URL path, put in its canonical form (``matcher.data.schema.canonical_id``) or refused with 422
+#: an id in a URL path, put in its canonical form (``matcher.data.fields.canonical_id``) or refused with 422
 IdParam = Annotated[str, PathParam(min_length=1, max_length=200), AfterValidator(canonical_api_id)]

@@ -28,7 +28,7 @@ def _canonical_need_id(value: str) -> str:
     return value
 
 
-#: an identifier in its canonical form (``matcher.data.schema.canonical_id``): one id, one spelling
+#: an identifier in its canonical form (``matcher.data.fields.canonical_id``): one id, one spelling
 ApiId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(canonical_api_id)]
 NeedId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_canonical_need_id)]
 
