@@ -23,7 +23,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from served import SHORT_NEEDS, percentiles, serving
 
 REPO = Path(__file__).resolve().parents[1]
 #: texts at the API's limit (5,000 characters) once a prefix of up to 16 characters is added
@@ -41,23 +41,7 @@ MAXIMAL = {
     "5 000 CJK": "中" * 4984,
     "5 000 French characters": ("plateforme souveraine de gestion des dossiers et des rendez-vous des usagers " * 70)[:4984],
 }
-SHORT = [
-    f"{base} {detail}"
-    for base in (
-        "plateforme de téléconsultation",
-        "rénovation énergétique des bâtiments",
-        "cybersécurité des systèmes",
-        "outil de traduction",
-        "logistique hospitalière",
-    )
-    for detail in ("pour nos centres de santé", "dans les écoles de la ville", "des préfectures", "des services déconcentrés")
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SHORT = SHORT_NEEDS
 
 
 def _post(base: str, token: str, text: str, k: int) -> tuple[int, float]:
@@ -89,11 +73,6 @@ def _abuser(base: str, token: str, stop: mp.Event, results: mp.Queue) -> None:
         if status in (429, 503):
             time.sleep(0.05)  # a hostile client retries at once; a little pause keeps the loop from spinning
     results.put(dict(statuses))
-
-
-def _pct(values: list[float]) -> tuple[float, float, float]:
-    a = np.asarray(values) * 1000
-    return float(np.percentile(a, 50)), float(np.percentile(a, 95)), float(np.percentile(a, 99))
 
 
 RUN = f"{time.time_ns() % 10**9:x}"  # in every text of this run: never a vector-cache hit from an earlier run
@@ -128,21 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     token = key("abuse-measure")
     abuser_tokens = [key(f"abuse-{i}") for i in range(args.abusers)]
-    port = _free_port()
-    server = subprocess.Popen(
-        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 300
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2).read()
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.5)
+    with serving(cli, env) as base:
         for i in range(10):
             _post(base, token, f"échauffement du service {i}", 10)
 
@@ -156,13 +121,13 @@ def main(argv: list[str] | None = None) -> int:
                 times.append(elapsed)
             print(f"| {name} | {len(times)} | {np.median(times) * 1000:.0f} | {max(times) * 1000:.0f} |")
 
-        quiet = _pct(_short_queries(base, token, args.queries, "calme"))
+        quiet = percentiles(_short_queries(base, token, args.queries, "calme"))
         stop, results = mp.Event(), mp.Queue()
         abusers = [mp.Process(target=_abuser, args=(base, t, stop, results)) for t in abuser_tokens]
         for p in abusers:
             p.start()
         time.sleep(3)  # let the heavy lane fill up
-        loaded = _pct(_short_queries(base, token, args.queries, "charge"))
+        loaded = percentiles(_short_queries(base, token, args.queries, "charge"))
         stop.set()
         statuses: Counter[int] = Counter()
         for _ in abusers:
@@ -177,9 +142,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\np95 loaded / unloaded: {loaded[1] / quiet[1]:.2f} (target ≤ 3)")
         print("\nWhat the abusive clients got: " + ", ".join(f"{n} × {code}" for code, n in sorted(statuses.items())))
         return 0 if loaded[1] <= 3 * quiet[1] else 1
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

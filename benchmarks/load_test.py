@@ -20,7 +20,6 @@ import argparse
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,31 +27,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
+from served import SHORT_NEEDS, percentiles, serving
 
 REPO = Path(__file__).resolve().parents[1]
-TEXTS = [
-    f"{base} {detail}"
-    for base in (
-        "plateforme de téléconsultation",
-        "rénovation énergétique des bâtiments",
-        "cybersécurité des systèmes",
-        "outil de traduction",
-        "logistique hospitalière",
-    )
-    for detail in ("pour nos centres de santé", "dans les écoles de la ville", "des préfectures", "des services déconcentrés")
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pct(values: list[float]) -> tuple[float, float, float]:
-    a = np.asarray(values) * 1000
-    return float(np.percentile(a, 50)), float(np.percentile(a, 95)), float(np.percentile(a, 99))
+TEXTS = SHORT_NEEDS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,22 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     token = subprocess.run(
         [*cli, "keys", "create", "--name", "load-test", "--role", "staff"], env=env, check=True, capture_output=True, text=True
     ).stdout.split()[-1]
-    port = _free_port()
-    server = subprocess.Popen(
-        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 300
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2).read()
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.5)
-
+    with serving(cli, env) as base:
         health = json.loads(urllib.request.urlopen(base + "/health", timeout=10).read())
         print(f"Catalogue: {health['suppliers']} suppliers, {health['evidence']} evidence texts; encoder {args.encoder}\n")
 
@@ -117,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             call(text)
             service_times.append(time.perf_counter() - start)
-        b, s = _pct(bare_times), _pct(service_times)
+        b, s = percentiles(bare_times), percentiles(service_times)
         print(f"## Latency, one query at a time ({args.encoder}, {len(service_times)} requests)\n")
         print("| | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|")
         print(f"| bare encoder, one text | {b[0]:.1f} | {b[1]:.1f} | {b[2]:.1f} |")
@@ -176,9 +139,6 @@ def main(argv: list[str] | None = None) -> int:
         if run.returncode not in (0, 1):
             print(run.stderr[-2000:])
         return 0 if all(r["Failure Count"] == "0" for r in rows) else 1
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":
