@@ -103,8 +103,7 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
 def cmd_train_encoder(args: argparse.Namespace) -> int:
     import json
 
-    from embeddings import load_encoder
-    from embeddings.backends import minilm_path
+    from embeddings import load_encoder, minilm_path
     from matcher.app.engine import open_encoder
     from matcher.data.cpv import CpvVocabulary
     from matcher.evaluation.evaluate import Benchmark
