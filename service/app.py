@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from embeddings.base import EncoderBusy
-from matcher.app.engine import BatchTooLarge, Engine, Overloaded
+from matcher.app.engine import BatchTooLarge, Engine
 from matcher.ops.access import KeyStore
 from matcher.settings import Settings
 
@@ -61,7 +61,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or Engine.open(settings)
-        app.state.engine.ranker.encoder.lanes.heavy_queue = settings.heavy_queue
         app.state.keys = KeyStore(app.state.engine.catalogue, secret)
         log.info("engine ready: %s", app.state.engine.versions())
         yield
@@ -131,9 +130,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             detail = "body : JSON invalide (ou pas en UTF-8)"
         return JSONResponse({"detail": detail, "errors": []}, status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(Overloaded)
-    @app.exception_handler(EncoderBusy)
-    async def overloaded(request: Request, exc: Overloaded | EncoderBusy) -> JSONResponse:
+    @app.exception_handler(EncoderBusy)  # Overloaded included
+    async def overloaded(request: Request, exc: EncoderBusy) -> JSONResponse:
         log.warning("503 %s: %s", request.url.path, exc)
         retry = str(max(1, round(exc.retry_after)))
         return JSONResponse(

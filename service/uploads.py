@@ -12,29 +12,26 @@ from fastapi import HTTPException, Request
 
 from matcher.app.imports import ImportResult
 from matcher.data.ingest import SUPPORTED, ImportReport, InputFileError
-from matcher.settings import MAX_UPLOAD_BYTES
 
 
 @asynccontextmanager
 async def uploaded(request: Request, fmt: str) -> AsyncIterator[Path]:
-    """The request body saved as a private temporary file of format ``fmt`` (jsonl, csv, tsv, parquet, xlsx).
+    """The request body streamed into a private temporary file of format ``fmt`` (jsonl, csv, tsv, parquet, xlsx).
 
-    413 over ``MAX_UPLOAD_BYTES``; 422 for an unknown format, an empty body, or a file the block
-    cannot read at all (``InputFileError``). The file name never comes from the client.
+    The size cap is ``service.body.BodyLimit``'s (413 past ``MAX_UPLOAD_BYTES`` while it is read);
+    422 for an unknown format, an empty body, or a file the block cannot read at all
+    (``InputFileError``). The file name never comes from the client.
     """
     suffix = "." + fmt.lower().lstrip(".")
     if suffix not in SUPPORTED:
         raise HTTPException(422, detail=f"format : {fmt!r} n'est pas l'un de {', '.join(s.lstrip('.') for s in SUPPORTED)}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_UPLOAD_BYTES:
-            raise HTTPException(413, detail=f"file : le fichier dépasse {MAX_UPLOAD_BYTES} octets")
-    if not body:
-        raise HTTPException(422, detail="file : le corps de la requête est vide")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(bytes(body))
+        with path.open("wb") as handle:
+            async for chunk in request.stream():
+                handle.write(chunk)
+        if path.stat().st_size == 0:
+            raise HTTPException(422, detail="file : le corps de la requête est vide")
         try:
             yield path
         except InputFileError as exc:

@@ -39,3 +39,16 @@ def test_every_flat_configuration_has_a_golden_run() -> None:
     assert len(CONFIGS) >= 14 and all(
         golden_runs.path_of("sample", e, "flat", s).is_file() for e, k, s in golden_runs.configurations("sample") if k == "flat"
     )
+
+
+def test_a_difference_is_found_unless_it_only_reorders_a_tie() -> None:
+    golden = {"n1": [("a", 0.9), ("b", 0.5), ("c", 0.5), ("d", 0.4), ("e", 0.3), ("f", 0.3)]}
+    tie_swapped = {"n1": [("a", 0.9), ("c", 0.5000004), ("b", 0.5), ("d", 0.4), ("e", 0.3), ("g", 0.3)]}  # g: tied at the cut
+    assert golden_runs.differences(golden, tie_swapped) == []
+    swapped = {"n1": [("b", 0.9), ("a", 0.5), ("c", 0.5), ("d", 0.4), ("e", 0.3), ("f", 0.3)]}
+    assert golden_runs.differences(golden, swapped) == ["n1: another order at rank 1"]
+    other = {"n1": [("a", 0.9), ("b", 0.5), ("x", 0.5), ("d", 0.4), ("e", 0.3), ("f", 0.3)]}
+    assert golden_runs.differences(golden, other) == ["n1: another order at rank 2"]
+    moved = {"n1": [("a", 0.9), ("b", 0.5), ("c", 0.5), ("d", 0.4000021), ("e", 0.3), ("f", 0.3)]}
+    assert golden_runs.differences(golden, moved) == ["n1: score differs by 2.00e-06"]
+    assert golden_runs.differences(golden, {}) == ["n1: missing"]

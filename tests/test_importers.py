@@ -68,7 +68,7 @@ def test_decp_real_supplier_ids(real_decp):
         assert not digits or set(digits) != {"0"}, f"placeholder id became a supplier: {sid}"
     assert sum(bool(re.fullmatch(r"\d{9}", sid)) for sid in ids) > 0.95 * len(ids)
     # placeholders exist in the data, and they were skipped, not stored
-    assert any("'00000000000000' is a placeholder" in w for w in report.warnings)
+    assert any("'00000000000000' est un identifiant factice" in w for w in report.warnings)
     for s in suppliers:
         assert s.siren == (s.supplier_id if s.supplier_id.isdigit() else "")
 
@@ -217,7 +217,7 @@ def test_decp_empty_objet_is_rejected_with_position(broken_decp):
     assert len(report.errors) == 1
     error = report.errors[0]
     assert (error.file, error.line, error.field) == (str(a), 2, "objet")
-    assert str(error) == f"{a}:2: objet: is required and empty"
+    assert str(error) == f"{a}:2: objet: est requis et vide"
 
 
 def test_decp_warnings(broken_decp):
@@ -559,7 +559,7 @@ def test_cli_import_decp(broken_decp, tmp_path):
     first = run_cli(tmp_path, "import-decp", str(a), str(b))
     assert first.returncode == 0, first.stderr
     assert "8 lignes lues, 7 acceptées, 1 fusionnées (doublons), 1 rejetées." in first.stderr
-    assert f"{a}:2: objet: is required and empty" in first.stderr
+    assert f"{a}:2: objet: est requis et vide" in first.stderr
     assert "6 marchés distincts, 4 titulaires (4 ajoutés, 0 mis à jour)" in first.stdout
     assert Catalogue(db).counts() == {"suppliers": 4, "needs": 0, "labels": 0, "buyers": 2}
 

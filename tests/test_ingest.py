@@ -254,7 +254,7 @@ def test_csv_header_is_line_one_and_bom_is_ignored(tmp_path):
     assert rows[0][1] == {"supplier_id": "A", "name": "Alpha", "description": "Logiciel"}
     suppliers, report = read_suppliers(path)
     assert [s.supplier_id for s in suppliers] == ["A"]
-    assert report.errors == [RowError(str(path), 3, "name", "is required and empty")]
+    assert report.errors == [RowError(str(path), 3, "name", "est requis et vide")]
 
 
 # -- broken files ----------------------------------------------------------------------------
@@ -286,11 +286,11 @@ def test_broken_suppliers_jsonl(tmp_path):
         (str(path), 8, "segments"),
         (str(path), 9, "supplier_id"),
     ]
-    assert "invalid JSON" in report.errors[0].message
-    assert report.errors[1].message == "expected a JSON object"
+    assert "JSON invalide" in report.errors[0].message
+    assert report.errors[1].message == "un objet JSON est attendu"
     assert "'12ab'" in report.errors[4].message
     assert "'agriculture'" in report.errors[5].message
-    assert str(report.errors[2]) == f"{path}:5: name: is required and empty"
+    assert str(report.errors[2]) == f"{path}:5: name: est requis et vide"
 
     summary = report.summary()
     assert summary.splitlines()[0] == "9 lignes lues, 2 acceptées, 0 fusionnées (doublons), 7 rejetées."
@@ -349,7 +349,7 @@ def test_broken_needs_jsonl(tmp_path):
         (7, "buyer_id"),
     ]
     assert "'01/03/2019'" in report.errors[0].message
-    assert "non-negative" in report.errors[1].message
+    assert "montant positif ou nul" in report.errors[1].message
     assert "sante" in report.errors[2].message  # the allowed values are named
     assert report.summary().startswith("8 lignes lues, 2 acceptées, 0 fusionnées (doublons), 6 rejetées.")
 
@@ -624,7 +624,7 @@ def test_unreadable_parquet(tmp_path):
 
 def test_report_add_and_summary_caps_errors():
     report = ImportReport(read=1, accepted=1)
-    other = ImportReport(read=60, accepted=0, errors=[RowError("f.jsonl", i, "name", "is required and empty") for i in range(1, 61)])
+    other = ImportReport(read=60, accepted=0, errors=[RowError("f.jsonl", i, "name", "est requis et vide") for i in range(1, 61)])
     report.add(other)
     assert (report.read, report.accepted, report.rejected) == (61, 1, 60)
     summary = report.summary()

@@ -11,12 +11,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from live_server import serving
 
 from matcher.app.engine import Engine
 from matcher.index.store import CURRENT, TMP_PREFIX, IndexStore
@@ -74,38 +73,32 @@ def test_add_replace_delete_a_supplier_live(keyed_app) -> None:
 def test_queries_in_flight_during_index_swaps_all_succeed(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", encoder="hashing", reranker="none")
     app = create_app(settings, engine=Engine.open(settings))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    admin = app.state.keys.create("admin", "admin")[1]
-    staff = {"Authorization": f"Bearer {app.state.keys.create('staff', 'staff')[1]}"}
-    statuses: list[int] = []
-    stop = threading.Event()
+    with serving(app) as base:
+        admin = app.state.keys.create("admin", "admin")[1]
+        staff = {"Authorization": f"Bearer {app.state.keys.create('staff', 'staff')[1]}"}
+        statuses: list[int] = []
+        stop = threading.Event()
 
-    def hammer() -> None:
-        with httpx.Client(base_url=base, timeout=30) as http:
-            while not stop.is_set():
-                statuses.append(http.post("/match", json={"text": "téléconsultation pour les hôpitaux", "k": 5}, headers=staff).status_code)
+        def hammer() -> None:
+            with httpx.Client(base_url=base, timeout=30) as http:
+                while not stop.is_set():
+                    statuses.append(
+                        http.post("/match", json={"text": "téléconsultation pour les hôpitaux", "k": 5}, headers=staff).status_code
+                    )
 
-    workers = [threading.Thread(target=hammer) for _ in range(4)]
-    for w in workers:
-        w.start()
-    versions = set()
-    with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {admin}"}) as http:
-        for i in range(4):
-            record = {"name": f"Swap {i}", "description": f"Solution numéro {i} de téléconsultation pour les hôpitaux et les EHPAD."}
-            resp = http.put(f"/admin/suppliers/swap-{i}", json=record)
-            assert resp.status_code == 200
-            versions.add(resp.json()["versions"]["index"])
-    stop.set()
-    for w in workers:
-        w.join()
-    srv.should_exit = True
-    thread.join(timeout=10)
+        workers = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
+        for w in workers:
+            w.start()
+        versions = set()
+        with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {admin}"}) as http:
+            for i in range(4):
+                record = {"name": f"Swap {i}", "description": f"Solution numéro {i} de téléconsultation pour les hôpitaux et les EHPAD."}
+                resp = http.put(f"/admin/suppliers/swap-{i}", json=record)
+                assert resp.status_code == 200
+                versions.add(resp.json()["versions"]["index"])
+        stop.set()
+        for w in workers:
+            w.join()
     assert len(versions) == 4 and len(statuses) > 20
     assert set(statuses) == {200}, f"{len([s for s in statuses if s != 200])} failed of {len(statuses)}"
 

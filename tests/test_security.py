@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from fastapi.testclient import TestClient
+from live_server import serving
 
 from matcher.app.engine import Engine
 from matcher.data.tables import needs_table
@@ -244,19 +244,8 @@ def http_server(tmp_path: Path):
     """The service over real HTTP on a free loopback port (uvicorn in a thread)."""
     settings = _settings(tmp_path, request_budget_seconds=5.0)
     app = create_app(settings, engine=Engine.open(settings))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started:
-        assert time.time() < deadline
-        time.sleep(0.02)
-    yield app, port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield app, int(base.rsplit(":", 1)[1])
 
 
 def _raw_request(port: int, head: str, body: bytes = b"", read_timeout: float = 5.0) -> tuple[int, bytes]:

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import openpyxl
 import pytest
-import uvicorn
+from live_server import serving
 
 from matcher.app.engine import Engine
 from matcher.settings import Settings
@@ -40,31 +37,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     """The service on the sample catalogue, served over HTTP on a free loopback port, with keys."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("web") / "data", encoder="hashing", reranker="none")
     engine = Engine.open(settings)
     app = create_app(settings, engine=engine)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    keys = app.state.keys
-    tokens = {"buyer": keys.create("Acheteuse Santé", "buyer", "min-sante")[1], "staff": keys.create("Équipe French Tech", "staff")[1]}
-    yield f"http://127.0.0.1:{port}", tokens, engine
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        keys = app.state.keys
+        tokens = {"buyer": keys.create("Acheteuse Santé", "buyer", "min-sante")[1], "staff": keys.create("Équipe French Tech", "staff")[1]}
+        yield base, tokens, engine
 
 
 @pytest.fixture(scope="module")

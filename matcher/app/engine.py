@@ -33,13 +33,9 @@ from matcher.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class Overloaded(RuntimeError):
-    """The request cannot be answered within its time budget, or the encoder's queue is full.
-    ``retry_after``: seconds after which a retry is sensible."""
-
-    def __init__(self, message: str, retry_after: float = 1.0) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+class Overloaded(EncoderBusy):
+    """The request's time budget ran out while it was being ranked (``EncoderBusy``, its base, is the
+    encoder's own refusal). ``retry_after``: seconds after which a retry is sensible."""
 
 
 class BatchTooLarge(ValueError):
@@ -194,8 +190,8 @@ class Engine:
     ) -> list[list[MatchResult]]:
         """Explained rankings for several queries (each with its ``k`` and filters), texts encoded in one batched pass.
 
-        Each text is cut to what the encoder reads. ``deadline`` (``time.monotonic()``): ``Overloaded``
-        when it passes before the answer is ready (while waiting for the encoder, or between queries).
+        Each text is cut to what the encoder reads. ``deadline`` (``time.monotonic()``): ``EncoderBusy``
+        when it passes while waiting for the encoder, ``Overloaded`` (a subclass) between queries.
         ``BatchTooLarge`` when several queries hold more than ``Settings.max_batch_tokens`` tokens.
         """
         if len(queries) > 1:
@@ -205,10 +201,7 @@ class Engine:
                 raise BatchTooLarge(
                     f"queries : {total} jetons au total, plus que les {self.settings.max_batch_tokens} qu'un lot peut contenir (scindez-le)"
                 )
-        try:
-            qvecs = self.ranker.query_vectors(queries, progress=False, deadline=deadline)
-        except EncoderBusy as exc:
-            raise Overloaded(str(exc), exc.retry_after) from None
+        qvecs = self.ranker.query_vectors(queries, progress=False, deadline=deadline)
         out = []
         for q, v, k, f in zip(queries, qvecs, ks, filters):
             if deadline is not None and time.monotonic() > deadline:

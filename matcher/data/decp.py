@@ -74,7 +74,7 @@ def parse_award(raw: Any, where: str, source: str, report: ImportReport) -> Awar
     file, line = where.rsplit(":", 1)
     number = int(line)
     if not isinstance(raw, dict):
-        report.errors.append(RowError(file, number, "-", "an award must be a JSON object"))
+        report.errors.append(RowError(file, number, "-", "un marché doit être un objet JSON"))
         return None
     try:
         check_unicode(raw, "award")
@@ -83,7 +83,7 @@ def parse_award(raw: Any, where: str, source: str, report: ImportReport) -> Awar
         return None
     objet = decode_entities(raw.get("objet"))
     if not objet:
-        report.errors.append(RowError(file, number, "objet", "is required and empty"))
+        report.errors.append(RowError(file, number, "objet", "est requis et vide"))
         return None
     buyer: dict[str, Any] = raw["acheteur"] if isinstance(raw.get("acheteur"), dict) else {}
     buyer_id = re.sub(r"\s+", "", decode_entities(buyer.get("id")))
@@ -96,7 +96,7 @@ def parse_award(raw: Any, where: str, source: str, report: ImportReport) -> Awar
         )
     amount = _amount(raw.get("montant"))
     if amount is None and raw.get("montant") not in (None, ""):
-        report.warnings.append(f"{where}: montant: {raw.get('montant')!r} is not an amount; contract kept without amount")
+        report.warnings.append(f"{where}: montant: {raw.get('montant')!r} n'est pas un montant ; marché gardé sans montant")
     cpv = normalize_cpv(raw.get("codeCPV"))
     holders = []
     titulaires = raw.get("titulaires") or []
@@ -107,7 +107,9 @@ def parse_award(raw: Any, where: str, source: str, report: ImportReport) -> Awar
             continue
         sid = supplier_id_of(holder.get("id"), holder.get("typeIdentifiant"))
         if sid is None:
-            report.warnings.append(f"{where}: titulaires[{j}].id: {holder.get('id')!r} is a placeholder or invalid; holder skipped")
+            report.warnings.append(
+                f"{where}: titulaires[{j}].id: {holder.get('id')!r} est un identifiant factice ou invalide ; titulaire ignoré"
+            )
             continue
         holders.append((sid, decode_entities(holder.get("denominationSociale")) or sid))
     place: dict[str, Any] = raw["lieuExecution"] if isinstance(raw.get("lieuExecution"), dict) else {}
@@ -134,16 +136,16 @@ def read_awards(paths: Iterable[str | Path]) -> tuple[list[Award], ImportReport]
         try:
             data = json.loads(path.read_bytes().decode("utf-8-sig"))
         except FileNotFoundError:
-            raise InputFileError(f"{path}: no such file") from None
+            raise InputFileError(f"{path}: fichier introuvable") from None
         except UnicodeDecodeError as exc:
-            raise InputFileError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+            raise InputFileError(f"{path}: pas en UTF-8 valide (octet {exc.start})") from None
         except json.JSONDecodeError as exc:
-            raise InputFileError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+            raise InputFileError(f"{path}:{exc.lineno}: JSON invalide : {exc.msg} (colonne {exc.colno})") from None
         marches = data.get("marches") if isinstance(data, dict) else None
         if isinstance(marches, dict) and "marche" in marches:  # some publishers nest one level deeper
             marches = marches["marche"]
         if not isinstance(marches, list):
-            raise InputFileError(f"{path}: expected a JSON object with a 'marches' list (DECP format)")
+            raise InputFileError(f"{path}: un objet JSON avec une liste « marches » est attendu (format DECP)")
         for i, raw in enumerate(marches, start=1):
             report.read += 1
             award = parse_award(raw, f"{path}:{i}", path.stem, report)

@@ -171,7 +171,7 @@ def string_list(name: str, value: Any) -> list[str]:
             try:
                 value = json.loads(stripped)
             except json.JSONDecodeError as exc:
-                raise RecordError(name, f"not a valid JSON list ({exc.msg})") from None
+                raise RecordError(name, f"liste JSON invalide ({exc.msg})") from None
             except RecursionError:
                 raise RecordError(name, "liste JSON invalide (imbriquée trop profondément)") from None
         else:
@@ -179,7 +179,7 @@ def string_list(name: str, value: Any) -> list[str]:
     if hasattr(value, "tolist"):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
-        raise RecordError(name, f"expected a list of strings, got {type(value).__name__}")
+        raise RecordError(name, f"une liste de textes est attendue, pas un {type(value).__name__}")
     return [clean_text(v) for v in value if clean_text(v)]
 
 
@@ -190,7 +190,7 @@ def cpv_list(name: str, value: Any) -> list[str]:
         if code is None and not raw.strip("0"):
             continue  # all zeros: a placeholder for "unknown"
         if code is None:
-            raise RecordError(name, f"{raw!r} is not a CPV code (8 digits, e.g. 72000000)")
+            raise RecordError(name, f"{raw!r} n'est pas un code CPV (8 chiffres, par exemple 72000000)")
         if code not in codes:
             codes.append(code)
     return codes
@@ -206,7 +206,7 @@ def date_field(name: str, value: Any) -> str | None:
             raise ValueError
         datetime.date.fromisoformat(text)
     except ValueError:
-        raise RecordError(name, f"{value!r} is not a date (YYYY-MM-DD)") from None
+        raise RecordError(name, f"{value!r} n'est pas une date (AAAA-MM-JJ)") from None
     return text
 
 
@@ -228,9 +228,9 @@ def amount_field(name: str, value: Any) -> float | None:
     try:
         amount = float(str(value).replace(" ", "").replace(",", ".")) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
-        raise RecordError(name, f"{value!r} is not a number of euros") from None
+        raise RecordError(name, f"{value!r} n'est pas un montant en euros") from None
     if amount < 0 or amount != amount or amount == float("inf"):
-        raise RecordError(name, f"{value!r} is not a non-negative amount")
+        raise RecordError(name, f"{value!r} n'est pas un montant positif ou nul")
     return amount
 
 

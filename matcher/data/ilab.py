@@ -46,7 +46,7 @@ def read_ilab(path: str | Path) -> tuple[list[Supplier], ImportReport]:
         company = decode_entities(row.get("entreprise"))
         if not ident and len(siren) != 9:
             if not company:
-                report.errors.append(RowError(str(path), line, "identifiant", "is required when siren, siret and entreprise are empty"))
+                report.errors.append(RowError(str(path), line, "identifiant", "est requis quand siren, siret et entreprise sont vides"))
                 continue
             ident = "nom-" + re.sub(r"[^a-z0-9]+", "-", _key(company)).strip("-")
         pitch, summary = decode_entities(row.get("moto")), decode_entities(row.get("resume"))

@@ -83,7 +83,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | RowError
     """Yield ``(line, row)`` for each record of a file, or ``(line, RowError)`` for an unreadable one."""
     path = Path(path)
     if not path.is_file():
-        raise InputFileError(f"{path}: no such file")
+        raise InputFileError(f"{path}: fichier introuvable")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         yield from _jsonl_rows(path)
@@ -94,7 +94,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | RowError
     elif suffix == ".xlsx":
         yield from _xlsx_rows(path)
     else:
-        raise InputFileError(f"{path}: unsupported extension {suffix!r} (expected one of {', '.join(SUPPORTED)})")
+        raise InputFileError(f"{path}: extension {suffix!r} non prise en charge (attendu : {', '.join(SUPPORTED)})")
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
@@ -103,20 +103,20 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                yield number, RowError(str(path), number, "-", f"not valid UTF-8 (byte {exc.start})")
+                yield number, RowError(str(path), number, "-", f"pas en UTF-8 valide (octet {exc.start})")
                 continue
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield number, RowError(str(path), number, "-", f"invalid JSON: {exc.msg} (column {exc.colno})")
+                yield number, RowError(str(path), number, "-", f"JSON invalide : {exc.msg} (colonne {exc.colno})")
                 continue
             except RecursionError:
                 yield number, RowError(str(path), number, "-", "JSON invalide : imbriqué trop profondément")
                 continue
             if not isinstance(obj, dict):
-                yield number, RowError(str(path), number, "-", "expected a JSON object")
+                yield number, RowError(str(path), number, "-", "un objet JSON est attendu")
                 continue
             yield number, obj
 
@@ -131,7 +131,7 @@ def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] 
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise InputFileError(f"{path}:{line}: not valid UTF-8 (save the file as UTF-8)") from None
+        raise InputFileError(f"{path}:{line}: pas en UTF-8 valide (enregistrez le fichier en UTF-8)") from None
     csv.field_size_limit(MAX_CSV_CELL_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -153,7 +153,7 @@ def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] 
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(header):
-            yield line, RowError(str(path), line, "-", f"{len(cells)} cells for {len(header)} header columns")
+            yield line, RowError(str(path), line, "-", f"{len(cells)} cellules pour {len(header)} colonnes d'en-tête")
             continue
         yield line, {k: v for k, v in zip(header, cells) if k}
 
@@ -183,7 +183,7 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]
     except InputFileError:
         raise
     except Exception as exc:  # pyarrow raises several types for broken files
-        raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from None
+        raise InputFileError(f"{path}: fichier Parquet illisible ({exc})") from None
 
 
 _UNREADABLE = object()
@@ -223,7 +223,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
             if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                 continue
             if len(cells) > len(names) and any(c is not None for c in cells[len(names) :]):
-                yield number, RowError(str(path), number, "-", f"{len(cells)} cells for {len(names)} header columns")
+                yield number, RowError(str(path), number, "-", f"{len(cells)} cellules pour {len(names)} colonnes d'en-tête")
                 continue
             yield number, {k: _cell(v) for k, v in zip(names, cells) if k}
     finally:
@@ -299,7 +299,7 @@ def read_slices(path: str | Path) -> dict[str, list[str]]:
             raise InputFileError(str(row))
         need_id, name = (row.get("need_id") or "").strip(), (row.get("slice") or "").strip()
         if not need_id or not name:
-            raise InputFileError(f"{path}:{line}: need_id and slice are required")
+            raise InputFileError(f"{path}:{line}: need_id et slice sont requis")
         names = slices.setdefault(need_id, [])
         if name not in names:
             names.append(name)

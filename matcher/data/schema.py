@@ -56,14 +56,14 @@ class Reference:
     def from_raw(cls, raw: Any, position: int) -> Reference:
         where = f"references[{position}]"
         if not isinstance(raw, dict):
-            raise RecordError(where, f"expected an object, got {type(raw).__name__}")
+            raise RecordError(where, f"un objet est attendu, pas un {type(raw).__name__}")
         objet = text_field(f"{where}.objet", raw.get("objet"))
         if not objet:
-            raise RecordError(f"{where}.objet", "is required and empty")
+            raise RecordError(f"{where}.objet", "est requis et vide")
         cpv_raw = raw.get("cpv")
         cpv = normalize_cpv(cpv_raw)
         if cpv is None and clean_text(cpv_raw).strip("0"):  # all zeros: a placeholder for "unknown"
-            raise RecordError(f"{where}.cpv", f"{cpv_raw!r} is not a CPV code")
+            raise RecordError(f"{where}.cpv", f"{cpv_raw!r} n'est pas un code CPV")
         return cls(
             objet=objet,
             cpv=cpv,
@@ -117,7 +117,7 @@ class Supplier:
             try:
                 refs_raw = json.loads(refs_raw) if refs_raw else []
             except json.JSONDecodeError as exc:
-                raise RecordError("references", f"not a valid JSON list ({exc.msg})") from None
+                raise RecordError("references", f"liste JSON invalide ({exc.msg})") from None
             except RecursionError:
                 raise RecordError("references", "liste JSON invalide (imbriquée trop profondément)") from None
         if hasattr(refs_raw, "tolist"):
@@ -125,7 +125,7 @@ class Supplier:
         if refs_raw is None or (isinstance(refs_raw, float) and refs_raw != refs_raw):
             refs_raw = []
         if not isinstance(refs_raw, list):
-            raise RecordError("references", f"expected a list of objects, got {type(refs_raw).__name__}")
+            raise RecordError("references", f"une liste d'objets est attendue, pas un {type(refs_raw).__name__}")
         supplier = cls(
             supplier_id=identifier("supplier_id", raw.get("supplier_id")),
             name=text_field("name", raw.get("name")),
@@ -146,9 +146,9 @@ class Supplier:
             except RecordError as exc:
                 supplier.issues.append(f"{exc} (contrat ignoré)")
         if not supplier.name:
-            raise RecordError("name", "is required and empty")
+            raise RecordError("name", "est requis et vide")
         if not supplier.description and not supplier.references:
-            raise RecordError("description", "a supplier needs a description or at least one references[].objet")
+            raise RecordError("description", "un fournisseur a besoin d'une description ou d'au moins un references[].objet")
         return supplier
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,7 +193,7 @@ class Need:
     def from_raw(cls, raw: dict[str, Any]) -> Need:
         segment = text_field("segment", raw.get("segment"))
         if segment and segment not in SEGMENTS:
-            raise RecordError("segment", f"{segment!r} is not one of {', '.join(SEGMENTS)}")
+            raise RecordError("segment", f"{segment!r} n'est pas un segment connu : {', '.join(SEGMENTS)}")
         need = cls(
             need_id=identifier("need_id", raw.get("need_id")),
             buyer_id=identifier("buyer_id", raw.get("buyer_id")),
@@ -208,7 +208,7 @@ class Need:
             extra=extra_fields(raw, _NEED_FIELDS),
         )
         if not need.title and not need.description:
-            raise RecordError("title", "a need needs a non-empty title or description")
+            raise RecordError("title", "un besoin a besoin d'un titre ou d'une description")
         return need
 
     def to_dict(self) -> dict[str, Any]:
@@ -238,9 +238,9 @@ class Label:
                 raise ValueError
             relevance = int(grade)
         except ValueError:
-            raise RecordError("relevance", f"{raw.get('relevance')!r} is not an integer grade 0-3") from None
+            raise RecordError("relevance", f"{raw.get('relevance')!r} n'est pas une note entière de 0 à 3") from None
         if not 0 <= relevance <= 3:
-            raise RecordError("relevance", f"{relevance} is not a grade between 0 and 3")
+            raise RecordError("relevance", f"{relevance} n'est pas une note entre 0 et 3")
         return cls(
             need_id=identifier("need_id", raw.get("need_id")),
             supplier_id=identifier("supplier_id", raw.get("supplier_id")),
@@ -252,7 +252,7 @@ def _segments(name: str, value: Any) -> list[str]:
     segments = string_list(name, value)
     for segment in segments:
         if segment not in SEGMENTS:
-            raise RecordError(name, f"{segment!r} is not one of {', '.join(SEGMENTS)}")
+            raise RecordError(name, f"{segment!r} n'est pas un segment connu : {', '.join(SEGMENTS)}")
     return segments
 
 

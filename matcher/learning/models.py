@@ -17,14 +17,16 @@ log = logging.getLogger(__name__)
 
 
 def open_encoder(settings: Settings) -> Encoder:
-    """The configured encoder, behind the persistent vector cache."""
+    """The configured encoder, behind the persistent vector cache, its heavy lane's queue as the settings say."""
     settings.ensure_dirs()
-    return load_encoder(
+    encoder = load_encoder(
         settings.encoder,
         models_dir=settings.models_dir,
         cache_path=settings.cache_dir / "vectors.sqlite",
         batch_size=settings.encode_batch_size,
     )
+    encoder.lanes.heavy_queue = settings.heavy_queue
+    return encoder
 
 
 def open_registry(settings: Settings) -> ModelRegistry | None:

@@ -41,6 +41,17 @@ def _optional_canonical(value: str) -> str:
 OptionalId = Annotated[str, Field(max_length=200), AfterValidator(_optional_canonical)]
 
 
+def _segment(value: str) -> str:
+    value = value.strip()
+    if value and value not in SEGMENTS:
+        raise ValueError(f"{value!r} n'est pas un segment connu : {', '.join(SEGMENTS)}")
+    return value
+
+
+#: a purchase segment: empty, or one of ``matcher.data.schema.SEGMENTS``
+Segment = Annotated[str, Field(max_length=40, description=f"empty or one of {', '.join(SEGMENTS)}"), AfterValidator(_segment)]
+
+
 class ApiModel(BaseModel):
     """Base of every request body: text that is not valid Unicode (a lone surrogate) is refused, naming the field."""
 
@@ -75,7 +86,7 @@ class MatchRequest(ApiModel):
     k: int = Field(default=10, ge=1, le=MAX_K)
     cpv: list[str] = Field(default_factory=list, max_length=20, description="CPV codes of the need")
     buyer_id: OptionalId = ""
-    segment: str = Field(default="", max_length=40, description=f"the need's purchase segment: empty or one of {', '.join(SEGMENTS)}")
+    segment: Segment = ""
     amount: float | None = Field(default=None, gt=0, lt=1e12, description="estimated amount of the purchase, euros HT")
     filters: FiltersIn = Field(default_factory=FiltersIn)
 
@@ -85,11 +96,6 @@ class MatchRequest(ApiModel):
         if not value.strip():
             raise ValueError("text is blank")
         return value.strip()
-
-    @field_validator("segment")
-    @classmethod
-    def _known_segment(cls, value: str) -> str:
-        return _segment(value)
 
     @field_validator("cpv")
     @classmethod
@@ -103,13 +109,6 @@ class MatchRequest(ApiModel):
                 raise ValueError(f"{raw!r} is not a CPV code (8 digits)")
             codes.append(code)
         return codes
-
-
-def _segment(value: str) -> str:
-    value = value.strip()
-    if value and value not in SEGMENTS:
-        raise ValueError(f"{value!r} n'est pas un segment connu : {', '.join(SEGMENTS)}")
-    return value
 
 
 class BatchRequest(ApiModel):
@@ -129,15 +128,10 @@ class NeedIn(ApiModel):
     title: str = Field(default="", max_length=500)
     description: str = Field(default="", max_length=MAX_TEXT_CHARS)
     cpv: list[str] = Field(default_factory=list, max_length=20)
-    segment: str = Field(default="", max_length=40, description=f"empty or one of {', '.join(SEGMENTS)}")
+    segment: Segment = ""
     region: str = Field(default="", max_length=100)
     date: str | None = Field(default=None, max_length=10)
     amount: float | None = Field(default=None, gt=0, lt=1e12)
-
-    @field_validator("segment")
-    @classmethod
-    def _known_segment(cls, value: str) -> str:
-        return _segment(value)
 
 
 class FeedbackIn(ApiModel):
