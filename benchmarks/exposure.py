@@ -14,7 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from matcher.app.engine import Engine
+from matcher.app import Engine
+from matcher.app.shortlists import all_shortlists
 from matcher.settings import Settings
 
 SETTINGS = [(None, 0.0), (None, 0.25), (None, 0.5), (None, 1.0), (2, 0.0), (1, 0.0), (1, 1.0)]
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     baseline = None
     for cap, trade_off in SETTINGS:
-        cross = engine.all_shortlists(args.k, cap=cap, trade_off=trade_off)
+        cross = all_shortlists(engine, args.k, cap=cap, trade_off=trade_off)
         total = sum(e.score for _, entries in cross.lists.values() for e in entries)
         baseline = baseline or total
         a = cross.after

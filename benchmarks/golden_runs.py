@@ -36,7 +36,7 @@ TOLERANCE = 1e-6
 
 def benchmarks(only: str | None) -> dict[str, Path]:
     """The benchmark folders available here: the bundled sample, decp-dev when the public data sets are beside the clone."""
-    from matcher.app.engine import sample_data_dir
+    from matcher.app import sample_data_dir
 
     found = {"sample": sample_data_dir()}
     decp_dev = REPO.parent / "shared" / "data" / "bench" / "decp-dev"
@@ -64,7 +64,7 @@ def rank(folder: Path, encoder_name: str, kind: str, scorer: str, cache: Path) -
     import faiss
 
     from embeddings import load_encoder
-    from matcher.app.engine import open_reranker
+    from matcher.app import open_reranker
     from matcher.data.cpv import CpvVocabulary
     from matcher.evaluation.evaluate import Benchmark
     from matcher.index.keyed import KeyedIndex

@@ -377,7 +377,7 @@ def worker_catalogue(args: argparse.Namespace, out: Progress) -> None:
 
     from embeddings import load_encoder
     from embeddings.cache import text_hash
-    from matcher.app.engine import open_encoder
+    from matcher.app import open_encoder
     from matcher.data.catalogue import Catalogue
     from matcher.data.cpv import CpvVocabulary
 
@@ -475,7 +475,7 @@ def worker_engine(args: argparse.Namespace, out: Progress) -> None:
     """Cold build (``Engine.open`` with no index, every vector from the cache, the libraries'
     threads), then the queries on that engine (``--query-threads``), profile and batch."""
     from embeddings import load_encoder
-    from matcher.app.engine import Engine
+    from matcher.app import Engine, matching
     from matcher.index.store import IndexStore
     from matcher.ranking.rank import Query
 
@@ -515,7 +515,7 @@ def worker_engine(args: argparse.Namespace, out: Progress) -> None:
     bare = load_encoder(args.encoder, models_dir=settings.models_dir)  # no cache
     for i in range(10):
         bare.encode_queries([f"échauffement {i}"])
-        engine.match(Query(f"échauffement du moteur {i}"), K)
+        matching.match(engine, Query(f"échauffement du moteur {i}"), K)
     timers.reset()
     bare_times, times = [], []
     for text in args.texts_inproc:
@@ -523,7 +523,7 @@ def worker_engine(args: argparse.Namespace, out: Progress) -> None:
         bare.encode_queries([text])
         bare_times.append(time.perf_counter() - t)
         t = time.perf_counter()
-        results = engine.match(Query(text), K)
+        results = matching.match(engine, Query(text), K)
         times.append(time.perf_counter() - t)
         if len(results) != K:
             raise SystemExit(f"{len(results)} results for {text!r}")
@@ -540,7 +540,7 @@ def worker_engine(args: argparse.Namespace, out: Progress) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
         for text in args.texts_inproc[: args.profile]:
-            engine.match(Query(f"{text} (profil)"), K)
+            matching.match(engine, Query(f"{text} (profil)"), K)
         profiler.disable()
         stats_ = pstats.Stats(profiler)
         rows = []
@@ -556,7 +556,7 @@ def worker_engine(args: argparse.Namespace, out: Progress) -> None:
     queries = [Query(t) for t in args.texts_batch]
     timers.reset()
     t = time.perf_counter()
-    lists = engine.match_many(queries, [K] * len(queries), [None] * len(queries))
+    lists = matching.match_many(engine, queries, [K] * len(queries), [None] * len(queries))
     batch_s = time.perf_counter() - t
     assert all(len(x) == K for x in lists)
     out.set(batch_needs=len(queries), batch_s=batch_s, batch_needs_per_s=len(queries) / batch_s, batch_stages=timers.snapshot())

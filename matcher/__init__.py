@@ -5,7 +5,7 @@ service use), ``Ranker`` / ``Query`` / ``Filters`` / ``RankingConfig`` (ranking)
 types, and ``Benchmark`` / ``run_benchmark`` (evaluation). Nothing heavy is loaded at import.
 """
 
-from matcher.app.engine import Engine, MatchResult, NotFoundError
+from matcher.app import Engine, MatchResult, NotFoundError
 from matcher.data.schema import Label, Need, Reference, Supplier
 from matcher.evaluation.evaluate import Benchmark, run_benchmark
 from matcher.ranking.rank import Filters, Query, Ranker, RankingConfig

@@ -10,11 +10,10 @@ from fastapi import Query as QueryParam
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from matcher.app.engine import Engine
+from matcher.app import Engine, learning, records
 from matcher.app.imports import import_file
-from matcher.data.fields import RecordError, canonical_id
-from matcher.data.schema import Supplier
-from matcher.ops.access import KeyStore
+from matcher.app.ops import KeyStore
+from matcher.app.vocabulary import RecordError, Supplier, canonical_id
 
 from .auth import Admin
 from .deps import EngineDep, IdParam, SettingsDep
@@ -27,10 +26,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 def _reload(request: Request) -> Engine:
     """Bring the served engine up to the catalogue (index updated in place of a copy) and swap it in."""
-    with request.app.state.reload_lock:
-        engine = request.app.state.engine.refresh()
-        request.app.state.engine = engine
-        return engine
+    return request.app.state.served.reload()
 
 
 @router.post("/keys", status_code=201, response_model=KeyCreatedOut)
@@ -109,9 +105,7 @@ async def upsert_supplier(
         supplier = Supplier.from_raw({**body, "supplier_id": supplier_id})
     except RecordError as exc:
         raise HTTPException(422, detail=f"{exc.field}: {exc.message}") from None
-    with engine.catalogue.transaction() as tx:
-        existed = tx.replace_supplier(supplier)
-        tx.audit(principal.label, "supplier.replace" if existed else "supplier.create", supplier_id)
+    existed = records.replace_supplier(engine.catalogue, supplier, principal.label)
     if reindex:
         engine = await run_in_threadpool(_reload, request)
     return {"supplier_id": supplier_id, "created": not existed, **(_reindexed(engine) if reindex else {})}
@@ -120,10 +114,8 @@ async def upsert_supplier(
 @router.delete("/suppliers/{supplier_id}", response_model=SupplierWriteOut, response_model_exclude_none=True)
 async def delete_supplier(supplier_id: IdParam, principal: Admin, request: Request, engine: EngineDep, reindex: bool = True) -> dict:
     """Remove a supplier from the catalogue and, unless ``reindex=false``, from the served index."""
-    with engine.catalogue.transaction() as tx:
-        if not tx.delete_supplier(supplier_id):
-            raise HTTPException(404, detail=f"supplier_id : fournisseur {supplier_id!r} introuvable")
-        tx.audit(principal.label, "supplier.delete", supplier_id)
+    if not records.delete_supplier(engine.catalogue, supplier_id, principal.label):
+        raise HTTPException(404, detail=f"supplier_id : fournisseur {supplier_id!r} introuvable")
     if reindex:
         engine = await run_in_threadpool(_reload, request)
     return {"supplier_id": supplier_id, "deleted": True, **(_reindexed(engine) if reindex else {})}
@@ -139,23 +131,17 @@ class PromoteIn(BaseModel):
 @router.post("/promote", response_model=PromoteOut)
 async def promote_candidate(body: PromoteIn, principal: Admin, request: Request, settings: SettingsDep) -> dict:
     """Compare the registry's candidate with the champion on a held-out benchmark; promote it if it wins."""
-    from matcher.evaluation.evaluate import Benchmark
-    from matcher.learning.promotion import TimeSplitError, compare_with_champion, promote
-
     if not _SAFE_NAME.match(body.benchmark) or ".." in body.benchmark:
         raise HTTPException(422, detail="benchmark: a folder name under data/bench (letters, digits, . _ -)")
     folder = settings.data_dir / "bench" / body.benchmark
     if not folder.is_dir():
         raise HTTPException(404, detail=f"benchmark : aucun dossier {body.benchmark!r} sous data/bench")
+    served = request.app.state.served
     try:
-        report = await run_in_threadpool(compare_with_champion, settings, Benchmark.load(folder))
-    except (LookupError, TimeSplitError, ValueError) as exc:
+        report, _ = await run_in_threadpool(learning.promote_candidate, settings, folder, principal.label, served, body.ship)
+    except (LookupError, learning.TimeSplitError, ValueError) as exc:
         raise HTTPException(409, detail=f"promote: {exc}") from None
-    await run_in_threadpool(promote, settings, report, body.ship)
-    request.app.state.engine.catalogue.audit(
-        principal.label, "promote", report.candidate_version, {"promoted": report.decision.promote, "reason": report.decision.reason}
-    )
-    engine = await run_in_threadpool(_reload, request) if report.decision.promote else request.app.state.engine
+    engine = served.engine
     return {
         "candidate": report.candidate_version,
         "champion_before": report.champion,

@@ -12,7 +12,6 @@ with its id (``service.observability``).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,9 +23,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from embeddings.base import EncoderBusy
-from matcher.app.engine import BatchTooLarge, Engine
-from matcher.ops.access import KeyStore
+from matcher.app import BatchTooLarge, Engine, Served
+from matcher.app.ops import KeyStore
+from matcher.app.vocabulary import EncoderBusy
 from matcher.settings import Settings
 
 from . import admin, feedback, matching, needs, observability, shortlists
@@ -60,9 +59,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine or Engine.open(settings)
-        app.state.keys = KeyStore(app.state.engine.catalogue, secret)
-        log.info("engine ready: %s", app.state.engine.versions())
+        app.state.served = Served(engine or Engine.open(settings))
+        app.state.keys = KeyStore(app.state.served.engine.catalogue, secret)
+        log.info("engine ready: %s", app.state.served.engine.versions())
         yield
 
     app = FastAPI(
@@ -77,12 +76,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ),
     )
     app.state.settings = settings
-    app.state.reload_lock = threading.Lock()
     app.state.rate_limit = RateLimit(settings.rate_limit)
 
     @app.get("/health", response_model=HealthOut, tags=["service"])
     def health(request: Request) -> HealthOut:
-        engine: Engine = request.app.state.engine
+        engine: Engine = request.app.state.served.engine
         counts = engine.catalogue.counts()
         return HealthOut(
             status="ok",

@@ -20,7 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from matcher.ops.access import Principal
+from matcher.app.vocabulary import Principal
 
 #: what anyone may read without a key: the page and its files, the health check, the API's description
 PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json", "/docs"})

@@ -11,15 +11,16 @@ from fastapi import Query as QueryParam
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, ValidationError
 
-from matcher.app.engine import Engine
-from matcher.ranking.rank import Filters
+from matcher.app import Engine
+from matcher.app.vocabulary import Filters
 from matcher.settings import MAX_K, Settings
 
 from .schemas import FiltersIn, canonical_api_id
 
 
 def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
+    """The served engine, taken once: the request keeps this version to its end (``matcher.app.Served``)."""
+    return request.app.state.served.engine
 
 
 def get_settings(request: Request) -> Settings:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from matcher.app.engine import NotFoundError
-from matcher.data.schema import SEGMENTS, SIZE_LABELS_FR
-from matcher.ops.access import Principal
-from matcher.ranking.procurement import procurement_notice
-from matcher.ranking.rank import Filters, Query
+from matcher.app import NotFoundError, matching
+from matcher.app.vocabulary import SEGMENTS, SIZE_LABELS_FR, Filters, Principal, Query, procurement_notice
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import DeadlineDep, EngineDep, FiltersDep, IdParam, KParam, SettingsDep
@@ -56,14 +53,14 @@ def match(body: MatchRequest, principal: Caller, engine: EngineDep, settings: Se
     503 with ``Retry-After`` when the time budget runs out while the encoder is busy with long requests.
     """
     query, filters = _query(body, principal)
-    return _answer(engine.match(query, body.k, filters, deadline), body.amount, settings, engine.versions())
+    return _answer(matching.match(engine, query, body.k, filters, deadline), body.amount, settings, engine.versions())
 
 
 @router.post("/match/batch", response_model=BatchOut)
 def match_batch(body: BatchRequest, principal: Caller, engine: EngineDep, settings: SettingsDep, deadline: DeadlineDep) -> BatchOut:
     """Several needs at once (up to 100 and 16,384 encoder tokens in all): their texts are encoded in one pass."""
     parsed = [_query(q, principal) for q in body.queries]
-    rankings = engine.match_many([q for q, _ in parsed], [r.k for r in body.queries], [f for _, f in parsed], deadline)
+    rankings = matching.match_many(engine, [q for q, _ in parsed], [r.k for r in body.queries], [f for _, f in parsed], deadline)
     versions = engine.versions()
     answers = [_answer(ranking, r.amount, settings, versions) for r, ranking in zip(body.queries, rankings)]
     return BatchOut(results=answers, count=len(answers), versions=versions)
@@ -81,14 +78,16 @@ def need_matches(
 ) -> MatchesOut:
     """Ranked suppliers for a recorded need (a buyer key: its own organisation's needs only)."""
     need = visible_need(engine.catalogue, need_id, principal)
-    return _answer(engine.match(Query.from_need(need), k, filters, deadline), need.amount, settings, engine.versions(), need.need_id)
+    return _answer(
+        matching.match(engine, Query.from_need(need), k, filters, deadline), need.amount, settings, engine.versions(), need.need_id
+    )
 
 
 @router.get("/suppliers/{supplier_id}/needs", tags=["shortlists"], response_model=ReverseOut)
 def supplier_needs(supplier_id: IdParam, principal: Staff, engine: EngineDep, k: KParam = 10) -> dict:
     """The reverse question (staff): which recorded needs this start-up fits, best first."""
     try:
-        found = engine.needs_for_supplier(supplier_id, k)
+        found = matching.needs_for_supplier(engine, supplier_id, k)
     except NotFoundError as exc:
         raise HTTPException(404, detail=f"supplier_id : {exc}") from None
     supplier = engine.corpus.suppliers[engine.corpus.position[supplier_id]]

@@ -8,11 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request
 from fastapi import Query as QueryParam
 
+from matcher.app import records
 from matcher.app.imports import import_file
-from matcher.data.catalogue import NeedExists
-from matcher.data.fields import RecordError
-from matcher.data.schema import Need
-from matcher.ops.access import Principal
+from matcher.app.vocabulary import Need, NeedExists, Principal, RecordError
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import EngineDep, IdParam
@@ -81,7 +79,7 @@ def create_need(body: NeedIn, principal: Caller, engine: EngineDep) -> NeedOut:
     need_id = body.need_id or f"need-{secrets.token_hex(5)}"
     need = _validated(body, need_id, principal)
     try:
-        engine.catalogue.create_need(need, audit=(principal.label, "need.create", need_id, {"buyer_id": need.buyer_id}))
+        records.create_need(engine.catalogue, need, principal.label)
     except NeedExists as exc:
         if not principal.is_staff and exc.owner != principal.buyer_id:
             raise _not_found(need_id) from None
@@ -98,20 +96,16 @@ def update_need(need_id: IdParam, body: NeedIn, principal: Caller, engine: Engin
     if body.need_id and body.need_id != need_id:
         raise HTTPException(422, detail="need_id: the body's need_id differs from the URL's")
     need = _validated(body, need_id, principal)
-    with engine.catalogue.transaction() as tx:
-        if not tx.update_need(need, owner=_owner(principal)):
-            raise _not_found(need_id)
-        tx.audit(principal.label, "need.update", need_id, {"buyer_id": need.buyer_id})
+    if not records.update_need(engine.catalogue, need, principal.label, owner=_owner(principal)):
+        raise _not_found(need_id)
     return need_out(need)
 
 
 @router.delete("/needs/{need_id}", status_code=204)
 def delete_need(need_id: IdParam, principal: Caller, engine: EngineDep) -> None:
     """Delete a recorded need (a buyer key: its organisation's only)."""
-    with engine.catalogue.transaction() as tx:
-        if not tx.delete_need(need_id, owner=_owner(principal)):
-            raise _not_found(need_id)
-        tx.audit(principal.label, "need.delete", need_id)
+    if not records.delete_need(engine.catalogue, need_id, principal.label, owner=_owner(principal)):
+        raise _not_found(need_id)
 
 
 @router.post("/needs/import", response_model=ImportOut)

@@ -134,4 +134,5 @@ def install(app: FastAPI) -> None:
     @app.get("/metrics", include_in_schema=False)
     def prometheus(request: Request, principal: Staff) -> Response:
         """Prometheus metrics (staff or admin key: counts and versions are not public)."""
-        return Response(metrics.render(getattr(request.app.state, "engine", None)), media_type=CONTENT_TYPE_LATEST)
+        served = getattr(request.app.state, "served", None)
+        return Response(metrics.render(served.engine if served is not None else None), media_type=CONTENT_TYPE_LATEST)

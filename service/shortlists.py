@@ -8,9 +8,10 @@ from fastapi import APIRouter, HTTPException
 from fastapi import Query as QueryParam
 from fastapi.responses import Response
 
-from matcher.app.engine import Engine, NotFoundError
+from matcher.app import Engine, NotFoundError, shortlists
 from matcher.app.export import SHORTLIST_COLUMNS, csv_bytes, shortlist_rows, xlsx_bytes
-from matcher.ranking.shortlist import ShortlistEntry
+from matcher.app.feedback import verdict_counts
+from matcher.app.vocabulary import ShortlistEntry
 
 from .auth import Caller, Staff, check_buyer
 from .deps import EngineDep, FiltersDep, IdParam, KParam
@@ -54,7 +55,7 @@ def _download(rows: list[list[Any]], fmt: str, stem: str) -> Response:
 
 def _shortlist(engine: Engine, buyer_id: str, k: int, filters) -> tuple[list, list[ShortlistEntry]]:
     try:
-        return engine.shortlist(buyer_id, k, filters=filters)
+        return shortlists.shortlist(engine, buyer_id, k, filters=filters)
     except NotFoundError as exc:
         raise HTTPException(404, detail=f"buyer_id : {exc}") from None
 
@@ -98,7 +99,7 @@ def all_shortlists(
     principal: Staff, engine: EngineDep, filters: FiltersDep, k: KParam = 10, cap: CapParam = None, trade_off: TradeOffParam = 0.0
 ) -> dict:
     """Every ministry's list (staff), with exposure balancing and the exposure before / after."""
-    cross = engine.all_shortlists(k, filters=filters, cap=cap, trade_off=trade_off)
+    cross = shortlists.all_shortlists(engine, k, filters=filters, cap=cap, trade_off=trade_off)
     names = {b: n for b, n, _ in engine.catalogue.buyers()}
     lists = [
         {"buyer_id": b, "buyer_name": names.get(b, ""), "n_needs": len(needs), "results": [_entry_out(engine, e) for e in entries]}
@@ -130,7 +131,7 @@ def export_all_shortlists(
     trade_off: TradeOffParam = 0.0,
 ) -> Response:  # noqa: A002
     """All ministries' (balanced) lists in one file (staff)."""
-    cross = engine.all_shortlists(k, filters=filters, cap=cap, trade_off=trade_off)
+    cross = shortlists.all_shortlists(engine, k, filters=filters, cap=cap, trade_off=trade_off)
     names = {b: n for b, n, _ in engine.catalogue.buyers()}
     rows = [row for b, (_, entries) in cross.lists.items() for row in shortlist_rows(engine, b, names.get(b, ""), entries)]
     return _download(rows, format, "listes-ministeres")
@@ -139,6 +140,4 @@ def export_all_shortlists(
 @router.get("/stats", response_model=StatsOut)
 def statistics(principal: Staff, engine: EngineDep, k: KParam = 10) -> dict:
     """What the ministries' shortlists contain, per region, segment, size and ministry (staff)."""
-    from matcher.data.feedback import verdict_counts
-
-    return {**engine.statistics(k), "feedback": verdict_counts(engine.catalogue), "versions": engine.versions()}
+    return {**shortlists.statistics(engine, k), "feedback": verdict_counts(engine.catalogue), "versions": engine.versions()}

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from matcher.app.imports import ImportResult
-from matcher.data.ingest import SUPPORTED, ImportReport, InputFileError
+from matcher.app.vocabulary import SUPPORTED, ImportReport, InputFileError
 
 
 @asynccontextmanager

@@ -44,7 +44,7 @@ def sample_engine(tmp_path_factory: pytest.TempPathFactory):
 
     One per test module (tests write needs and feedback into it): nothing session-wide is mutated.
     """
-    from matcher.app.engine import Engine
+    from matcher.app import Engine
     from matcher.settings import Settings
 
     data = tmp_path_factory.mktemp("engine") / "data"
@@ -63,7 +63,7 @@ def keyed_app(tmp_path_factory: pytest.TempPathFactory):
     """
     from fastapi.testclient import TestClient
 
-    from matcher.app.engine import Engine
+    from matcher.app import Engine
     from matcher.settings import Settings
     from service.app import create_app
 

@@ -155,7 +155,7 @@ def test_keys_are_stored_hashed_and_revocable(keyed_app) -> None:
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
     created = client.post("/admin/keys", json={"name": "temporaire", "role": "buyer", "buyer_id": B}, headers=admin).json()
     token = created["token"]
-    engine = client.app.state.engine.catalogue.engine
+    engine = client.app.state.served.engine.catalogue.engine
     with engine.connect() as conn:
         stored = [tuple(r) for r in conn.execute(sa.text("select * from api_keys"))]
     assert stored and not any(token in str(row) or token.split("_", 2)[2] in str(row) for row in stored)

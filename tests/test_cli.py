@@ -61,7 +61,7 @@ def test_the_cli_and_the_service_export_the_same_file(tmp_path: Path) -> None:
     """One rule for the export's columns and cells: `matcher shortlist --csv` = the service's download, byte for byte."""
     from fastapi.testclient import TestClient
 
-    from matcher.app.engine import Engine
+    from matcher.app import Engine
     from matcher.settings import Settings
     from service.app import create_app
 

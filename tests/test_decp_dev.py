@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from embeddings import Encoder, load_encoder
-from matcher.app.engine import open_reranker
+from matcher.app import open_reranker
 from matcher.data.cpv import CpvVocabulary
 from matcher.evaluation.evaluate import Benchmark, run_benchmark
 from matcher.settings import Settings

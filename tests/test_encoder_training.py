@@ -14,7 +14,7 @@ import pytest
 
 from embeddings import load_encoder
 from embeddings.training import distill_static, retrieval_mrr, save_encoder, train_contrastive, train_tokenizer
-from matcher.app.engine import sample_data_dir
+from matcher.app import sample_data_dir
 
 pytestmark = pytest.mark.slow  # trains real encoders
 

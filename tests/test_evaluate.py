@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.app.engine import sample_data_dir
+from matcher.app import sample_data_dir
 
 
 def _matcher(tmp: Path, *args: str) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher.app.engine import Engine
+from matcher.app import Engine
 from matcher.settings import Settings
 from service.app import create_app
 

@@ -7,7 +7,8 @@ import copy
 
 import numpy as np
 
-from matcher.app.engine import Engine
+from matcher.app import Engine
+from matcher.app.matching import match
 from matcher.data.catalogue import Catalogue
 from matcher.data.schema import Reference, Supplier
 from matcher.data.text import tokens
@@ -110,7 +111,7 @@ def test_engine_refresh_reads_only_what_changed_and_ranks_like_a_fresh_open(tmp_
     reopened = Engine.open(settings)
     assert reopened.index_version == refreshed.index_version and reopened.last_update["index"]["added"] == 0
     for text in ["drones pour inspecter les ponts", "téléconsultation", "inspection d'ouvrages d'art"]:
-        a, b = refreshed.match(Query(text), 10), reopened.match(Query(text), 10)
+        a, b = match(refreshed, Query(text), 10), match(reopened, Query(text), 10)
         assert [r.supplier.supplier_id for r in a] == [r.supplier.supplier_id for r in b]
         np.testing.assert_allclose([r.score for r in a], [r.score for r in b], rtol=1e-5)
     again = refreshed.refresh()

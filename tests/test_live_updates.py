@@ -17,7 +17,7 @@ import httpx
 import pytest
 from live_server import serving
 
-from matcher.app.engine import Engine
+from matcher.app import Engine
 from matcher.index.store import CURRENT, TMP_PREFIX, IndexStore
 from matcher.settings import Settings
 from service.app import create_app

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_tenant_wall import B_NEED, SUPPLIER, A, B, organisation_rows, variants
 
-from matcher.app.engine import Engine
+from matcher.app import Engine
 from matcher.settings import Settings
 from service.app import create_app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from embeddings import load_encoder
-from matcher.app.engine import sample_data_dir
+from matcher.app import sample_data_dir
 from matcher.data.cpv import CpvVocabulary, agreement
 from matcher.data.ingest import read_needs, read_suppliers
 from matcher.data.schema import Supplier

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher.app.engine import Engine, sample_data_dir
+from matcher.app import Engine, Served, sample_data_dir
 from matcher.evaluation.evaluate import log_training_to_mlflow
 from matcher.learning.registry import ModelRegistry, promotion_decision
 from matcher.learning.rerank import LinearRanker, save_model
@@ -116,3 +116,17 @@ def test_service_answers_with_the_champion(registry_with_champion) -> None:
         assert body["versions"]["reranker"] == versions["reranker"] and body["count"] == 2
     pinned = Engine.open(settings.model_copy(update={"reranker": "2"}))
     assert pinned.versions()["reranker"].startswith("matcher-reranker v2")
+
+
+def test_a_promotion_reaches_the_served_engine(registry_with_champion) -> None:
+    """After ``promote`` moves the alias, the reload swaps in an engine ranking with the new champion
+    (a plain reload, for a catalogue change, keeps the loaded reranker)."""
+    _, _, settings, registry = registry_with_champion
+    served = Served(Engine.open(settings))
+    first = served.engine
+    assert first.versions()["reranker"].startswith("matcher-reranker v1 (champion)")
+    registry.set_alias("champion", "2")
+    assert served.reload().versions()["reranker"].startswith("matcher-reranker v1")
+    promoted = served.reload(reload_reranker=True)
+    assert promoted is served.engine and promoted.versions()["reranker"].startswith("matcher-reranker v2 (champion)")
+    assert promoted.ranker is not first.ranker and first.versions()["reranker"].startswith("matcher-reranker v1")  # never changed in place

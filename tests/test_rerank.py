@@ -15,7 +15,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from embeddings import load_encoder
-from matcher.app.engine import sample_data_dir
+from matcher.app import sample_data_dir
 from matcher.evaluation.evaluate import Benchmark, run_benchmark
 from matcher.learning.rerank import LinearRanker, load_model, save_model, training_set
 from matcher.ranking.rank import FEATURES

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from live_server import serving
 
-from matcher.app.engine import Engine
+from matcher.app import Engine
 from matcher.data.tables import needs_table
 from matcher.settings import MAX_JSON_BODY_BYTES, MAX_UPLOAD_BYTES, Settings
 from service.app import ConfigurationError, create_app
@@ -59,7 +59,7 @@ def _h(tokens: dict[str, str], who: str) -> dict[str, str]:
 
 def _rows_of(client: TestClient, buyer_id: str) -> list[tuple]:
     """Every stored need row of an organisation, byte for byte (record and timestamp included)."""
-    with client.app.state.engine.catalogue.engine.connect() as conn:
+    with client.app.state.served.engine.catalogue.engine.connect() as conn:
         query = sa.select(needs_table).where(needs_table.c.buyer_id == buyer_id).order_by(needs_table.c.need_id)
         return [tuple(r) for r in conn.execute(query)]
 
@@ -174,7 +174,7 @@ def test_finding_02_a_stored_row_that_cannot_be_processed_is_skipped_with_a_log_
 def test_finding_03_a_replace_that_fails_keeps_the_record(app_client) -> None:
     client, tokens = app_client
     h = _h(tokens, "admin")
-    catalogue = client.app.state.engine.catalogue
+    catalogue = client.app.state.served.engine.catalogue
     before = catalogue.supplier("demo-s001")
     resp = client.put(
         "/admin/suppliers/demo-s001",
@@ -292,7 +292,7 @@ def test_finding_06_the_work_of_one_query_is_bounded(tmp_path: Path) -> None:
     with TestClient(create_app(settings, engine=Engine.open(settings))) as client:
         token = client.app.state.keys.create("staff", "staff")[1]
         h = {"Authorization": f"Bearer {token}"}
-        encoder = client.app.state.engine.ranker.encoder
+        encoder = client.app.state.served.engine.ranker.encoder
         # a batch's tokens are bounded in all
         big = client.post("/match/batch", json={"queries": [{"text": "plateforme " * 400}] * 10}, headers=h)
         assert big.status_code == 422 and "queries" in big.json()["detail"]

@@ -136,7 +136,7 @@ def test_feedback_benchmark_feeds_the_learning_loop(keyed_app, tmp_path) -> None
 
     client, tokens = keyed_app
     client.post("/feedback", json={"need_id": "demo-n07", "supplier_id": "demo-s010", "verdict": "pitched"}, headers=_h(tokens, "staff"))
-    n_needs, n_labels = write_feedback_benchmark(client.app.state.engine.catalogue, tmp_path / "fb")
+    n_needs, n_labels = write_feedback_benchmark(client.app.state.served.engine.catalogue, tmp_path / "fb")
     bench = Benchmark.load(tmp_path / "fb")
     assert len(bench.needs) == n_needs >= 1 and sum(len(v) for v in bench.qrels.values()) == n_labels
     assert bench.qrels["demo-n07"]["demo-s010"] == 2 and len(bench.suppliers) >= 80

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from matcher.app.engine import Engine
+from matcher.app import Engine
 from matcher.data.tables import api_keys_table, buyers_table, feedback_table, labels_table, needs_table, suppliers_table
 from matcher.settings import Settings
 from service.app import create_app
@@ -114,7 +114,7 @@ def wall(tmp_path_factory: pytest.TempPathFactory):
 
 def organisation_rows(client: TestClient, buyer_id: str) -> dict[str, list[tuple]]:
     """Everything of one organisation, as stored (plus the tables no buyer key may write)."""
-    engine = client.app.state.engine.catalogue.engine
+    engine = client.app.state.served.engine.catalogue.engine
     queries = {
         "needs": sa.select(needs_table).where(needs_table.c.buyer_id == buyer_id).order_by(needs_table.c.need_id),
         "buyers": sa.select(buyers_table).where(buyers_table.c.buyer_id == buyer_id),

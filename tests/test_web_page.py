@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from live_server import serving
 
-from matcher.app.engine import Engine
+from matcher.app import Engine
 from matcher.settings import Settings
 from service.app import create_app
 

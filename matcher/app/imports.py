@@ -1,19 +1,23 @@
-"""Importing a file into the catalogue: the one import path of the CLI, the service and the sample.
+"""Importing into the catalogue: a records file (suppliers, needs, labels), the DECP award files, the
+i-Lab laureates. The one import path of the CLI, the service and the sample.
 
-The file is read with per-row errors (``matcher.data.ingest``); its good rows, the import's log
-line and — when a person imported it — the audit entry are stored in one transaction: all of
-them, or nothing.
+Each reads with per-row errors (``matcher.data.ingest``, ``decp``, ``ilab``); its good rows, the
+import's log line and — when a person imported it — the audit entry are stored in one
+transaction: all of them, or nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from matcher.data.catalogue import Catalogue
+from matcher.data.catalogue import Catalogue, Writes
+from matcher.data.decp import buyers_from_awards, read_awards, suppliers_from_awards
+from matcher.data.ilab import read_ilab
 from matcher.data.ingest import ImportReport, read_labels, read_needs, read_suppliers
 
-#: what a file may hold
+#: what a records file may hold
 KINDS = ("suppliers", "needs", "labels")
 
 
@@ -25,6 +29,9 @@ class ImportResult:
     report: ImportReport
     inserted: int
     updated: int
+    #: DECP only: distinct awards read, and buyers the catalogue did not know
+    awards: int = 0
+    new_buyers: int = 0
 
 
 def import_file(catalogue: Catalogue, kind: str, path: str | Path, source: str, actor: str | None = None) -> ImportResult:
@@ -37,23 +44,46 @@ def import_file(catalogue: Catalogue, kind: str, path: str | Path, source: str, 
         raise ValueError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
     if kind == "suppliers":
         suppliers, report = read_suppliers(path)
-        records: list = suppliers
+        with catalogue.transaction() as tx:
+            inserted, updated = tx.upsert_suppliers(suppliers) if suppliers else (0, 0)
+            _logged(tx, kind, source, report, actor, len(suppliers), inserted, updated)
     elif kind == "needs":
         needs, report = read_needs(path)
-        records = needs
+        with catalogue.transaction() as tx:
+            inserted, updated = tx.upsert_needs(needs) if needs else (0, 0)
+            _logged(tx, kind, source, report, actor, len(needs), inserted, updated)
     else:
         labels, report = read_labels(path)
-        records = labels
-    with catalogue.transaction() as tx:
-        if kind == "suppliers":
-            inserted, updated = tx.upsert_suppliers(suppliers) if records else (0, 0)
-        elif kind == "needs":
-            inserted, updated = tx.upsert_needs(needs) if records else (0, 0)
-        else:
+        with catalogue.transaction() as tx:
             inserted, updated = tx.upsert_labels(labels), 0
-        tx.log_import(kind, source, report.read, report.accepted, report.rejected)
-        if actor is not None:
-            tx.audit(
-                actor, f"{kind}.import", f"{len(records)} {kind}", {"inserted": inserted, "updated": updated, "rejected": report.rejected}
-            )
+            _logged(tx, kind, source, report, actor, len(labels), inserted, updated)
     return ImportResult(kind, report, inserted, updated)
+
+
+def import_decp(catalogue: Catalogue, paths: Iterable[str | Path], actor: str | None = None) -> ImportResult:
+    """The award holders of DECP files as suppliers (merged), and their buyers."""
+    paths = list(paths)
+    awards, report = read_awards(paths)
+    suppliers = suppliers_from_awards(awards)
+    known = catalogue.counts()["buyers"]
+    with catalogue.transaction() as tx:
+        inserted, updated = tx.upsert_suppliers(suppliers) if suppliers else (0, 0)
+        tx.upsert_buyers(buyers_from_awards(awards))
+        _logged(tx, "decp", ";".join(map(str, paths)), report, actor, len(suppliers), inserted, updated)
+    return ImportResult("decp", report, inserted, updated, awards=len(awards), new_buyers=catalogue.counts()["buyers"] - known)
+
+
+def import_ilab(catalogue: Catalogue, path: str | Path, actor: str | None = None) -> ImportResult:
+    """The i-Lab laureates file as suppliers (a company that won twice merged)."""
+    suppliers, report = read_ilab(path)
+    with catalogue.transaction() as tx:
+        inserted, updated = tx.upsert_suppliers(suppliers) if suppliers else (0, 0)
+        _logged(tx, "ilab", str(path), report, actor, len(suppliers), inserted, updated)
+    return ImportResult("ilab", report, inserted, updated)
+
+
+def _logged(tx: Writes, kind: str, source: str, report: ImportReport, actor: str | None, n: int, inserted: int, updated: int) -> None:
+    """The import's log line and, when a person imported it, its audit entry (same transaction)."""
+    tx.log_import(kind, source, report.read, report.accepted, report.rejected)
+    if actor is not None:
+        tx.audit(actor, f"{kind}.import", f"{n} {kind}", {"inserted": inserted, "updated": updated, "rejected": report.rejected})

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from matcher.data.ingest import InputFileError
+from matcher.app.vocabulary import InputFileError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -11,50 +11,40 @@ from matcher.cli.common import print_report, settings_from
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from matcher.app import open_catalogue
     from matcher.app.imports import import_file
-    from matcher.data.catalogue import Catalogue
 
-    settings = settings_from(args)
-    settings.ensure_dirs()
-    catalogue = Catalogue(settings.db_url)
+    catalogue = open_catalogue(settings_from(args))
     for path in args.files:
         kind = args.kind or next((k for k in ("suppliers", "needs", "labels", "qrels") if k in Path(path).stem.lower()), None)
         if kind is None:
             print(f"{path}: cannot tell whether it holds suppliers, needs or labels: use --kind", file=sys.stderr)
             return 2
-        result = import_file(
-            catalogue, "labels" if kind == "qrels" else kind, path, str(path), actor=f"cli:{os.environ.get('USER', 'local')}"
-        )
+        result = import_file(catalogue, "labels" if kind == "qrels" else kind, path, str(path), actor=_actor())
         print_report(f"{path} ({result.kind})", result.report)
         print(f"{path} : {result.inserted} ajoutés, {result.updated} mis à jour.")
     return 0
 
 
-def cmd_import_decp(args: argparse.Namespace) -> int:
-    from matcher.data.catalogue import Catalogue
-    from matcher.data.decp import buyers_from_awards, read_awards, suppliers_from_awards
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER', 'local')}"
 
-    settings = settings_from(args)
-    settings.ensure_dirs()
-    awards, report = read_awards(args.files)
-    suppliers = suppliers_from_awards(awards)
-    catalogue = Catalogue(settings.db_url)
-    buyers = buyers_from_awards(awards)
-    known = catalogue.counts()["buyers"]
-    with catalogue.transaction() as tx:
-        ins, upd = tx.upsert_suppliers(suppliers)
-        tx.upsert_buyers(buyers)
-        tx.log_import("decp", ";".join(map(str, args.files)), report.read, report.accepted, report.rejected)
-    buyers_new = catalogue.counts()["buyers"] - known
-    print_report("DECP", report)
+
+def cmd_import_decp(args: argparse.Namespace) -> int:
+    from matcher.app import open_catalogue
+    from matcher.app.imports import import_decp
+
+    result = import_decp(open_catalogue(settings_from(args)), args.files, actor=_actor())
+    print_report("DECP", result.report)
     print(
-        f"DECP : {len(awards)} marchés distincts, {len(suppliers)} titulaires ({ins} ajoutés, {upd} mis à jour), {buyers_new} nouveaux acheteurs."
+        f"DECP : {result.awards} marchés distincts, {result.inserted + result.updated} titulaires ({result.inserted} ajoutés, "
+        f"{result.updated} mis à jour), {result.new_buyers} nouveaux acheteurs."
     )
     return 0
 
 
 def cmd_decp_bench(args: argparse.Namespace) -> int:
-    from matcher.data.decp import benchmark_from_awards, read_awards
+    from matcher.app.learning import benchmark_from_awards, read_awards
 
     awards, report = read_awards(args.files)
     print_report("DECP", report)
@@ -69,18 +59,12 @@ def cmd_decp_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_import_ilab(args: argparse.Namespace) -> int:
-    from matcher.data.catalogue import Catalogue
-    from matcher.data.ilab import read_ilab
+    from matcher.app import open_catalogue
+    from matcher.app.imports import import_ilab
 
-    settings = settings_from(args)
-    settings.ensure_dirs()
-    suppliers, report = read_ilab(args.file)
-    catalogue = Catalogue(settings.db_url)
-    with catalogue.transaction() as tx:
-        ins, upd = tx.upsert_suppliers(suppliers)
-        tx.log_import("ilab", str(args.file), report.read, report.accepted, report.rejected)
-    print_report("i-Lab", report)
-    print(f"i-Lab : {len(suppliers)} start-ups ({ins} ajoutées, {upd} mises à jour).")
+    result = import_ilab(open_catalogue(settings_from(args)), args.file, actor=_actor())
+    print_report("i-Lab", result.report)
+    print(f"i-Lab : {result.inserted + result.updated} start-ups ({result.inserted} ajoutées, {result.updated} mises à jour).")
     return 0
 
 

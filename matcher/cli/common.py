@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from matcher.data.ingest import ImportReport
+from matcher.app.vocabulary import Filters, ImportReport
 from matcher.settings import Settings
 
 
@@ -23,9 +23,7 @@ def print_report(title: str, report: ImportReport) -> None:
     print(f"{title} : {report.summary()}", file=sys.stderr)
 
 
-def filters_of(args: argparse.Namespace):
-    from matcher.ranking.rank import Filters
-
+def filters_of(args: argparse.Namespace) -> Filters:
     return Filters(segments=args.segment or [], regions=args.region or [], tags=args.tag or [])
 
 

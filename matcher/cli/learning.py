@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,42 +12,31 @@ from matcher.cli.common import print_report, settings_from
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from matcher.app.engine import open_encoder, open_reranker
-    from matcher.data.cpv import CpvVocabulary
-    from matcher.evaluation.evaluate import Benchmark, log_to_mlflow, run_benchmark, write_trec_run
+    from matcher.app import learning
 
     settings = settings_from(args)
     if args.no_reranker:
         settings.reranker = "none"
-    bench = Benchmark.load(args.bench_dir)
-    print_report(f"benchmark {args.bench_dir}", bench.report)
-    encoder = open_encoder(settings)
-    reranker, reranker_info = open_reranker(settings, encoder)
-    print(f"second étage : {reranker_info['reranker']} ({reranker_info.get('why') or reranker_info.get('version', '')})", file=sys.stderr)
-    cpv_file = settings.cpv_file
-    if cpv_file is None:
+    if settings.cpv_file is None:
         print("CPV labels not found (set MATCHER_SHARED_DATA_DIR or MATCHER_CPV_PATH): codes are compared without labels", file=sys.stderr)
-    result = run_benchmark(
-        bench,
-        encoder,
-        CpvVocabulary.load(cpv_file),
-        progress=None if not args.json else False,
-        reranker=reranker,
-        reranker_info=reranker_info,
-        split=args.split,
+    evaluation = learning.evaluate(
+        settings, args.bench_dir, args.split, run_out=args.run_out, track=not args.no_mlflow, progress=None if not args.json else False
     )
-    if args.run_out:
-        write_trec_run(result.run, args.run_out, "matcher")
+    bench, result, reranker_info = evaluation.bench, evaluation.result, evaluation.reranker_info
+    print_report(f"benchmark {args.bench_dir}", bench.report)
+    print(f"second étage : {reranker_info['reranker']} ({reranker_info.get('why') or reranker_info.get('version', '')})", file=sys.stderr)
     payload = result.to_json()
-    if not args.no_mlflow:
-        payload["mlflow_run_id"] = log_to_mlflow(result, settings.tracking_uri, settings.data_dir / "mlartifacts", qrels=bench.qrels)
+    if evaluation.mlflow_run_id is not None:
+        payload["mlflow_run_id"] = evaluation.mlflow_run_id
     if args.json:
         print(json.dumps(payload, ensure_ascii=False))
         return 0
     if result.metrics is None:
         print(f"{len(bench.needs)} besoins classés ; pas de qrels.tsv : rien n'est noté.")
         return 0
-    print(f"Benchmark {args.bench_dir} — {result.n_needs} besoins notés, encodeur {encoder.key}, second étage {reranker_info['reranker']}")
+    print(
+        f"Benchmark {args.bench_dir} — {result.n_needs} besoins notés, encodeur {evaluation.encoder_key}, second étage {reranker_info['reranker']}"
+    )
     print(
         f"{'tranche':<12} {'n':>4}  {'système MRR':>11} {'BM25 MRR':>9}  {'nDCG@10':>8} {'BM25':>6}  {'R@10':>6} {'BM25':>6}  {'R@50':>6} {'BM25':>6}  {'R@100':>6} {'BM25':>6}"
     )
@@ -64,19 +54,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train_reranker(args: argparse.Namespace) -> int:
-    from matcher.app.engine import open_encoder
-    from matcher.data.cpv import CpvVocabulary
-    from matcher.evaluation.evaluate import Benchmark
-    from matcher.learning.promotion import REGISTERED_NAME, TimeSplitError, register_reranker, train_reranker
+    from matcher.app import learning
 
     settings = settings_from(args)
-    encoder = open_encoder(settings)
-    cpv = CpvVocabulary.load(settings.cpv_file)
-    train = [Benchmark.load(folder) for folder in args.train]
-    held_out = Benchmark.load(args.eval) if args.eval else None
     try:
-        trained = train_reranker(train, encoder, cpv, held_out, name=args.name, objective=args.objective, C=args.C, seed=args.seed)
-    except TimeSplitError as exc:
+        trained, folder, registered = learning.train_and_register_reranker(
+            settings,
+            args.train,
+            args.eval,
+            name=args.name,
+            out=args.out,
+            objective=args.objective,
+            C=args.C,
+            seed=args.seed,
+            track=not args.no_mlflow,
+        )
+    except learning.TimeSplitError as exc:
         raise SystemExit(f"train-reranker: {exc}") from exc
     training = trained.manifest["training"]
     print(
@@ -91,104 +84,57 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
                 f"  {name:<10} MRR appris {m['mrr']:.3f} [{v['low']:.3f} ; {v['high']:.3f}] | poids manuels {h['mrr']:.3f} "
                 f"(écart {v['delta']:+.3f}, p = {v['p_value']:.3f}) | BM25 {b['mrr']:.3f}"
             )
-    version = trained.manifest["version"]
-    folder = args.out or settings.data_dir / "models" / f"{args.name}-{version}"
-    registered = register_reranker(trained, folder, settings, mlflow=not args.no_mlflow)
-    print(f"Modèle enregistré : {folder} (version {version})")
+    print(f"Modèle enregistré : {folder} (version {trained.manifest['version']})")
     if registered is not None:
-        print(f"MLflow : {REGISTERED_NAME} version {registered}, alias « candidate » (voir `matcher promote`)")
+        print(f"MLflow : {learning.REGISTERED_NAME} version {registered}, alias « candidate » (voir `matcher promote`)")
     return 0
 
 
 def cmd_train_encoder(args: argparse.Namespace) -> int:
-    import json
+    from matcher.app import learning
 
-    from embeddings import load_encoder, minilm_path
-    from matcher.app.engine import open_encoder
-    from matcher.data.cpv import CpvVocabulary
-    from matcher.evaluation.evaluate import Benchmark
-    from matcher.learning.encoder_training import (
-        EncoderTrainingData,
-        benchmark_pairs,
-        finetune_transformer_encoder,
-        held_out_mrr,
-        ilab_pairs,
-        train_static_encoder,
-    )
-
-    settings = settings_from(args)
-    settings.encoder = args.teacher
-    teacher = open_encoder(settings)  # the static model's teacher, and the reference on held-out pairs
-    cpv = CpvVocabulary.load(settings.cpv_file)
-    data = EncoderTrainingData()
-    if args.ilab:
-        train, held_out = ilab_pairs(args.ilab, args.ilab_before)
-        data.pairs += train
-        data.held_out = held_out
-        data.texts += [f"{a} {b}" for a, b in train]
-        data.sources["ilab"] = {
-            "file": str(args.ilab),
-            "years": f"< {args.ilab_before}",
-            "pairs": len(train),
-            "held_out_pairs": len(held_out),
-        }
-    if args.bench:
-        benches = [Benchmark.load(folder) for folder in args.bench]
-        pairs = benchmark_pairs(benches, cpv)
-        data.pairs += pairs
-        data.texts += [t for pair in pairs for t in pair]
-        dates = sorted(n.date for b in benches for n in b.needs if n.date)
-        data.sources["benchmarks"] = {
-            "folders": [str(f) for f in args.bench],
-            "pairs": len(pairs),
-            "need_dates": [dates[0], dates[-1]] if dates else [],
-        }
-    if cpv:
-        data.texts += list(cpv.labels.values())
-    if len(data.pairs) < 2:
-        raise SystemExit("train-encoder: no training pairs: give --ilab and/or --bench")
-    folder = args.out or settings.models_dir / args.name
-    print(f"Entraînement de {args.name} ({args.kind}) : {len(data.pairs)} paires")
-    if args.kind == "static":
-        manifest = train_static_encoder(teacher, data, folder, args.name, vocab_size=args.vocab_size, epochs=args.epochs, seed=args.seed)
-    else:
-        base = minilm_path() if args.base == "minilm" else Path(args.base)
-        manifest = finetune_transformer_encoder(base, args.base, data, folder, args.name, epochs=args.epochs, seed=args.seed)
-    student = load_encoder(str(folder))
-    if data.held_out:
-        manifest["held_out"] = {
-            "ilab_years": f">= {args.ilab_before}",
-            "pairs": min(len(data.held_out), 1000),
-            "mrr": held_out_mrr(student, data.held_out),
-        }
-        if args.compare_teacher:
-            manifest["held_out"]["teacher_mrr"] = held_out_mrr(teacher, data.held_out)
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    print(f"Entraînement de {args.name} ({args.kind})", file=sys.stderr)
+    try:
+        trained = learning.train_encoder(
+            settings_from(args),
+            kind=args.kind,
+            base=args.base,
+            teacher=args.teacher,
+            ilab=args.ilab,
+            ilab_before=args.ilab_before,
+            bench=args.bench,
+            name=args.name,
+            out=args.out,
+            vocab_size=args.vocab_size,
+            epochs=args.epochs,
+            seed=args.seed,
+            compare_teacher=args.compare_teacher,
+            track=not args.no_mlflow,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"train-encoder: {exc}") from None
+    manifest, held_out = trained.manifest, trained.manifest.get("held_out")
+    print(f"{trained.pairs} paires d'entraînement")
+    if held_out:
         print(
-            f"i-Lab tenu à l'écart (années >= {args.ilab_before}) : MRR {manifest['held_out']['mrr']:.3f}"
-            + (f" (professeur {manifest['held_out']['teacher_mrr']:.3f})" if "teacher_mrr" in manifest["held_out"] else "")
+            f"i-Lab tenu à l'écart (années >= {args.ilab_before}) : MRR {held_out['mrr']:.3f}"
+            + (f" (professeur {held_out['teacher_mrr']:.3f})" if "teacher_mrr" in held_out else "")
         )
-    print(f"Encodeur enregistré : {folder} ({manifest['train_seconds']} s) — MATCHER_ENCODER={args.name}")
-    if not args.no_mlflow:
-        from matcher.evaluation.evaluate import log_training_to_mlflow
-
-        run_id = log_training_to_mlflow(
-            folder, manifest, settings.tracking_uri, settings.data_dir / "mlartifacts", experiment="matcher-train-encoder"
-        )
-        print(f"MLflow : run {run_id}")
+    print(f"Encodeur enregistré : {trained.folder} ({manifest['train_seconds']} s) — MATCHER_ENCODER={args.name}")
+    if trained.mlflow_run_id is not None:
+        print(f"MLflow : run {trained.mlflow_run_id}")
     return 0
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from matcher.evaluation.evaluate import Benchmark
-    from matcher.learning.promotion import REGISTERED_NAME, TimeSplitError, compare_with_champion, promote
+    from matcher.app import learning
 
     settings = settings_from(args)
     try:
-        report = compare_with_champion(settings, Benchmark.load(args.eval))
-    except (LookupError, TimeSplitError, ValueError) as exc:
+        report, shipped = learning.promote_candidate(settings, args.eval, actor=_actor(), ship=args.ship)
+    except (LookupError, learning.TimeSplitError, ValueError) as exc:
         raise SystemExit(f"promote: {exc}") from exc
-    print(f"Candidat {REGISTERED_NAME} v{report.candidate_version} contre le champion actuel : {report.champion}")
+    print(f"Candidat {learning.REGISTERED_NAME} v{report.candidate_version} contre le champion actuel : {report.champion}")
     for name, vals in report.comparison.items():
         v = vals["mrr"]
         cand, champ = report.candidate.metrics[name]["mrr"], report.incumbent.metrics[name]["mrr"]  # type: ignore[index]
@@ -196,22 +142,23 @@ def cmd_promote(args: argparse.Namespace) -> int:
             f"  {name:<10} MRR candidat {cand:.3f} [{v['low']:.3f} ; {v['high']:.3f}]  champion {champ:.3f}  écart {v['delta']:+.3f}  p = {v['p_value']:.3f}"
         )
     print(report.decision.reason)
-    shipped = promote(settings, report, ship=args.ship)
     if report.decision.promote:
-        print(f"Champion : {REGISTERED_NAME} v{report.candidate_version}")
+        print(f"Champion : {learning.REGISTERED_NAME} v{report.candidate_version}")
     if shipped is not None:
         print(f"Copié dans {shipped} : le modèle livré avec le dépôt (à committer)")
     return 0
 
 
 def cmd_feedback_bench(args: argparse.Namespace) -> int:
-    from matcher.data.catalogue import Catalogue
-    from matcher.data.feedback import write_feedback_benchmark
+    from matcher.app import learning
 
-    settings = settings_from(args)
-    n_needs, n_labels = write_feedback_benchmark(Catalogue(settings.db_url), args.out)
+    n_needs, n_labels = learning.feedback_benchmark(settings_from(args), args.out)
     print(f"Benchmark des avis écrit dans {args.out} : {n_needs} besoins jugés, {n_labels} jugements (qrels 0–3).")
     return 0
+
+
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER', 'local')}"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,12 +8,12 @@ import textwrap
 from pathlib import Path
 
 from matcher.app.export import SHORTLIST_COLUMNS, shortlist_rows, write_csv, write_xlsx
+from matcher.app.vocabulary import canonical_id, unicode_problem
 from matcher.cli.common import check_k, filters_of, settings_from
-from matcher.data.fields import canonical_id, unicode_problem
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from matcher.app.engine import Engine
+    from matcher.app import Engine
 
     engine = Engine.open(settings_from(args), progress=True)
     m = engine.manifest
@@ -32,8 +32,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from matcher.app.engine import Engine
-    from matcher.ranking.rank import Query
+    from matcher.app import Engine, matching
+    from matcher.app.vocabulary import Query
 
     settings = settings_from(args)
     check_k(args.k, settings)
@@ -45,7 +45,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     buyer = canonical_id(args.buyer, "--buyer", required=False) if args.buyer else ""
     engine = Engine.open(settings)
     query = Query(text, cpv=args.cpv or [], buyer_id=buyer, segment=args.need_segment or "")
-    results = engine.match(query, args.k, filters_of(args))
+    results = matching.match(engine, query, args.k, filters_of(args))
     if args.json:
         print(json.dumps({"results": [r.to_dict() for r in results], "versions": engine.versions()}, ensure_ascii=False, indent=2))
         return 0
@@ -60,7 +60,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 
 def cmd_shortlist(args: argparse.Namespace) -> int:
-    from matcher.app.engine import Engine
+    from matcher.app import Engine, shortlists
 
     settings = settings_from(args)
     check_k(args.k, settings)
@@ -74,7 +74,7 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
             raise SystemExit(f"buyer: unknown buyer id(s) {', '.join(sorted(missing))} (see `matcher buyers`)")
     rows = []
     for buyer_id, _, n_needs in buyers:
-        needs, entries = engine.shortlist(buyer_id, args.k)
+        needs, entries = shortlists.shortlist(engine, buyer_id, args.k)
         name = next((n.buyer_name for n in needs if n.buyer_name), "")  # the service's rule: the export is the same file
         print(f"\n=== Liste de start-up pertinentes — {name or buyer_id} ({n_needs} besoins) ===")
         print(f"{'rang':>4}  {'start-up':<34} {'score':>6}  {'région':<28} besoins couverts")
@@ -93,15 +93,9 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
 
 
 def cmd_buyers(args: argparse.Namespace) -> int:
-    from matcher.app.engine import load_sample
-    from matcher.data.catalogue import Catalogue
+    from matcher.app import open_catalogue
 
-    settings = settings_from(args)
-    settings.ensure_dirs()
-    catalogue = Catalogue(settings.db_url)
-    if catalogue.counts()["suppliers"] == 0:
-        load_sample(catalogue)
-    for buyer_id, name, n in catalogue.buyers():
+    for buyer_id, name, n in open_catalogue(settings_from(args), with_sample=True).buyers():
         print(f"{buyer_id:<24} {name:<50} {n} besoins")
     return 0
 

@@ -27,7 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_encoders(args: argparse.Namespace) -> int:
-    from embeddings import ENCODERS
+    from matcher.app.vocabulary import ENCODERS
 
     for name, description in ENCODERS.items():
         print(f"{name:<10} {description}")
@@ -35,13 +35,12 @@ def cmd_encoders(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from matcher.data.catalogue import Catalogue
-    from matcher.ops.access import KeyStore
+    from matcher.app import open_catalogue
+    from matcher.app.ops import key_store
 
     settings = settings_from(args)
-    settings.ensure_dirs()
-    catalogue = Catalogue(settings.db_url)
-    keys = KeyStore(catalogue, settings.key_secret())
+    catalogue = open_catalogue(settings)
+    keys = key_store(settings, catalogue)
     if args.action == "create":
         key_id, token = keys.create(args.name, args.role, args.buyer, created_by=f"cli:{os.environ.get('USER', 'local')}")
         print(
@@ -59,7 +58,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
             raise SystemExit(f"keys: no active key {args.key_id!r}")
         print(f"Clé {args.key_id} révoquée.")
     elif args.action == "demo":
-        from matcher.app.engine import load_sample
+        from matcher.app import load_sample
 
         if settings.mode != "development":
             raise SystemExit("keys demo: development mode only")
@@ -88,7 +87,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from matcher.ops.backup import BackupError, backup
+    from matcher.app.ops import BackupError, backup
 
     try:
         contents = backup(settings_from(args), args.out, with_cache=not args.no_cache)
@@ -100,7 +99,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from matcher.ops.backup import BackupError, restore
+    from matcher.app.ops import BackupError, restore
 
     try:
         contents = restore(settings_from(args), args.archive, force=args.force)

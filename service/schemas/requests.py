@@ -6,10 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
-from matcher.data.feedback import VERDICTS
-from matcher.data.fields import RecordError, canonical_id, check_unicode
-from matcher.data.schema import SEGMENTS, SIZES
-from matcher.ops.access import ROLES
+from matcher.app.vocabulary import ROLES, SEGMENTS, SIZES, VERDICTS, RecordError, canonical_id, check_unicode, normalize_cpv
 from matcher.settings import MAX_BATCH, MAX_K, MAX_TEXT_CHARS
 
 
@@ -100,8 +97,6 @@ class MatchRequest(ApiModel):
     @field_validator("cpv")
     @classmethod
     def _cpv_codes(cls, value: list[str]) -> list[str]:
-        from matcher.data.fields import normalize_cpv
-
         codes = []
         for raw in value:
             code = normalize_cpv(raw)

@@ -1,0 +1,118 @@
+"""Matching use cases: a need's explained ranking (free text, a batch, a recorded need) and the
+reverse question (the recorded needs a start-up answers best)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from matcher.app.engine import Engine
+from matcher.app.errors import BatchTooLarge, NotFoundError, Overloaded
+from matcher.data.schema import Need, Supplier
+from matcher.ranking.explain import Explanation
+from matcher.ranking.rank import Filters, Query
+
+
+@dataclass
+class MatchResult:
+    """A ranked supplier with its explanation (what the CLI prints and the API returns)."""
+
+    rank: int
+    score: float
+    supplier: Supplier
+    features: dict[str, float]
+    explanation: Explanation
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.supplier
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "supplier_id": s.supplier_id,
+            "name": s.name,
+            "region": s.region,
+            "segments": s.segments,
+            "tags": s.tags,
+            "size": s.size,
+            "is_sme": s.is_sme,
+            "website": s.website,
+            "features": {k: round(v, 4) for k, v in self.features.items()},
+            "explanation": {
+                "reasons": self.explanation.reasons,
+                "evidence": [vars(e) for e in self.explanation.evidence],
+                "shared_terms": self.explanation.shared_terms,
+                "cpv": self.explanation.cpv,
+                "segment": self.explanation.segment,
+            },
+        }
+
+
+def match(engine: Engine, query: Query, k: int = 10, filters: Filters | None = None, deadline: float | None = None) -> list[MatchResult]:
+    """The ``k`` best suppliers for a query, explained."""
+    return match_many(engine, [query], [k], [filters], deadline)[0]
+
+
+def match_many(
+    engine: Engine, queries: list[Query], ks: list[int], filters: list[Filters | None], deadline: float | None = None
+) -> list[list[MatchResult]]:
+    """Explained rankings for several queries (each with its ``k`` and filters), texts encoded in one batched pass.
+
+    Each text is cut to what the encoder reads. ``deadline`` (``time.monotonic()``): ``EncoderBusy``
+    when it passes while waiting for the encoder, ``Overloaded`` (a subclass) between queries.
+    ``BatchTooLarge`` when several queries hold more than ``Settings.max_batch_tokens`` tokens.
+    """
+    ranker = engine.ranker
+    if len(queries) > 1:
+        encoder = ranker.encoder
+        total = sum(encoder.count_tokens(encoder.clip_query(ranker.query_text(q))) for q in queries)
+        if total > engine.settings.max_batch_tokens:
+            raise BatchTooLarge(
+                f"queries : {total} jetons au total, plus que les {engine.settings.max_batch_tokens} qu'un lot peut contenir (scindez-le)"
+            )
+    qvecs = ranker.query_vectors(queries, progress=False, deadline=deadline)
+    out = []
+    for q, v, k, f in zip(queries, qvecs, ks, filters):
+        if deadline is not None and time.monotonic() > deadline:
+            raise Overloaded("délai dépassé pendant le classement", retry_after=2.0)
+        out.append(
+            [
+                MatchResult(m.rank, m.score, engine.corpus.suppliers[m.supplier], m.features, engine.explain(q, m))
+                for m in ranker.rank(q, k, f, qvec=v)
+            ]
+        )
+    return out
+
+
+def match_need(
+    engine: Engine, need_id: str, k: int = 10, filters: Filters | None = None, deadline: float | None = None
+) -> tuple[Need, list[MatchResult]]:
+    """A recorded need and its explained ranking; ``NotFoundError`` for an unknown need."""
+    need = engine.catalogue.need(need_id)
+    if need is None:
+        raise NotFoundError("need", need_id)
+    return need, match(engine, Query.from_need(need), k, filters, deadline)
+
+
+def needs_for_supplier(
+    engine: Engine, supplier_id: str, k: int = 10, buyer_id: str | None = None, depth: int = 100
+) -> list[tuple[Need, MatchResult]]:
+    """The reverse question: recorded needs where this supplier ranks best (within ``depth``).
+
+    Ordered by its rank for the need, then by score; ``buyer_id`` keeps one organisation's needs.
+    """
+    position = engine.corpus.position.get(supplier_id)
+    if position is None:
+        raise NotFoundError("supplier", supplier_id)
+    needs = engine.catalogue.needs(buyer_id)
+    queries = [Query.from_need(n) for n in needs]
+    qvecs = engine.ranker.query_vectors(queries, progress=False)
+    found = []
+    for i, (query, qvec) in enumerate(zip(queries, qvecs)):
+        for m in engine.ranker.rank(query, depth, qvec=qvec):
+            if m.supplier == position:
+                found.append((m.rank, -m.score, i, m))
+                break
+    found.sort(key=lambda t: t[:3])
+    supplier = engine.corpus.suppliers[position]
+    return [(needs[i], MatchResult(m.rank, m.score, supplier, m.features, engine.explain(queries[i], m))) for _, _, i, m in found[:k]]

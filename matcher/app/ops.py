@@ -1,0 +1,15 @@
+"""Keeping the service safe: API keys and their roles, backup and restore of what it stores."""
+
+from __future__ import annotations
+
+from matcher.data.catalogue import Catalogue
+from matcher.ops.access import ROLES, KeyInfo, KeyStore, Principal
+from matcher.ops.backup import BackupError, backup, restore
+from matcher.settings import Settings
+
+__all__ = ["ROLES", "BackupError", "KeyInfo", "KeyStore", "Principal", "backup", "key_store", "restore"]
+
+
+def key_store(settings: Settings, catalogue: Catalogue | None = None) -> KeyStore:
+    """The API keys of the configured catalogue, hashed with the configured secret."""
+    return KeyStore(catalogue or Catalogue(settings.db_url), settings.key_secret())

@@ -1,0 +1,43 @@
+"""The words the edges speak, re-exported from the stages that own them: records, queries and
+filters, roles, field rules, limits of a file. Types and constants only — behaviour is reached
+through the use cases of ``matcher.app``."""
+
+from __future__ import annotations
+
+from embeddings import ENCODERS, EncoderBusy
+from matcher.data.catalogue import Catalogue, NeedExists
+from matcher.data.feedback import VERDICTS
+from matcher.data.fields import RecordError, canonical_id, check_unicode, normalize_cpv, unicode_problem
+from matcher.data.ingest import SUPPORTED, ImportReport, InputFileError
+from matcher.data.schema import SEGMENTS, SIZE_LABELS_FR, SIZES, Need, Supplier
+from matcher.ops.access import ROLES, Principal
+from matcher.ranking.procurement import procurement_notice
+from matcher.ranking.rank import Filters, Query
+from matcher.ranking.shortlist import ShortlistEntry
+
+__all__ = [
+    "ENCODERS",
+    "ROLES",
+    "SEGMENTS",
+    "SIZES",
+    "SIZE_LABELS_FR",
+    "SUPPORTED",
+    "VERDICTS",
+    "Catalogue",
+    "EncoderBusy",
+    "Filters",
+    "ImportReport",
+    "InputFileError",
+    "Need",
+    "NeedExists",
+    "Principal",
+    "Query",
+    "RecordError",
+    "ShortlistEntry",
+    "Supplier",
+    "canonical_id",
+    "check_unicode",
+    "normalize_cpv",
+    "procurement_notice",
+    "unicode_problem",
+]
