@@ -1,32 +1,11 @@
-"""Dense vector indexes: FAISS (inner product on unit vectors), one class per kind, and the NumPy oracle.
-
-Every index answers ``search(queries, k, allowed)``: the ``k`` best rows per query among the
-``allowed`` rows (all when ``None``), as ``(scores, ids)``, scores descending, ``-1`` padded. A
-FAISS index is saved with a ``manifest.json`` naming the encoder it was built with and its kind,
-and refuses to load for another one.
-
-``FlatIndex``
-    ``IndexFlatIP``: exact search, a full scan per query, while its single-query latency stays
-    within the policy's budget (``matcher.index.policy``).
-``HNSWIndex``
-    ``IndexHNSWFlat`` (inner product): a graph over the float32 vectors, approximate search; the
-    vectors are still stored exactly. A filtered search scans the allowed rows exactly when that
-    is cheaper than a graph search widened for the filter (``policy.filtered_plan``).
-``IVFPQIndex``
-    For when the float32 vectors and the graph do not fit the memory budget: an inverted file
-    (k-means on unit vectors, L2 = inner-product ranking) whose lists hold product-quantisation
-    codes, and whose shortlist is re-ranked with 8-bit scalar-quantised copies of the vectors
-    (``IndexRefine``). No float32 vector is kept: scores and ``vectors()`` are the 8-bit
-    reconstructions (error about 1e-3 on a cosine).
-
-``FaissIndex(vectors)`` builds the kind the policy chooses for the size (``choose_kind``);
-``FaissIndex(vectors, kind="hnsw")`` forces one; ``FaissIndex(dim=384)`` is an empty flat index.
+"""What every FAISS kind shares (``FaissIndex``): adding, cloning, stored vectors, (filtered) search,
+save and load; the OpenMP thread rule. A kind is a subclass in its own module, registered by its
+``kind`` name when it is defined (``FaissIndex(..., kind=...)`` and ``FaissIndex.load`` build it).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -35,27 +14,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from matcher.index.manifest import MANIFEST, MANIFEST_KINDS, VECTORS, IndexManifest, IndexMismatchError
-from matcher.index.oracle import NumpyIndex, top_k
+from matcher.index.oracle import top_k
 from matcher.index.policy import (
     EXACT_GATHER_RATIO,
-    HNSW_EF_CONSTRUCTION,
-    HNSW_EF_FILTERED_MAX,
-    HNSW_M,
-    IVF_TRAIN_PER_LIST,
-    IVFPQ_MIN_ROWS,
-    IVFPQ_NBITS,
-    IVFPQ_REFINE_K_FACTOR,
     KINDS,
     PARALLEL_MIN_QUERIES,
     choose_kind,
     filtered_plan,
-    hnsw_ef_search,
-    ivf_nlist,
-    ivf_nprobe,
-    pq_m,
 )
-
-__all__ = ["FaissIndex", "FlatIndex", "HNSWIndex", "IVFPQIndex", "NumpyIndex", "set_threads"]
 
 
 def _batch_threads() -> int:
@@ -75,9 +41,8 @@ def set_threads(n_queries: int) -> None:
     faiss.omp_set_num_threads(1 if n_queries < PARALLEL_MIN_QUERIES else _batch_threads())
 
 
-def _l2_to_ip(queries: np.ndarray, sq_l2: np.ndarray) -> np.ndarray:
-    """Inner products from squared L2 distances to unit rows: ‖q − x‖² = ‖q‖² + 1 − 2·q·x."""
-    return (np.einsum("ij,ij->i", queries, queries)[:, None] + 1.0 - sq_l2) / 2.0
+#: each kind's class, by kind name (filled as the kinds' modules are imported: ``matcher.index.kinds``)
+_CLASSES: dict[str, type[FaissIndex]] = {}
 
 
 class FaissIndex:
@@ -93,6 +58,11 @@ class FaissIndex:
     faiss_class: ClassVar[str] = ""
     _faiss: Any  # the faiss module, imported when an index is made (never at import)
     index: Any  # the FAISS index
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            _CLASSES[cls.kind] = cls
 
     def __new__(cls, vectors: np.ndarray | None = None, dim: int | None = None, kind: str | None = None) -> FaissIndex:
         if cls is not FaissIndex:
@@ -310,111 +280,3 @@ class FaissIndex:
             raise IndexMismatchError(f"the index in {folder} does not match its manifest (dim or size); rebuild it")
         self._configure()
         return self, manifest
-
-
-class FlatIndex(FaissIndex):
-    """Exact search: ``IndexFlatIP``; a filtered search skips the other rows in its own scan."""
-
-    kind = "flat"
-    faiss_class = "IndexFlat"
-
-    def _new_index(self, dim: int, vectors: np.ndarray | None) -> Any:
-        return self._faiss.IndexFlatIP(dim)
-
-    def _storage(self) -> Any:
-        return self.index
-
-    def _filtered(self, queries: np.ndarray, k: int, mask: np.ndarray, n_allowed: int) -> tuple[np.ndarray, np.ndarray]:
-        return self._faiss_search(queries, k, self._selector(mask))
-
-
-class HNSWIndex(FaissIndex):
-    """A graph over the exact float32 vectors (``IndexHNSWFlat``, inner product)."""
-
-    kind = "hnsw"
-    faiss_class = "IndexHNSWFlat"
-
-    def _new_index(self, dim: int, vectors: np.ndarray | None) -> Any:
-        index = self._faiss.IndexHNSWFlat(dim, HNSW_M, self._faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        return index
-
-    def _configure(self) -> None:
-        super()._configure()
-        self.index.hnsw.efSearch = hnsw_ef_search(len(self))
-
-    def _params(self, sel: Any = None, share: float = 1.0) -> Any:
-        ef = hnsw_ef_search(len(self))
-        extra = {} if sel is None else {"sel": sel}
-        return self._faiss.SearchParametersHNSW(efSearch=min(max(ef, HNSW_EF_FILTERED_MAX), math.ceil(ef / share)), **extra)
-
-    def _storage(self) -> Any:
-        return self._faiss.downcast_index(self.index.storage)
-
-
-class IVFPQIndex(FaissIndex):
-    """Inverted lists of PQ codes re-ranked with 8-bit copies (``IndexRefine`` over ``IndexIVFPQ``, L2)."""
-
-    kind = "ivfpq"
-    faiss_class = "IndexRefine"
-
-    def _new_index(self, dim: int, vectors: np.ndarray | None) -> Any:
-        faiss = self._faiss
-        n = 0 if vectors is None else len(vectors)
-        if vectors is None or n < IVFPQ_MIN_ROWS:
-            raise ValueError(f"an ivfpq index is trained on its vectors and needs at least {IVFPQ_MIN_ROWS} rows, got {n}")
-        nlist = ivf_nlist(n)
-        # L2 on unit vectors ranks like inner product, and k-means centroids suit L2
-        base = faiss.IndexIVFPQ(faiss.IndexFlatL2(dim), dim, nlist, pq_m(dim), IVFPQ_NBITS)
-        base.pq.cp.min_points_per_centroid = 4  # small catalogues: train PQ without a warning
-        # PQ of the vectors, not of their residuals to the list centroid: one lookup table per
-        # query instead of one per list visited (40 % of the lists), 9× faster to build, and
-        # the same recall once re-ranked (measured at 100k rows)
-        base.by_residual = False
-        refine = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit)
-        index = faiss.IndexRefine(base, refine)  # the wrapper keeps base and refine alive
-        n_train = min(n, nlist * IVF_TRAIN_PER_LIST)
-        set_threads(n)
-        index.train(vectors[np.sort(np.random.default_rng(0).choice(n, n_train, replace=False))])
-        return index
-
-    def _configure(self) -> None:
-        super()._configure()
-        faiss = self._faiss
-        self.index.k_factor = IVFPQ_REFINE_K_FACTOR
-        self._ivf = faiss.downcast_index(self.index.base_index)
-        self._ivf.nprobe = self._nprobe = ivf_nprobe(self._ivf.nlist)
-        self._sq = faiss.downcast_index(self.index.refine_index)
-
-    def _params(self, sel: Any = None, share: float = 1.0) -> Any:
-        faiss = self._faiss
-        extra = {} if sel is None else {"sel": sel}
-        # a filter keeps fewer rows per list: visit more lists (1/√share as many; the lists skip
-        # the other rows without scoring them)
-        nprobe = min(self._ivf.nlist, math.ceil(self._nprobe / math.sqrt(share)))
-        ivf = faiss.SearchParametersIVF(nprobe=nprobe, **extra)
-        # the faiss wrapper keeps ``ivf`` (and ``sel``) referenced by the parameters
-        return faiss.IndexRefineSearchParameters(k_factor=IVFPQ_REFINE_K_FACTOR, base_index_params=ivf)
-
-    def _storage(self) -> Any:
-        return self._sq
-
-    def _as_inner_product(self, queries: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        return _l2_to_ip(queries, scores)
-
-    def _rows(self, ids: np.ndarray | None = None) -> np.ndarray:
-        n = len(self)
-        if n == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        codes = self._faiss.rev_swig_ptr(self._sq.codes.data(), n * self._sq.code_size).reshape(n, self._sq.code_size)
-        return self._sq.sa_decode(np.ascontiguousarray(codes if ids is None else codes[ids]))
-
-    def vectors(self, copy: bool = True) -> np.ndarray:
-        return self._rows()  # no float32 storage to view: always decoded
-
-    @property
-    def nlist(self) -> int | None:
-        return int(self._ivf.nlist)
-
-
-_CLASSES: dict[str, type[FaissIndex]] = {cls.kind: cls for cls in (FlatIndex, HNSWIndex, IVFPQIndex)}
