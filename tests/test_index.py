@@ -25,6 +25,7 @@ from matcher.index.policy import (
     ivf_nlist,
     ivf_nprobe,
 )
+from matcher.index.protocol import VectorIndex
 
 
 def _vectors(n: int, d: int, seed: int) -> np.ndarray:
@@ -98,6 +99,13 @@ def _recall(ids: np.ndarray, truth: np.ndarray) -> float:
 def test_small_indexes_are_exact_by_default() -> None:
     assert FaissIndex(_vectors(500, 32, 0)).kind == "flat"
     assert FaissIndex(dim=8).kind == "flat" and len(FaissIndex(dim=8)) == 0
+
+
+def test_every_kind_and_the_oracle_are_vector_indexes(corpus, indexes) -> None:
+    base, _ = corpus
+    assert {type(i).__name__ for i in indexes.values()} == {"FlatIndex", "HNSWIndex", "IVFPQIndex"}
+    assert all(isinstance(i, VectorIndex) for i in (*indexes.values(), NumpyIndex(base)))
+    assert not isinstance(object(), VectorIndex)
 
 
 def test_every_kind_agrees_with_the_oracle(corpus, indexes) -> None:
