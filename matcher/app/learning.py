@@ -13,8 +13,10 @@ from embeddings import load_encoder, minilm_path
 from matcher.app.engine import Served
 from matcher.data.catalogue import Catalogue
 from matcher.data.cpv import CpvVocabulary
+from matcher.data.decp import read_awards
 from matcher.data.feedback import write_feedback_benchmark
 from matcher.evaluation.evaluate import Benchmark, EvaluationResult, log_to_mlflow, log_training_to_mlflow, run_benchmark, write_trec_run
+from matcher.learning.cpv_classifier import CpvClassifier, train_time_split
 from matcher.learning.encoder_training import (
     EncoderTrainingData,
     benchmark_pairs,
@@ -39,6 +41,7 @@ from matcher.settings import Settings
 __all__ = [
     "REGISTERED_NAME",
     "Benchmark",
+    "CpvClassifier",
     "Evaluation",
     "PromotionReport",
     "TimeSplitError",
@@ -50,6 +53,7 @@ __all__ = [
     "promote",
     "promote_candidate",
     "train_and_register_reranker",
+    "train_cpv_classifier",
     "train_encoder",
 ]
 
@@ -220,3 +224,15 @@ def promote_candidate(
 def feedback_benchmark(settings: Settings, out: Path) -> tuple[int, int]:
     """The buyers' and staff's verdicts written as a benchmark folder: (needs judged, judgements)."""
     return write_feedback_benchmark(Catalogue(settings.db_url), out)
+
+
+def train_cpv_classifier(
+    settings: Settings, decp_files: list[Path], until: str, level: str = "division", out: Path | None = None
+) -> tuple[CpvClassifier, Path, dict[str, Any]]:
+    """The text → CPV classifier (``matcher.learning.cpv_classifier``) fitted on the award objects of
+    the DECP files notified before ``until`` and measured on the later ones; saved to ``out``
+    (default ``data/models/cpv-<level>``): (classifier, its folder, its figures)."""
+    awards, _ = read_awards(decp_files)
+    classifier, figures = train_time_split(awards, until, level)
+    folder = classifier.save(out or settings.data_dir / "models" / f"cpv-{level}")
+    return classifier, folder, figures

@@ -1,4 +1,4 @@
-"""``matcher evaluate | train-reranker | train-encoder | promote | feedback-bench``: measuring and improving the models."""
+"""``matcher evaluate | train-reranker | train-encoder | train-cpv | promote | feedback-bench``: measuring and improving the models."""
 
 from __future__ import annotations
 
@@ -149,6 +149,24 @@ def cmd_promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_cpv(args: argparse.Namespace) -> int:
+    from matcher.app import learning
+
+    classifier, folder, figures = learning.train_cpv_classifier(settings_from(args), args.files, args.until, args.level, args.out)
+    m = classifier.manifest
+    print(f"Classifieur CPV ({args.level}) : {m['texts']} objets de marchés, {m['classes']} classes, C = {m['C']:g} — {folder}")
+    print(
+        f"  Entraîné sur les marchés notifiés avant le {args.until} (C choisi sur le mois précédent), mesuré sur les suivants dont l'objet n'a pas été vu."
+    )
+    if "held_out" in figures:
+        h = figures["held_out"]
+        print(
+            f"  {figures['held_out_awards']} marchés tenus à l'écart : top-1 {h['top1']:.3f}, top-3 {h['top3']:.3f} "
+            f"(classe la plus fréquente : {figures['majority_top1']:.3f})"
+        )
+    return 0
+
+
 def cmd_feedback_bench(args: argparse.Namespace) -> int:
     from matcher.app import learning
 
@@ -213,3 +231,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval", type=Path, required=True, help="held-out benchmark (later than the candidate's training needs)")
     p.add_argument("--ship", action="store_true", help="also copy the new champion into models/reranker")
     p.set_defaults(func=cmd_promote)
+
+    p = sub.add_parser("train-cpv", help="train the text → CPV classifier on award objects (time split) and measure it")
+    p.add_argument("files", nargs="+", type=Path, help="DECP JSON files")
+    p.add_argument("--until", default="2019-01-01", help="train on awards notified before this day; measure on the later ones")
+    p.add_argument("--level", choices=["division", "group"], default="division", help="CPV division (2 digits) or group (3)")
+    p.add_argument("--out", type=Path, help="model folder (default: data/models/cpv-<level>)")
+    p.set_defaults(func=cmd_train_cpv)

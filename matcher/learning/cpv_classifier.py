@@ -1,0 +1,160 @@
+"""CPV inferred from words: a text → CPV classifier trained on the objects of public awards.
+
+Buyers type free text without codes and start-ups have no contracts; the classifier predicts the
+likely CPV divisions (the code's first 2 digits) or groups (first 3) of any text, with
+probabilities. A scikit-learn pipeline — word and character n-gram TF-IDF over the folded text,
+then a multinomial logistic regression — fitted on award objects and their CPV codes, split in
+time (trained on the awards before a date, measured on later ones).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from matcher.data.decp import Award
+from matcher.data.text import fold
+
+#: how many leading digits of a CPV code a level predicts
+LEVELS = {"division": 2, "group": 3}
+#: a class needs this many training texts (rarer codes are left out: too few to learn from)
+MIN_EXAMPLES = 3
+MODEL_FILE = "cpv-classifier.joblib"
+
+
+def _pipeline(C: float, seed: int) -> Pipeline:  # noqa: N803 - scikit-learn's name
+    features = FeatureUnion(
+        [
+            ("words", TfidfVectorizer(preprocessor=fold, ngram_range=(1, 2), min_df=2, sublinear_tf=True)),
+            ("chars", TfidfVectorizer(preprocessor=fold, analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True)),
+        ]
+    )
+    return Pipeline([("features", features), ("model", LogisticRegression(C=C, max_iter=2000, random_state=seed))])
+
+
+@dataclass
+class CpvClassifier:
+    """A fitted text → CPV classifier at one level (``division`` or ``group``) and what it was trained on."""
+
+    level: str
+    pipeline: Pipeline
+    manifest: dict[str, Any]
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], codes: Sequence[str], level: str = "division", C: float = 10.0, seed: int = 0) -> CpvClassifier:  # noqa: N803
+        """Fit on texts and their 8-digit CPV codes; classes with fewer than ``MIN_EXAMPLES`` texts are left out."""
+        if level not in LEVELS:
+            raise ValueError(f"level: {level!r} is not one of {', '.join(LEVELS)}")
+        labels = [code[: LEVELS[level]] for code in codes]
+        counts = Counter(labels)
+        kept = [i for i, label in enumerate(labels) if counts[label] >= MIN_EXAMPLES]
+        if len({labels[i] for i in kept}) < 2:
+            raise ValueError("codes: at least two CPV classes with enough texts are needed")
+        pipeline = _pipeline(C, seed).fit([texts[i] for i in kept], [labels[i] for i in kept])
+        manifest = {"level": level, "texts": len(kept), "left_out": len(labels) - len(kept), "classes": len(pipeline.classes_), "C": C}
+        return cls(level, pipeline, manifest)
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities (texts × ``classes``)."""
+        return np.asarray(self.pipeline.predict_proba(list(texts)))
+
+    def top(self, texts: Sequence[str], k: int = 3) -> list[list[tuple[str, float]]]:
+        """The ``k`` likeliest classes of each text, with their probabilities, likeliest first."""
+        proba = self.predict_proba(texts)
+        order = np.argsort(-proba, axis=1)[:, :k]
+        classes = self.classes
+        return [[(classes[j], float(p[j])) for j in row] for p, row in zip(proba, order)]
+
+    def accuracy(self, texts: Sequence[str], codes: Sequence[str], ks: Sequence[int] = (1, 3)) -> dict[str, float]:
+        """Top-k accuracy on texts with known codes (a code of a class never seen counts as a miss)."""
+        truth = [code[: LEVELS[self.level]] for code in codes]
+        tops = self.top(texts, max(ks))
+        return {f"top{k}": float(np.mean([t in [c for c, _ in top[:k]] for t, top in zip(truth, tops)])) for k in ks}
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self.pipeline, folder / MODEL_FILE)
+        (folder / "manifest.json").write_text(json.dumps(self.manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> CpvClassifier:
+        """A classifier saved by ``save`` — a file the project wrote itself (joblib runs what it unpickles)."""
+        folder = Path(folder)
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return cls(manifest["level"], joblib.load(folder / MODEL_FILE), manifest)
+
+
+def award_examples(awards: Sequence[Award], start: str | None = None, end: str | None = None) -> tuple[list[str], list[str]]:
+    """(objects, CPV codes) of the awards notified in [``start``, ``end``) that carry both, each object once."""
+    texts: list[str] = []
+    codes: list[str] = []
+    seen: set[str] = set()
+    for award in awards:
+        if not award.objet or not award.cpv or not award.date:
+            continue
+        if (start and award.date < start) or (end and award.date >= end):
+            continue
+        key = fold(award.objet)
+        if key in seen:
+            continue
+        seen.add(key)
+        texts.append(award.objet)
+        codes.append(award.cpv)
+    return texts, codes
+
+
+#: the regularisation strengths tried on the validation month
+C_GRID = (1.0, 3.0, 10.0, 30.0)
+
+
+def _month_before(date: str) -> str:
+    year, month = int(date[:4]), int(date[5:7])
+    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return f"{year:04d}-{month:02d}-01"
+
+
+def train_time_split(awards: Sequence[Award], until: str, level: str = "division", seed: int = 0) -> tuple[CpvClassifier, dict[str, Any]]:
+    """Fit on the awards notified before ``until``, ``C`` chosen on the last month before it (fitted on
+    the earlier ones), then refitted on all of them; measured on the awards from ``until`` on whose
+    object was not seen in training. Returns the classifier and its figures (also in its manifest)."""
+    train_t, train_c = award_examples(awards, end=until)
+    validation_start = _month_before(until)
+    fit_t, fit_c = award_examples(awards, end=validation_start)
+    seen_fit = {fold(t) for t in fit_t}
+    val = [(t, c) for t, c in zip(*award_examples(awards, start=validation_start, end=until)) if fold(t) not in seen_fit]
+    if not fit_t or not val:
+        raise ValueError(f"until: no awards to validate on in the month before {until} (or none before it)")
+    scores = {C: CpvClassifier.fit(fit_t, fit_c, level, C=C, seed=seed).accuracy(*zip(*val))["top1"] for C in C_GRID}
+    best = max(C_GRID, key=lambda C: (scores[C], -C))
+    classifier = CpvClassifier.fit(train_t, train_c, level, C=best, seed=seed)
+    seen = {fold(t) for t in train_t}
+    held_out = [(t, c) for t, c in zip(*award_examples(awards, start=until)) if fold(t) not in seen]
+    figures: dict[str, Any] = {
+        "split": f"trained on awards notified before {until}; C chosen on {validation_start}..{until} "
+        f"(fitted on the earlier ones); measured on awards from {until} on, objects unseen in training",
+        "validation_top1_by_C": {str(C): round(v, 4) for C, v in scores.items()},
+        "held_out_awards": len(held_out),
+    }
+    if held_out:
+        texts, codes = zip(*held_out)
+        figures["held_out"] = {k: round(v, 4) for k, v in classifier.accuracy(texts, codes).items()}
+        majority = Counter(c[: LEVELS[level]] for c in train_c).most_common(1)[0][0]
+        figures["majority_top1"] = round(float(np.mean([c.startswith(majority) for c in codes])), 4)
+    classifier.manifest.update(figures)
+    return classifier, figures

@@ -1,0 +1,91 @@
+"""The text → CPV classifier: fitted on award objects split in time, measured on later, unseen objects."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from matcher.cli import main
+from matcher.data.decp import read_awards
+from matcher.learning.cpv_classifier import CpvClassifier, award_examples, train_time_split
+
+#: three CPV divisions, each with its own words (72 IT services, 45 construction work, 33 medical equipment)
+TOPICS = {
+    "72000000": ["logiciel", "maintenance applicative", "hébergement", "développement web", "infogérance", "base de données"],
+    "45000000": ["travaux de voirie", "réfection de toiture", "gros œuvre", "maçonnerie", "étanchéité", "démolition"],
+    "33000000": ["dispositifs médicaux", "matériel de radiologie", "seringues", "appareils d'échographie", "pansements", "moniteurs"],
+}
+OTHERS = ["pour la commune", "lot 2", "accord-cadre", "du centre hospitalier", "à bons de commande", "de la région"]
+
+
+def _decp_file(path: Path, seed: int = 0) -> Path:
+    """Awards notified from October 2018 to January 2019 in the DECP JSON layout, objects built from each division's words."""
+    rng = random.Random(seed)
+    awards = []
+    for month in ("2018-10", "2018-11", "2018-12", "2019-01"):
+        for i in range(40):
+            code = rng.choice(sorted(TOPICS))
+            words = rng.sample(TOPICS[code], 2)
+            objet = f"{words[0].capitalize()} et {words[1]} {rng.choice(OTHERS)} n°{month}-{i}"
+            awards.append(
+                {
+                    "id": f"{month}-{i}",
+                    "objet": objet,
+                    "codeCPV": code,
+                    "dateNotification": f"{month}-{1 + i % 28:02d}",
+                    "montant": 10000 + i,
+                    "acheteur": {"id": "21750001600019", "nom": "Ville de Paris"},
+                    "titulaires": [{"id": f"1234567890{i % 9}000", "typeIdentifiant": "SIRET", "denominationSociale": f"Titulaire {i}"}],
+                }
+            )
+    path.write_text(json.dumps({"marches": awards}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_fitted_on_earlier_awards_it_finds_the_division_of_later_ones(tmp_path: Path) -> None:
+    awards, _ = read_awards([_decp_file(tmp_path / "decp.json")])
+    classifier, figures = train_time_split(awards, "2019-01-01", "division")
+    assert sorted(classifier.classes) == ["33", "45", "72"]
+    assert figures["held_out_awards"] == 40 and figures["held_out"]["top1"] >= 0.9 > figures["majority_top1"]
+    assert figures["held_out"]["top3"] == 1.0  # three classes: always among the top three
+    assert set(figures["validation_top1_by_C"]) == {"1.0", "3.0", "10.0", "30.0"} and "2018-12-01" in figures["split"]
+    [(best, p), *rest] = classifier.top(["Réfection de toiture et étanchéité de l'école"], k=3)[0]
+    assert best == "45" and p > 0.5 and [c for c, _ in rest] and all(q <= p for _, q in rest)
+
+
+def test_saved_and_loaded_it_predicts_the_same(tmp_path: Path) -> None:
+    awards, _ = read_awards([_decp_file(tmp_path / "decp.json")])
+    texts, codes = award_examples(awards, end="2019-01-01")
+    classifier = CpvClassifier.fit(texts, codes, "group")
+    again = CpvClassifier.load(classifier.save(tmp_path / "model"))
+    probe = ["Maintenance applicative du logiciel de paie", "Seringues et pansements"]
+    assert again.level == "group" and again.classes == classifier.classes
+    assert again.predict_proba(probe) == pytest.approx(classifier.predict_proba(probe))
+
+
+def test_examples_are_split_in_time_and_deduplicated(tmp_path: Path) -> None:
+    awards, _ = read_awards([_decp_file(tmp_path / "decp.json")])
+    before, _ = award_examples(awards, end="2018-11-01")
+    later, _ = award_examples(awards, start="2018-11-01")
+    assert len(before) == 40 and len(later) == 120
+    twice = awards + awards  # the same award published twice is one example
+    assert len(award_examples(twice)[0]) == 160
+
+
+def test_bad_training_data_is_refused() -> None:
+    with pytest.raises(ValueError, match="level"):
+        CpvClassifier.fit(["a", "b"], ["72000000", "45000000"], "section")
+    with pytest.raises(ValueError, match="two CPV classes"):
+        CpvClassifier.fit(["logiciel a", "logiciel b", "logiciel c"], ["72000000"] * 3)
+
+
+def test_the_command_trains_saves_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    decp = _decp_file(tmp_path / "decp.json")
+    assert main(["--data-dir", str(tmp_path / "data"), "train-cpv", str(decp), "--until", "2019-01-01"]) == 0
+    out = capsys.readouterr().out
+    assert "Classifieur CPV (division)" in out and "40 marchés tenus à l'écart" in out and "top-3" in out
+    assert CpvClassifier.load(tmp_path / "data" / "models" / "cpv-division").manifest["held_out"]["top1"] >= 0.9
+    assert main(["--data-dir", str(tmp_path / "data"), "train-cpv", str(decp), "--until", "2018-10-01"]) == 2  # nothing before it
