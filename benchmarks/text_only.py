@@ -40,9 +40,9 @@ def rows_for(folder: Path, encoder_name: str, cache: Path | None, cpv_file: Path
     encoder = load_encoder(encoder_name, models_dir=REPO / "models", cache_path=cache)
     corpus = Corpus(bench.suppliers, CpvVocabulary.load(cpv_file))
     reranker, info = open_reranker(Settings(encoder=encoder_name, models_dir=REPO / "models"), encoder)
-    ranker = Ranker.build(corpus, encoder, progress=False)
+    ranker = Ranker.build(corpus, encoder)  # a progress bar while the texts are encoded
     queries = [Query.from_need(n) for n in bench.needs]
-    qvecs = ranker.query_vectors(queries, progress=False)
+    qvecs = ranker.query_vectors(queries)
 
     def run(config: RankingConfig, scorer: object) -> dict[str, list[str]]:
         ranker.config, ranker.reranker = config, scorer

@@ -103,7 +103,9 @@ def test_long_need_loses_the_words_only_its_own_supplier_shares() -> None:
 
 def test_text_only_view_keeps_texts_and_labels_only(tmp_path: Path) -> None:
     source = Benchmark.load(sample_data_dir())
-    view = Benchmark.load(build_text_only_view(sample_data_dir(), tmp_path / "sample-text"))
+    folder, n_needs, n_suppliers = build_text_only_view(sample_data_dir(), tmp_path / "sample-text")
+    view = Benchmark.load(folder)
+    assert (n_needs, n_suppliers) == (len(view.needs), len(view.suppliers))
     assert [n.need_id for n in view.needs] == [n.need_id for n in source.needs] and view.qrels == source.qrels
     assert all(not n.cpv and not n.segment and not n.region and n.amount is None for n in view.needs)
     assert len({n.buyer_id for n in view.needs}) == len(view.needs)

@@ -13,21 +13,25 @@ from matcher.evaluation.textonly import TextBenchmark, ilab_long, ilab_pitch, re
 __all__ = ["benchmark_from_awards", "build_ilab_benchmarks", "build_text_only_view", "read_awards"]
 
 
-def build_ilab_benchmarks(ilab_file: str | Path, out: str | Path, pool_from: int = 2015, held_out_from: int = 2020) -> dict[str, Path]:
+#: a benchmark written: its folder, its number of needs and of suppliers
+Written = tuple[Path, int, int]
+
+
+def build_ilab_benchmarks(ilab_file: str | Path, out: str | Path, pool_from: int = 2015, held_out_from: int = 2020) -> dict[str, Written]:
     """``out/ilab-pitch-{train,eval}`` and ``out/ilab-long-{train,eval}`` from the i-Lab laureates file:
     the laureates of ``held_out_from`` on are evaluation needs (against every laureate since
-    ``pool_from``), the earlier ones training needs. Returns each folder by name."""
+    ``pool_from``), the earlier ones training needs. Returns each one by name."""
     laureates = read_laureates(ilab_file)
-    written: dict[str, Path] = {}
+    written: dict[str, Written] = {}
     for task, build in (("pitch", ilab_pitch), ("long", ilab_long)):
         train, held_out = build(laureates, pool_from, held_out_from)
         for part, bench in (("train", train), ("eval", held_out)):
             name = f"ilab-{task}-{part}"
-            written[name] = bench.write(Path(out) / name)
+            written[name] = (bench.write(Path(out) / name), len(bench.needs), len(bench.suppliers))
     return written
 
 
-def build_text_only_view(source: str | Path, out: str | Path) -> Path:
+def build_text_only_view(source: str | Path, out: str | Path) -> Written:
     """The benchmark at ``source`` stripped to its texts (``matcher.evaluation.textonly.text_only_view``),
     written to ``out`` with the same labels and slices."""
     bench = Benchmark.load(source)
@@ -36,4 +40,4 @@ def build_text_only_view(source: str | Path, out: str | Path) -> Path:
     folder = TextBenchmark(suppliers, needs, qrels).write(out)
     if (Path(source) / "slices.tsv").is_file():
         shutil.copyfile(Path(source) / "slices.tsv", folder / "slices.tsv")
-    return folder
+    return folder, len(needs), len(suppliers)

@@ -85,13 +85,13 @@ class Engine:
         ranker, manifest, version, update = synced_ranker(
             self.settings, corpus, self.ranker.encoder, self.ranker.config, False, live, self.ranker
         )
-        reranker_info = self.reranker_info
-        if reload_reranker:
-            reranker, reranker_info = open_reranker(self.settings, ranker.encoder)
-            # never change the served ranker in place: a new one over the same corpus and index
-            ranker = Ranker(ranker.corpus, ranker.encoder, ranker.index, ranker.config, reranker, previous=ranker)
-        else:
-            ranker.reranker = self.ranker.reranker
+        reranker, reranker_info = (
+            open_reranker(self.settings, ranker.encoder) if reload_reranker else (self.ranker.reranker, self.reranker_info)
+        )
+        if ranker is self.ranker and reranker is not ranker.reranker:
+            # nothing changed in the catalogue, but the served ranker is never changed in place
+            ranker = Ranker(ranker.corpus, ranker.encoder, ranker.index, ranker.config, previous=ranker)
+        ranker.reranker = reranker
         update["suppliers"] = {"read": len(changed), "removed": len(removed)}
         return Engine(self.settings, self.catalogue, ranker, manifest, reranker_info, version, stamps, update)
 

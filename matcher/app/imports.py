@@ -8,7 +8,7 @@ transaction: all of them, or nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from matcher.data.ilab import read_ilab
 from matcher.data.ingest import ImportReport, read_labels, read_needs, read_suppliers
 
 #: what a records file may hold
-KINDS = ("suppliers", "needs", "labels")
+KINDS = ("suppliers", "needs", "labels")  # the keys of _RECORDS, in this order
 
 
 @dataclass
@@ -34,29 +34,39 @@ class ImportResult:
     new_buyers: int = 0
 
 
+def _suppliers(tx: Writes, suppliers: list) -> tuple[int, int]:
+    return tx.upsert_suppliers(suppliers) if suppliers else (0, 0)
+
+
+def _needs(tx: Writes, needs: list) -> tuple[int, int]:
+    return tx.upsert_needs(needs) if needs else (0, 0)
+
+
+def _labels(tx: Writes, labels: list) -> tuple[int, int]:
+    return tx.upsert_labels(labels), 0
+
+
+#: each kind of records file: how it is read, how its good rows are stored (inserted, updated)
+_RECORDS: dict[str, tuple[Callable[[str | Path], tuple[list, ImportReport]], Callable[[Writes, list], tuple[int, int]]]] = {
+    "suppliers": (read_suppliers, _suppliers),
+    "needs": (read_needs, _needs),
+    "labels": (read_labels, _labels),
+}
+
+
 def import_file(catalogue: Catalogue, kind: str, path: str | Path, source: str, actor: str | None = None) -> ImportResult:
     """Read ``path`` as ``kind`` records and store the good rows (suppliers merged, needs replaced, labels upserted).
 
     ``source`` is recorded in the import log; ``actor`` (who imported it) adds an audit entry.
     ``ValueError`` for an unknown kind; ``InputFileError`` when the file cannot be read at all.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
-    if kind == "suppliers":
-        suppliers, report = read_suppliers(path)
-        with catalogue.transaction() as tx:
-            inserted, updated = tx.upsert_suppliers(suppliers) if suppliers else (0, 0)
-            _logged(tx, kind, source, report, actor, len(suppliers), inserted, updated)
-    elif kind == "needs":
-        needs, report = read_needs(path)
-        with catalogue.transaction() as tx:
-            inserted, updated = tx.upsert_needs(needs) if needs else (0, 0)
-            _logged(tx, kind, source, report, actor, len(needs), inserted, updated)
-    else:
-        labels, report = read_labels(path)
-        with catalogue.transaction() as tx:
-            inserted, updated = tx.upsert_labels(labels), 0
-            _logged(tx, kind, source, report, actor, len(labels), inserted, updated)
+    if kind not in _RECORDS:
+        raise ValueError(f"kind : {kind!r} n'est pas l'un de {', '.join(KINDS)}")
+    read, store = _RECORDS[kind]
+    records, report = read(path)
+    with catalogue.transaction() as tx:
+        inserted, updated = store(tx, records)
+        _logged(tx, kind, source, report, actor, len(records), inserted, updated)
     return ImportResult(kind, report, inserted, updated)
 
 
@@ -67,7 +77,7 @@ def import_decp(catalogue: Catalogue, paths: Iterable[str | Path], actor: str | 
     suppliers = suppliers_from_awards(awards)
     known = catalogue.counts()["buyers"]
     with catalogue.transaction() as tx:
-        inserted, updated = tx.upsert_suppliers(suppliers) if suppliers else (0, 0)
+        inserted, updated = _suppliers(tx, suppliers)
         tx.upsert_buyers(buyers_from_awards(awards))
         _logged(tx, "decp", ";".join(map(str, paths)), report, actor, len(suppliers), inserted, updated)
     return ImportResult("decp", report, inserted, updated, awards=len(awards), new_buyers=catalogue.counts()["buyers"] - known)
@@ -77,7 +87,7 @@ def import_ilab(catalogue: Catalogue, path: str | Path, actor: str | None = None
     """The i-Lab laureates file as suppliers (a company that won twice merged)."""
     suppliers, report = read_ilab(path)
     with catalogue.transaction() as tx:
-        inserted, updated = tx.upsert_suppliers(suppliers) if suppliers else (0, 0)
+        inserted, updated = _suppliers(tx, suppliers)
         _logged(tx, "ilab", str(path), report, actor, len(suppliers), inserted, updated)
     return ImportResult("ilab", report, inserted, updated)
 

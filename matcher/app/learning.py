@@ -5,13 +5,13 @@ and the notebooks call; the stages they assemble live in ``matcher.evaluation`` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from embeddings import load_encoder, minilm_path
+from matcher.app.catalogue import open_catalogue
 from matcher.app.engine import Served
-from matcher.data.catalogue import Catalogue
 from matcher.data.cpv import CpvVocabulary
 from matcher.data.decp import read_awards
 from matcher.data.feedback import write_feedback_benchmark
@@ -66,7 +66,6 @@ class Evaluation:
     result: EvaluationResult
     encoder_key: str
     reranker_info: dict[str, Any]
-    cpv_labels: bool  # whether CPV labels were found (codes are compared without them otherwise)
     mlflow_run_id: str | None = None
 
 
@@ -81,13 +80,18 @@ def evaluate(
     bench = Benchmark.load(folder)
     encoder = open_encoder(settings)
     reranker, reranker_info = open_reranker(settings, encoder)
-    cpv_file = settings.cpv_file
     result = run_benchmark(
-        bench, encoder, CpvVocabulary.load(cpv_file), progress=progress, reranker=reranker, reranker_info=reranker_info, split=split
+        bench,
+        encoder,
+        CpvVocabulary.load(settings.cpv_file),
+        progress=progress,
+        reranker=reranker,
+        reranker_info=reranker_info,
+        split=split,
     )
     if run_out:
         write_trec_run(result.run, run_out, "matcher")
-    evaluation = Evaluation(bench, result, encoder.key, reranker_info, cpv_file is not None)
+    evaluation = Evaluation(bench, result, encoder.key, reranker_info)
     if track:
         evaluation.mlflow_run_id = log_to_mlflow(result, settings.tracking_uri, settings.data_dir / "mlartifacts", qrels=bench.qrels)
     return evaluation
@@ -132,7 +136,6 @@ class TrainedEncoder:
     manifest: dict[str, Any]
     pairs: int
     mlflow_run_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def train_encoder(
@@ -178,7 +181,7 @@ def train_encoder(
     if cpv:
         data.texts += list(cpv.labels.values())
     if len(data.pairs) < 2:
-        raise ValueError("no training pairs: give --ilab and/or --bench")
+        raise ValueError("aucune paire d'entraînement : donnez --ilab et/ou --bench")
     folder = out or settings.models_dir / name
     if kind == "static":
         manifest = train_static_encoder(teacher_encoder, data, folder, name, vocab_size=vocab_size, epochs=epochs, seed=seed)
@@ -214,7 +217,7 @@ def promote_candidate(
     late as the benchmark's, ``ValueError`` without qrels. Returns the report and the shipped folder."""
     report = compare_with_champion(settings, Benchmark.load(folder))
     shipped = promote(settings, report, ship)
-    catalogue = served.engine.catalogue if served is not None else Catalogue(settings.db_url)
+    catalogue = served.engine.catalogue if served is not None else open_catalogue(settings)
     catalogue.audit(actor, "promote", report.candidate_version, {"promoted": report.decision.promote, "reason": report.decision.reason})
     if served is not None and report.decision.promote:
         served.reload(reload_reranker=True)
@@ -223,7 +226,7 @@ def promote_candidate(
 
 def feedback_benchmark(settings: Settings, out: Path) -> tuple[int, int]:
     """The buyers' and staff's verdicts written as a benchmark folder: (needs judged, judgements)."""
-    return write_feedback_benchmark(Catalogue(settings.db_url), out)
+    return write_feedback_benchmark(open_catalogue(settings), out)
 
 
 def train_cpv_classifier(

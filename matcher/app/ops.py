@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from matcher.app.catalogue import open_catalogue
 from matcher.data.catalogue import Catalogue
 from matcher.ops.access import ROLES, KeyInfo, KeyStore, Principal
 from matcher.ops.backup import BackupError, backup, restore
@@ -12,4 +13,4 @@ __all__ = ["ROLES", "BackupError", "KeyInfo", "KeyStore", "Principal", "backup",
 
 def key_store(settings: Settings, catalogue: Catalogue | None = None) -> KeyStore:
     """The API keys of the configured catalogue, hashed with the configured secret."""
-    return KeyStore(catalogue or Catalogue(settings.db_url), settings.key_secret())
+    return KeyStore(catalogue or open_catalogue(settings), settings.key_secret())

@@ -5,7 +5,7 @@ through the use cases of ``matcher.app``."""
 from __future__ import annotations
 
 from embeddings import ENCODERS, EncoderBusy
-from matcher.data.catalogue import Catalogue, NeedExists
+from matcher.data.catalogue import NeedExists
 from matcher.data.feedback import VERDICTS
 from matcher.data.fields import RecordError, canonical_id, check_unicode, normalize_cpv, unicode_problem
 from matcher.data.ingest import SUPPORTED, ImportReport, InputFileError
@@ -23,7 +23,6 @@ __all__ = [
     "SIZE_LABELS_FR",
     "SUPPORTED",
     "VERDICTS",
-    "Catalogue",
     "EncoderBusy",
     "Filters",
     "ImportReport",

@@ -77,10 +77,8 @@ def cmd_text_bench(args: argparse.Namespace) -> int:
     for source in args.view or []:
         written[f"{Path(source).name}-text"] = build_text_only_view(source, args.out / f"{Path(source).name}-text")
     if not written:
-        raise SystemExit("text-bench: give --ilab and/or --view")
-    for name, folder in written.items():
-        n_needs = sum(1 for _ in (folder / "needs.jsonl").open(encoding="utf-8"))
-        n_suppliers = sum(1 for _ in (folder / "suppliers.jsonl").open(encoding="utf-8"))
+        raise SystemExit("text-bench : donnez --ilab et/ou --view")
+    for name, (folder, n_needs, n_suppliers) in written.items():
         print(f"{name:<22} {n_needs:>5} besoins, {n_suppliers:>5} fournisseurs — {folder}")
     return 0
 

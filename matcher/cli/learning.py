@@ -152,6 +152,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_train_cpv(args: argparse.Namespace) -> int:
     from matcher.app import learning
 
+    print(f"Entraînement du classifieur CPV ({args.level}) : quatre valeurs de C essayées, puis l'ajustement final…", file=sys.stderr)
     classifier, folder, figures = learning.train_cpv_classifier(settings_from(args), args.files, args.until, args.level, args.out)
     m = classifier.manifest
     print(f"Classifieur CPV ({args.level}) : {m['texts']} objets de marchés, {m['classes']} classes, C = {m['C']:g} — {folder}")

@@ -36,11 +36,11 @@ from typing import Any
 
 from matcher.data.fields import decode_entities
 from matcher.data.ingest import read_rows
-from matcher.data.text import fold, sentences
+from matcher.data.text import fold, sentences, words
 
 #: words shared with the right answer that appear in fewer texts of the pool than this share are removed from a long need
 RARE_SHARE = 0.01
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: the words `matcher.data.text.words` reads
 
 
 @dataclass
@@ -201,7 +201,8 @@ def _sentence(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return [fold(w) for w in _WORD.findall(text) if len(w) > 2]
+    """The folded words of ``text`` that a long need may lose (over two letters; stop words never matter)."""
+    return [w for w in words(text) if len(w) > 2]
 
 
 def text_only_view(suppliers: Iterable[dict[str, Any]], needs: Iterable[dict[str, Any]]) -> tuple[list[dict], list[dict]]:

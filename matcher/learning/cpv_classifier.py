@@ -54,12 +54,12 @@ class CpvClassifier:
     def fit(cls, texts: Sequence[str], codes: Sequence[str], level: str = "division", C: float = 10.0, seed: int = 0) -> CpvClassifier:  # noqa: N803
         """Fit on texts and their 8-digit CPV codes; classes with fewer than ``MIN_EXAMPLES`` texts are left out."""
         if level not in LEVELS:
-            raise ValueError(f"level: {level!r} is not one of {', '.join(LEVELS)}")
+            raise ValueError(f"level : {level!r} n'est pas l'un de {', '.join(LEVELS)}")
         labels = [code[: LEVELS[level]] for code in codes]
         counts = Counter(labels)
         kept = [i for i, label in enumerate(labels) if counts[label] >= MIN_EXAMPLES]
         if len({labels[i] for i in kept}) < 2:
-            raise ValueError("codes: at least two CPV classes with enough texts are needed")
+            raise ValueError(f"codes : il faut au moins deux classes CPV ayant chacune {MIN_EXAMPLES} textes")
         pipeline = _pipeline(C, seed).fit([texts[i] for i in kept], [labels[i] for i in kept])
         manifest = {"level": level, "texts": len(kept), "left_out": len(labels) - len(kept), "classes": len(pipeline.classes_), "C": C}
         return cls(level, pipeline, manifest)
@@ -139,7 +139,7 @@ def train_time_split(awards: Sequence[Award], until: str, level: str = "division
     seen_fit = {fold(t) for t in fit_t}
     val = [(t, c) for t, c in zip(*award_examples(awards, start=validation_start, end=until)) if fold(t) not in seen_fit]
     if not fit_t or not val:
-        raise ValueError(f"until: no awards to validate on in the month before {until} (or none before it)")
+        raise ValueError(f"until : aucun marché à valider le mois précédant le {until} (ou aucun avant)")
     scores = {C: CpvClassifier.fit(fit_t, fit_c, level, C=C, seed=seed).accuracy(*zip(*val))["top1"] for C in C_GRID}
     best = max(C_GRID, key=lambda C: (scores[C], -C))
     classifier = CpvClassifier.fit(train_t, train_c, level, C=best, seed=seed)
