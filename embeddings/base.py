@@ -125,21 +125,26 @@ class Encoder(ABC):
                 hi = mid - 1
         return text[:lo]
 
-    def encode_queries(self, texts: Sequence[str], progress: bool | None = None, deadline: float | None = None) -> np.ndarray:
+    def encode_queries(
+        self, texts: Sequence[str], progress: bool | None = None, deadline: float | None = None, as_documents: bool = False
+    ) -> np.ndarray:
         """Vectors of search queries (needs), each cut to ``max_query_tokens`` first.
 
         Short work goes through the light lane, longer work through the heavy one (see ``Lanes``);
         ``deadline`` (``time.monotonic()``) bounds the wait: ``EncoderBusy`` when it passes.
+        ``as_documents``: encode them as documents are (e5's symmetric mode, for needs that read
+        like a description rather than a search), still in the query lanes and cut.
         """
         texts = list(texts)
         lanes = self.lanes
+        is_query = not as_documents
         if self._light(texts):  # a light text is far shorter than any model's limit: nothing to cut
             # beside a heavy encode, one thread on the free core beats a team that waits for the busy one
             with lanes.light, self.threads(1 if lanes.busy() else NO_LIMIT):
-                return self._batched(texts, True, progress)
+                return self._batched(texts, is_query, progress)
         # admitted first, cut then: a request refused because the heavy lane is full costs almost nothing
         with lanes.heavy_slot(deadline), self.threads(HEAVY_LANE_THREADS):  # leave the other cores to light queries
-            return self._batched([self.clip_query(t) for t in texts], True, progress)
+            return self._batched([self.clip_query(t) for t in texts], is_query, progress)
 
     def _light(self, texts: list[str]) -> bool:
         """Whether the texts hold at most ``LIGHT_LANE_TOKENS`` tokens in all (counting stops past it)."""

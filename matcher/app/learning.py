@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from embeddings import load_encoder, minilm_path
+from embeddings import Encoder, load_encoder, minilm_path
 from matcher.app.catalogue import open_catalogue
 from matcher.app.engine import Served
 from matcher.data.cpv import CpvVocabulary
@@ -36,6 +36,8 @@ from matcher.learning.promotion import (
     register_reranker,
     train_reranker,
 )
+from matcher.learning.rerank import LinearRanker, load_model
+from matcher.ranking.regime import RegimeScorer
 from matcher.settings import Settings
 
 __all__ = [
@@ -108,11 +110,15 @@ def train_and_register_reranker(
     C: float = 1.0,  # noqa: N803 - scikit-learn's name
     seed: int = 0,
     track: bool = True,
+    text_train: list[Path] | None = None,
+    award_from: Path | None = None,
 ) -> tuple[TrainedReranker, Path, str | None]:
-    """Fit the reranker on the ``train`` benchmarks (measured on the later ``held_out`` one), save it
+    """Fit the reranker on the ``train`` benchmarks (and the text regime's on ``text_train``, text-only
+    benchmarks), measured on the later ``held_out`` one, save it
     and, with ``track``, register it as the MLflow ``candidate``: (trained, its folder, registry version).
 
-    ``TimeSplitError`` when a held-out need is not later than every training need."""
+    ``award_from``: a reranker folder whose award scorer is kept as it is (only the text regime and
+    the confidences are fitted). ``TimeSplitError`` when a held-out need is not later than every training need."""
     encoder = open_encoder(settings)
     trained = train_reranker(
         [Benchmark.load(f) for f in train],
@@ -123,9 +129,21 @@ def train_and_register_reranker(
         objective=objective,
         C=C,
         seed=seed,
+        text_train=[Benchmark.load(f) for f in text_train or []],
+        award_model=_award_model(award_from, encoder) if award_from else None,
     )
+    if award_from:
+        trained.manifest["training"]["award_scorer"] = (
+            f"kept from {award_from} (not refitted; its training benchmarks serve its confidence)"
+        )
     folder = out or settings.data_dir / "models" / f"{name}-{trained.manifest['version']}"
     return trained, folder, register_reranker(trained, folder, settings, mlflow=track)
+
+
+def _award_model(folder: Path, encoder: Encoder) -> LinearRanker:
+    """The award scorer of a saved reranker folder (``ValueError`` when it was fitted on another encoder)."""
+    scorer, _ = load_model(folder, encoder.key)
+    return scorer.award if isinstance(scorer, RegimeScorer) else scorer
 
 
 @dataclass

@@ -68,6 +68,8 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
             C=args.C,
             seed=args.seed,
             track=not args.no_mlflow,
+            text_train=args.text,
+            award_from=args.award_from,
         )
     except learning.TimeSplitError as exc:
         raise SystemExit(f"train-reranker: {exc}") from exc
@@ -84,6 +86,11 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
                 f"  {name:<10} MRR appris {m['mrr']:.3f} [{v['low']:.3f} ; {v['high']:.3f}] | poids manuels {h['mrr']:.3f} "
                 f"(écart {v['delta']:+.3f}, p = {v['p_value']:.3f}) | BM25 {b['mrr']:.3f}"
             )
+    text = trained.manifest.get("text_regime")
+    if text:
+        print(
+            f"Régime texte seul : {text['needs']} besoins ({text['needs_without_positive_candidate']} sans pertinent parmi les candidats), {text['pairs']} paires."
+        )
     print(f"Modèle enregistré : {folder} (version {trained.manifest['version']})")
     if registered is not None:
         print(f"MLflow : {learning.REGISTERED_NAME} version {registered}, alias « candidate » (voir `matcher promote`)")
@@ -204,6 +211,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-reranker", help="fit the learned reranker on labelled benchmarks (earlier in time)")
     p.add_argument("train", nargs="+", type=Path, help="training benchmark folders")
     p.add_argument("--eval", type=Path, help="held-out benchmark, later in time than every training need")
+    p.add_argument(
+        "--text", type=Path, nargs="*", help="text-only training benchmarks (matcher text-bench): fit the text regime's scorer too"
+    )
+    p.add_argument(
+        "--award-from", type=Path, help="keep the award scorer of this reranker folder (fit only the text regime and the confidences)"
+    )
     p.add_argument("--name", default="reranker", help="model name (folder data/models/<name>-<version>)")
     p.add_argument("--out", type=Path, help="write the model folder here instead")
     p.add_argument("--objective", choices=["pointwise", "pairwise"], default="pointwise")

@@ -16,12 +16,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from embeddings import Encoder
 from matcher.data.cpv import CpvVocabulary
 from matcher.data.ingest import ImportReport, InputFileError, find_file, read_labels, read_needs, read_slices, read_suppliers
 from matcher.data.schema import Need, Supplier
 from matcher.data.text import plain_tokens
-from matcher.evaluation.metrics import EXTRA_METRICS, METRICS, compare_runs, evaluate_run, recall_curve, run_ids
+from matcher.evaluation.metrics import (
+    EXTRA_METRICS,
+    METRICS,
+    compare_runs,
+    evaluate_run,
+    expected_calibration_error,
+    recall_curve,
+    reliability_table,
+    run_ids,
+)
 from matcher.evaluation.tracking import mlflow_run
 from matcher.ranking.corpus import Corpus
 from matcher.ranking.lexical import BM25
@@ -96,6 +107,8 @@ class EvaluationResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: per slice and metric: bootstrap 95 % interval of the system, difference to BM25 and its p-value
     versus_bm25: dict[str, dict[str, dict[str, float]]] | None = None
+    #: how well the matches' probabilities are calibrated (their top ``CALIBRATION_DEPTH``), when they carry some
+    calibration: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` contract: metrics, n_needs, config (+ the baseline beside them)."""
@@ -123,6 +136,7 @@ class EvaluationResult:
                 for s, vals in self.versus_bm25.items()
             },
             "timings_s": self.timings,
+            "calibration": self.calibration,
         }
 
 
@@ -164,6 +178,15 @@ def run_benchmark(
         need.need_id: [(corpus.suppliers[m.supplier].supplier_id, m.score) for m in matches] for need, matches in zip(bench.needs, rankings)
     }
     timings["rank"] = time.perf_counter() - t0
+    calibration = None
+    if bench.qrels is not None:
+        calibration = calibration_report(
+            {
+                need.need_id: [(corpus.suppliers[m.supplier].supplier_id, m.probability, m.level) for m in matches]
+                for need, matches in zip(bench.needs, rankings)
+            },
+            bench.qrels,
+        )
     t0 = time.perf_counter()
     baseline = bm25_baseline(bench.suppliers, bench.needs, depth)
     timings["baseline"] = time.perf_counter() - t0
@@ -188,7 +211,47 @@ def run_benchmark(
         "cpv_labels": bool(cpv),
         "split": split,
     }
-    return EvaluationResult(run, baseline, metrics, baseline_metrics, n_needs, cfg, {k: round(v, 2) for k, v in timings.items()}, versus)
+    return EvaluationResult(
+        run, baseline, metrics, baseline_metrics, n_needs, cfg, {k: round(v, 2) for k, v in timings.items()}, versus, calibration
+    )
+
+
+#: the matches of a ranking whose probabilities are measured (what people see first)
+CALIBRATION_DEPTH = 10
+
+
+def calibration_report(matches: dict[str, list[tuple[str, float | None, str]]], qrels: dict[str, dict[str, int]]) -> dict[str, Any] | None:
+    """Expected calibration error of the probabilities of each labelled need's first matches (``None``
+    when they carry none), of its best match alone, and how the levels fared."""
+    p, y, best_p, best_y, levels = [], [], [], [], {"forte": [0, 0], "possible": [0, 0], "faible": [0, 0]}
+    for need_id, ranked in matches.items():
+        labels = qrels.get(need_id)
+        if not labels or not any(g > 0 for g in labels.values()):
+            continue
+        for rank, (supplier_id, probability, level) in enumerate(ranked[:CALIBRATION_DEPTH]):
+            if probability is None:
+                continue
+            pertinent = labels.get(supplier_id, 0) > 0
+            p.append(probability)
+            y.append(pertinent)
+            if level in levels:
+                levels[level][0] += 1
+                levels[level][1] += pertinent
+            if rank == 0:
+                best_p.append(probability)
+                best_y.append(pertinent)
+    if not p:
+        return None
+    return {
+        "depth": CALIBRATION_DEPTH,
+        "n_matches": len(p),
+        "ece": round(expected_calibration_error(np.asarray(p), np.asarray(y)), 4),
+        "ece_best_match": round(expected_calibration_error(np.asarray(best_p), np.asarray(best_y)), 4),
+        "mean_probability": round(float(np.mean(p)), 4),
+        "observed_rate": round(float(np.mean(y)), 4),
+        "levels": {name: {"n": n, "pertinent": round(k / n, 4) if n else None} for name, (n, k) in levels.items()},
+        "reliability": reliability_table(np.asarray(p), np.asarray(y)),
+    }
 
 
 def write_trec_run(run: dict[str, list[tuple[str, float]]], path: str | Path, tag: str) -> None:
@@ -231,9 +294,20 @@ def evaluation_figures(result: EvaluationResult, qrels: dict[str, dict[str, int]
     ax.set_ylabel("MRR")
     ax.set_title("MRR par tranche")
     ax.legend()
-    for fig in (fig_curve, fig_bars):
+    figures = {"recall_at_k": fig_curve, "mrr_by_slice": fig_bars}
+    if result.calibration is not None:
+        rows = [r for r in result.calibration["reliability"] if r["n"]]
+        fig_rel, ax = plt.subplots(figsize=(5, 5))
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="calibration parfaite")
+        ax.plot([r["mean_probability"] for r in rows], [r["observed"] for r in rows], marker="o", label="matcher")
+        ax.set_xlabel("probabilité annoncée")
+        ax.set_ylabel("part de correspondances pertinentes")
+        ax.set_title(f"Fiabilité (ECE {result.calibration['ece']:.3f})")
+        ax.legend()
+        figures["reliability"] = fig_rel
+    for fig in figures.values():
         fig.tight_layout()
-    return {"recall_at_k": fig_curve, "mrr_by_slice": fig_bars}
+    return figures
 
 
 def log_to_mlflow(
@@ -260,6 +334,9 @@ def log_to_mlflow(
                     if metric != "n":
                         metrics[_metric_name(prefix, slice_name, metric)] = float(value)
         metrics.update({f"time.{k}_s": v for k, v in result.timings.items()})
+        if result.calibration is not None:
+            metrics["calibration.ece"] = result.calibration["ece"]
+            metrics["calibration.ece_best_match"] = result.calibration["ece_best_match"]
         mlflow.log_metrics(metrics)
         if result.metrics is not None and qrels is not None:
             for name, figure in evaluation_figures(result, qrels).items():

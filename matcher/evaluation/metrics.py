@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
+
 Run = Mapping[str, Sequence[str]]
 Qrels = Mapping[str, Mapping[str, int]]
 #: the metrics of the ``matcher evaluate --json`` contract
@@ -82,8 +84,6 @@ def evaluate_run(run: Run, qrels: Qrels, slices: Mapping[str, Sequence[str]] | N
 
 def bootstrap_interval(values: Sequence[float], n_resamples: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean of per-need values."""
-    import numpy as np
-
     data = np.asarray(values, dtype=np.float64)
     if len(data) == 0:
         return (0.0, 0.0)
@@ -99,8 +99,6 @@ def paired_test(a: Sequence[float], b: Sequence[float], n_resamples: int = 10000
     Approximate randomisation: the sign of each need's difference is flipped at random; the
     p-value is the share of flips whose mean difference is at least as large as observed.
     """
-    import numpy as np
-
     diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     if len(diff) == 0 or not np.any(diff):
         return 1.0
@@ -146,3 +144,40 @@ def recall_curve(run: Run, qrels: Qrels, ks: Sequence[int] = (1, 2, 5, 10, 20, 5
 def run_ids(run: dict[str, list[tuple[str, float]]]) -> dict[str, list[str]]:
     """A run's ranked ids per need, scores dropped: what the metrics read."""
     return {need: [sid for sid, _ in ranking] for need, ranking in run.items()}
+
+
+# -- calibration of the matches' probabilities ---------------------------------------------------
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """ECE: the mean |observed rate − mean probability| over equal-width probability bins, weighted by their size."""
+    p, y = np.asarray(p, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if len(p) == 0:
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            error += inside.mean() * abs(y[inside].mean() - p[inside].mean())
+    return float(error)
+
+
+def reliability_table(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    """Per probability bin: its bounds, count, mean probability and observed rate (a reliability diagram's points)."""
+    p, y = np.asarray(p, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    rows = []
+    for b in range(bins):
+        inside = which == b
+        n = int(inside.sum())
+        rows.append(
+            {
+                "low": float(edges[b]),
+                "high": float(edges[b + 1]),
+                "n": n,
+                "mean_probability": float(p[inside].mean()) if n else 0.0,
+                "observed": float(y[inside].mean()) if n else 0.0,
+            }
+        )
+    return rows

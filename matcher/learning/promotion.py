@@ -21,9 +21,13 @@ from embeddings import Encoder
 from matcher.data.cpv import CpvVocabulary
 from matcher.evaluation.evaluate import Benchmark, EvaluationResult, run_benchmark
 from matcher.evaluation.metrics import compare_runs, run_ids
+from matcher.learning.calibration import fit_confidence
 from matcher.learning.models import open_encoder, open_registry, open_reranker
 from matcher.learning.registry import REGISTERED_NAME, Decision, ModelRegistry, promotion_decision
 from matcher.learning.rerank import LinearRanker, save_model, training_set
+from matcher.ranking.confidence import Confidence
+from matcher.ranking.features import TEXT_FEATURES
+from matcher.ranking.regime import RegimeScorer
 from matcher.settings import Settings
 
 
@@ -58,6 +62,17 @@ class TrainedReranker:
     held_out: EvaluationResult | None = None
     hand_weights: EvaluationResult | None = None
     versus_hand: dict[str, Any] = field(default_factory=dict)
+    #: the text regime's scorer, when text-only training benchmarks were given
+    text_model: LinearRanker | None = None
+    #: the calibrated confidence of each regime's matches
+    confidence: Confidence | None = None
+
+    @property
+    def scorer(self) -> LinearRanker | RegimeScorer:
+        """What ranks with this training: the award model alone, or the regimes and their confidence."""
+        if self.text_model is None and self.confidence is None:
+            return self.model
+        return RegimeScorer(self.model, self.text_model, self.confidence)
 
 
 def train_reranker(
@@ -71,17 +86,45 @@ def train_reranker(
     C: float = 1.0,
     seed: int = 0,
     progress: bool | None = None,
+    text_train: Sequence[Benchmark] = (),
+    award_model: LinearRanker | None = None,
 ) -> TrainedReranker:
     """Fit a reranker on ``train``; when ``held_out`` is given (later in time), measure it there.
 
-    The held-out figures (model, hand-set weights, BM25, paired test against the hand-set
-    weights) go into the manifest with the split they come from.
+    ``text_train``: text-only benchmarks (``matcher text-bench``) to fit the text regime's scorer
+    on (``TEXT_FEATURES``, pairwise, each benchmark weighing the same); they must be earlier than
+    ``held_out`` too. The held-out figures (model, hand-set weights, BM25, paired test against the
+    hand-set weights) go into the manifest with the split they come from. ``award_model``: keep this
+    fitted award scorer (not refitted: ``train`` then serves its confidence only).
     """
     dates = need_dates(train)
+    text_dates = need_dates(text_train)
     if held_out is not None:
-        check_time_split(dates[-1] if dates else None, held_out)
+        check_time_split(max(dates[-1:] + text_dates[-1:], default=None), held_out)
     data = training_set(train, encoder, cpv, progress=progress)
-    model = LinearRanker(objective=objective, C=C, random_state=seed).fit(data.X, data.y, data.groups)
+    if award_model is None:
+        model = LinearRanker(objective=objective, C=C, random_state=seed)
+        model.fit(data.columns(model.features), data.y, data.groups)
+    else:
+        model = award_model
+    regimes = {"award": fit_confidence(data.X, data.y, data.groups, model)}
+    text_model: LinearRanker | None = None
+    text_manifest: dict[str, Any] = {}
+    if text_train:
+        text_data = training_set(text_train, encoder, cpv, progress=progress)
+        text_model = LinearRanker(objective="pairwise", C=C, random_state=seed, features=TEXT_FEATURES)
+        weights = text_data.balanced_weights()
+        text_model.fit(text_data.columns(TEXT_FEATURES), text_data.y, text_data.groups, weights)
+        regimes["text"] = fit_confidence(text_data.X, text_data.y, text_data.groups, text_model, sample_weight=weights)
+        text_manifest = {
+            "benchmarks": [str(b.folder) for b in text_train],
+            "needs": text_data.n_needs,
+            "needs_without_positive_candidate": text_data.n_needs_without_positive,
+            "pairs": int(len(text_data.y)),
+            "need_dates": [text_dates[0], text_dates[-1]] if text_dates else [],
+            "features": list(TEXT_FEATURES),
+            "weighting": "each benchmark the same total weight, shared by its needs",
+        }
     manifest: dict[str, Any] = {
         "name": name,
         "version": time.strftime("%Y%m%d%H%M%S", time.gmtime()),
@@ -96,10 +139,13 @@ def train_reranker(
             "need_dates": [dates[0], dates[-1]] if dates else [],
         },
     }
-    trained = TrainedReranker(model, manifest)
+    if text_model is not None:
+        manifest["text_regime"] = text_manifest
+    manifest["confidence"] = {name: regime.report for name, regime in regimes.items()}
+    trained = TrainedReranker(model, manifest, text_model=text_model, confidence=Confidence(regimes))
     if held_out is None:
         return trained
-    with_model = run_benchmark(held_out, encoder, cpv, reranker=model, progress=progress)
+    with_model = run_benchmark(held_out, encoder, cpv, reranker=trained.scorer, progress=progress)
     hand = run_benchmark(held_out, encoder, cpv, progress=progress)
     eval_dates = need_dates([held_out])
     trained.held_out, trained.hand_weights = with_model, hand
@@ -123,7 +169,7 @@ def register_reranker(trained: TrainedReranker, folder: str | Path, settings: Se
 
     Returns the registry version (``None`` without MLflow).
     """
-    save_model(folder, trained.model, trained.manifest)
+    save_model(folder, trained.model, trained.manifest, trained.text_model, trained.confidence)
     if not mlflow:
         return None
     from matcher.evaluation.evaluate import log_training_to_mlflow

@@ -24,8 +24,11 @@ from sklearn.linear_model import LogisticRegression
 
 from embeddings import Encoder
 from matcher.data.cpv import CpvVocabulary
+from matcher.ranking.confidence import Confidence
 from matcher.ranking.corpus import Corpus
+from matcher.ranking.features import AWARD_FEATURES
 from matcher.ranking.rank import FEATURES, Query, Ranker, RankingConfig
+from matcher.ranking.regime import RegimeScorer
 
 OBJECTIVES = ("pairwise", "pointwise")
 
@@ -38,21 +41,37 @@ class LinearRanker(BaseEstimator):
     pairs themselves. Features are standardised; deterministic given ``random_state``.
     """
 
-    def __init__(self, objective: str = "pairwise", C: float = 1.0, max_negatives: int = 50, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        objective: str = "pairwise",
+        C: float = 1.0,  # noqa: N803 - scikit-learn's name
+        max_negatives: int = 50,
+        random_state: int = 0,
+        features: Sequence[str] = AWARD_FEATURES,
+    ) -> None:
         self.objective = objective
         self.C = C
         self.max_negatives = max_negatives
         self.random_state = random_state
+        #: the names of the columns of ``X`` (a subset of ``FEATURES``, in the order ``fit`` and scoring give them)
+        self.features = features
 
-    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> LinearRanker:
-        """Fit on candidate features ``X``, grades ``y`` (0 = not relevant) and need ids ``groups``."""
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray, sample_weight: np.ndarray | None = None) -> LinearRanker:
+        """Fit on candidate features ``X`` (the columns ``features``), grades ``y`` (0 = not relevant) and need ids
+        ``groups``; ``sample_weight`` (per row, constant within a need) weighs the needs, e.g. to balance sources."""
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective {self.objective!r} is not one of {', '.join(OBJECTIVES)}")
+        unknown = [name for name in self.features if name not in FEATURES]
+        if unknown:
+            raise ValueError(f"features {unknown} are not computed by this version (it computes {list(FEATURES)})")
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y)
         groups = np.asarray(groups)
         if X.ndim != 2 or len(X) != len(y) or len(y) != len(groups):
             raise ValueError(f"X, y and groups must have the same length, got {X.shape}, {y.shape}, {groups.shape}")
+        if X.shape[1] != len(self.features):
+            raise ValueError(f"X has {X.shape[1]} columns but the ranker reads {len(self.features)} features")
+        weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if not (y > 0).any() or (y > 0).all():
             raise ValueError("y needs both relevant (grade > 0) and non-relevant candidates")
         self.mean_ = X.mean(axis=0)
@@ -61,7 +80,7 @@ class LinearRanker(BaseEstimator):
         Z = (X - self.mean_) / self.scale_
         rng = np.random.default_rng(self.random_state)
         if self.objective == "pairwise":
-            diffs = []
+            diffs, pair_weights = [], []
             for g in np.unique(groups):
                 idx = np.flatnonzero(groups == g)
                 for p in idx[y[idx] > 0]:
@@ -69,15 +88,18 @@ class LinearRanker(BaseEstimator):
                     if len(worse) > self.max_negatives:
                         worse = rng.choice(worse, self.max_negatives, replace=False)
                     diffs.append(Z[p] - Z[worse])
+                    pair_weights.append(np.full(len(worse), weight[p]))
             D = np.vstack(diffs)
             signs = np.where(rng.random(len(D)) < 0.5, 1.0, -1.0)  # both classes, no intercept needed
             model = LogisticRegression(C=self.C, fit_intercept=False, max_iter=2000)
-            model.fit(D * signs[:, None], (signs > 0).astype(int))
+            pw = np.concatenate(pair_weights)
+            model.fit(D * signs[:, None], (signs > 0).astype(int), sample_weight=None if sample_weight is None else pw / pw.mean())
         else:
             model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
-            model.fit(Z, (y > 0).astype(int))
+            model.fit(Z, (y > 0).astype(int), sample_weight=None if sample_weight is None else weight / weight.mean())
         self.coef_ = model.coef_.ravel()
         self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(self.features, dtype=object)
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
@@ -93,29 +115,34 @@ class LinearRanker(BaseEstimator):
         return self.decision_function(X)
 
     # -- persistence (plain JSON: readable, no pickle) -----------------------------------------
-    def to_dict(self, feature_names: Sequence[str] = FEATURES) -> dict:
+    def to_dict(self) -> dict:
         if not hasattr(self, "coef_"):
             raise NotFittedError("cannot save an unfitted LinearRanker")
         return {
             "kind": "linear-ranker",
-            "params": self.get_params(),
-            "features": list(feature_names),
+            "params": {k: v for k, v in self.get_params().items() if k != "features"},
+            "features": list(self.features),
             "mean": self.mean_.tolist(),
             "scale": self.scale_.tolist(),
             "coef": self.coef_.tolist(),
         }
 
     @classmethod
-    def from_dict(cls, data: dict, feature_names: Sequence[str] = FEATURES) -> LinearRanker:
+    def from_dict(cls, data: dict) -> LinearRanker:
         if data.get("kind") != "linear-ranker":
             raise ValueError(f"not a linear-ranker model (kind {data.get('kind')!r})")
-        if list(data["features"]) != list(feature_names):
-            raise ValueError(f"the model was trained on features {data['features']}, this version computes {list(feature_names)}")
-        model = cls(**data["params"])
+        names = list(data["features"])
+        unknown = [name for name in names if name not in FEATURES]
+        if unknown:
+            raise ValueError(f"the model reads features {unknown} that this version does not compute (it computes {list(FEATURES)})")
+        if len(names) != len(data["coef"]):
+            raise ValueError(f"the model names {len(names)} features but {len(data['coef'])} coefficients")
+        model = cls(**data["params"], features=tuple(names))
         model.mean_ = np.asarray(data["mean"])
         model.scale_ = np.asarray(data["scale"])
         model.coef_ = np.asarray(data["coef"])
         model.n_features_in_ = len(model.coef_)
+        model.feature_names_in_ = np.asarray(names, dtype=object)
         return model
 
     def save(self, path: str | Path) -> None:
@@ -133,6 +160,23 @@ class TrainingSet:
     groups: np.ndarray
     n_needs: int
     n_needs_without_positive: int
+    #: the benchmark (its position in the list given) of each row
+    source: np.ndarray | None = None
+
+    def columns(self, names: Sequence[str]) -> np.ndarray:
+        """The columns ``names`` of ``X`` (which holds every feature of ``FEATURES``)."""
+        return self.X[:, [FEATURES.index(name) for name in names]]
+
+    def balanced_weights(self) -> np.ndarray:
+        """A weight per row that gives each source benchmark the same total weight, shared equally by its needs."""
+        if self.source is None:
+            return np.ones(len(self.y))
+        weight = np.zeros(len(self.y))
+        sources = np.unique(self.source)
+        for src in sources:
+            rows = self.source == src
+            weight[rows] = 1.0 / len(np.unique(self.groups[rows]))
+        return weight * len(np.unique(self.groups)) / len(sources)
 
 
 def training_set(
@@ -147,7 +191,7 @@ def training_set(
     Needs whose relevant suppliers are all missed by the first stage teach nothing and are
     counted apart (the first stage's recall bounds what a reranker can do).
     """
-    xs, ys, gs = [], [], []
+    xs, ys, gs, ss = [], [], [], []
     n_needs = missed = 0
     for b_index, bench in enumerate(benchmarks):
         if bench.qrels is None:
@@ -167,25 +211,36 @@ def training_set(
             xs.append(X)
             ys.append(y)
             gs.append(np.full(len(y), f"{b_index}:{query.need_id}", dtype=object))
+            ss.append(np.full(len(y), b_index))
     if not xs:
         raise ValueError("no labelled need has a relevant supplier among its candidates")
-    return TrainingSet(np.vstack(xs), np.concatenate(ys), np.concatenate(gs), n_needs, missed)
+    return TrainingSet(np.vstack(xs), np.concatenate(ys), np.concatenate(gs), n_needs, missed, np.concatenate(ss))
 
 
 MODEL_FILE = "model.json"
+#: the text regime's scorer, beside the award one (optional: without it the award scorer ranks every need)
+TEXT_MODEL_FILE = "text-model.json"
 MANIFEST_FILE = "manifest.json"
 
 
-def save_model(folder: str | Path, model: LinearRanker, manifest: dict) -> None:
-    """Write ``model.json`` and ``manifest.json`` (what it was trained on, with which encoder)."""
+def save_model(
+    folder: str | Path, model: LinearRanker, manifest: dict, text_model: LinearRanker | None = None, confidence: Confidence | None = None
+) -> None:
+    """Write ``model.json`` (the award regime), ``text-model.json`` (the text regime), ``confidence.joblib``
+    (the calibrators, when given) and ``manifest.json`` (what they were trained on, with which encoder)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / MODEL_FILE)
+    if text_model is not None:
+        text_model.save(folder / TEXT_MODEL_FILE)
+    if confidence is not None:
+        confidence.save(folder)
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
 
 
-def load_model(folder: str | Path, encoder_key: str) -> tuple[LinearRanker, dict]:
-    """Read a saved reranker; refuse it (``ValueError``) if trained on another encoder's features."""
+def load_model(folder: str | Path, encoder_key: str) -> tuple[LinearRanker | RegimeScorer, dict]:
+    """Read a saved reranker — a ``RegimeScorer`` when the folder holds a text-regime model or a confidence too;
+    refuse it (``ValueError``) if trained on another encoder's features."""
     folder = Path(folder)
     if not (folder / MODEL_FILE).is_file():
         raise FileNotFoundError(f"no reranker in {folder} (missing {MODEL_FILE}); train one with `matcher train-reranker`")
@@ -195,4 +250,9 @@ def load_model(folder: str | Path, encoder_key: str) -> tuple[LinearRanker, dict
         raise ValueError(
             f"the reranker in {folder} was trained on {trained_with} features, not {encoder_key}: retrain it or change the encoder"
         )
-    return LinearRanker.load(folder / MODEL_FILE), manifest
+    award = LinearRanker.load(folder / MODEL_FILE)
+    text = LinearRanker.load(folder / TEXT_MODEL_FILE) if (folder / TEXT_MODEL_FILE).is_file() else None
+    confidence = Confidence.load(folder)
+    if text is None and confidence is None:
+        return award, manifest
+    return RegimeScorer(award, text, confidence), manifest

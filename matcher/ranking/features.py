@@ -38,7 +38,14 @@ FEATURES = (
     "recency",  # exp(-years since its last contract before the need)
     "amount_fit",  # -|log10 need amount - median log10 of its contract amounts| (0 when unknown)
     "amount_known",  # both amounts known
+    "dense_hub",  # best evidence similarity less half its hubness (CSLS: cos - r/2, see ranking/hubness.py)
+    "dense_hub_scaled",  # dense_hub, min-max scaled over the query's candidates
 )
+
+#: the columns of the award regime's scorer (the need has CPV codes; the first version of the features)
+AWARD_FEATURES = FEATURES[:16]
+#: the columns of the text regime's scorer (a need of words only: no CPV, buyer, amount or segment to agree with)
+TEXT_FEATURES = ("dense", "lexical", "dense_raw", "dense_top3", "lexical_raw", "activity", "dense_hub", "dense_hub_scaled")
 
 #: each candidate's best evidence rows (up to three, best first) and their cosines
 BestRows = list[tuple[list[int], list[float]]]
@@ -90,6 +97,7 @@ def candidate_features(
     supplier_rows: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     evidence_sims: Callable[[np.ndarray], np.ndarray],
     lexical_scores: np.ndarray,
+    evidence_hub: np.ndarray,
     *,
     buyer_id: str,
     cpv: list[str],
@@ -102,7 +110,8 @@ def candidate_features(
 
     ``supplier_rows(cand)``: the candidates' evidence rows and how many each has;
     ``evidence_sims(rows)``: the query's cosine with each evidence row; ``lexical_scores``: BM25 of
-    every supplier. Returns the columns (float32) and each candidate's best evidence rows.
+    every supplier; ``evidence_hub``: the hubness ``r`` of every evidence row. Returns the columns
+    (float32) and each candidate's best evidence rows.
     """
     n = len(cand)
     f = {name: np.zeros(n, np.float32) for name in FEATURES}
@@ -119,9 +128,11 @@ def candidate_features(
         order = np.argsort(-sims, kind="stable")
         f["dense_raw"][j] = sims[order[0]]
         f["dense_top3"][j] = float(np.mean(sims[order[:3]]))
+        f["dense_hub"][j] = float(np.max(sims - 0.5 * evidence_hub[rows]))
         best_rows.append(([int(rows[o]) for o in order[:3]], [float(sims[o]) for o in order[:3]]))
     raw_lexical = lexical_scores[cand]
     f["dense"] = _minmax(f["dense_raw"])
+    f["dense_hub_scaled"] = _minmax(f["dense_hub"])
     f["lexical"] = _scaled(raw_lexical)
     f["lexical_raw"] = np.log1p(raw_lexical)
     if cpv:

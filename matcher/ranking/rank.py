@@ -21,8 +21,10 @@ from matcher.data.schema import Need
 from matcher.data.text import fold, region_key, tokens
 from matcher.index.keyed import KeyedIndex
 from matcher.ranking.corpus import Corpus
-from matcher.ranking.features import FEATURES, BestRows, SupplierTable, candidate_features
+from matcher.ranking.features import AWARD_FEATURES, FEATURES, BestRows, SupplierTable, candidate_features
+from matcher.ranking.hubness import HubnessTable
 from matcher.ranking.lexical import BM25
+from matcher.ranking.regime import RegimeScorer, scorer_for
 
 
 @dataclass
@@ -68,6 +70,8 @@ class RankingConfig:
     w_segment: float = 0.1
     w_region: float = 0.05
     w_activity: float = 0.03
+    #: a need this long (encoder tokens) or longer is encoded as a document (0: never)
+    document_query_tokens: int = 48
     dense_candidates: int = 200
     lexical_candidates: int = 200
     fact_candidates: int = 200
@@ -86,6 +90,14 @@ class Match:
     evidence_rows: list[int]  # its best evidence rows for the query (up to three), best first
     rank: int = 0
     evidence_similarity: list[float] = field(default_factory=list)  # cosine of each of those rows
+    probability: float | None = None  # calibrated probability that it is pertinent (``ranking.confidence``)
+    level: str = ""  # "forte", "possible" or "faible" ("" without a calibrator)
+
+
+def feature_matrix(f: dict[str, np.ndarray], scorer: Any) -> np.ndarray:
+    """The columns ``scorer`` reads (its ``feature_names_in_``; the award regime's features when it names none)."""
+    names = getattr(scorer, "feature_names_in_", None)
+    return np.column_stack([f[str(name)] for name in (AWARD_FEATURES if names is None else names)])
 
 
 class Ranker:
@@ -114,7 +126,8 @@ class Ranker:
         self.encoder = encoder
         self.index = index
         self.config = config or RankingConfig()
-        #: a fitted estimator with ``decision_function(features)``; ``None`` = the weights of ``config``
+        #: a fitted estimator with ``decision_function(features)``, or a ``RegimeScorer`` (one per
+        #: regime); ``None`` = the weights of ``config``
         self.reranker = reranker
         self.bm25: BM25
         if previous is not None and previous.corpus is corpus:
@@ -125,6 +138,14 @@ class Ranker:
             self.bm25 = BM25(tokens).fit(corpus.documents)
         #: every supplier's facts as arrays and lookups (candidates and features read them)
         self.table = SupplierTable(corpus)
+        #: the hubness of every evidence row (rows ``previous`` knew keep their value)
+        n_rows = len(corpus.evidence_keys)
+        self.hubness: HubnessTable = HubnessTable.build(
+            corpus.evidence_keys,
+            self.evidence_vectors(np.arange(n_rows)) if n_rows else np.zeros((0, encoder.dim), np.float32),
+            corpus.evidence_supplier,
+            previous.hubness if previous is not None else None,
+        )
 
     @classmethod
     def build(
@@ -172,9 +193,21 @@ class Ranker:
         return f"{query.text} ({'; '.join(labels)})" if labels else query.text
 
     def query_vectors(self, queries: Sequence[Query], progress: bool | None = None, deadline: float | None = None) -> np.ndarray:
-        """Dense vectors of the queries' matching texts, encoded in one batched pass (each cut to what the
-        encoder reads); ``deadline`` bounds the wait for the encoder (``embeddings.EncoderBusy``)."""
-        return self.encoder.encode_queries([self.query_text(q) for q in queries], progress=progress, deadline=deadline)
+        """Dense vectors of the queries' matching texts, encoded in batched passes (each cut to what the
+        encoder reads); ``deadline`` bounds the wait for the encoder (``embeddings.EncoderBusy``).
+
+        A need of ``config.document_query_tokens`` tokens or more reads like a description, not a
+        search: it is encoded as the suppliers' descriptions are (e5's symmetric mode)."""
+        texts = [self.query_text(q) for q in queries]
+        limit = self.config.document_query_tokens
+        long = np.asarray([limit > 0 and self.encoder.count_tokens(t) >= limit for t in texts], dtype=bool)
+        if not long.any() or long.all():
+            return self.encoder.encode_queries(texts, progress=progress, deadline=deadline, as_documents=bool(long.any()))
+        out = np.zeros((len(texts), self.encoder.dim), dtype=np.float32)
+        for flag in (False, True):
+            rows = np.flatnonzero(long == flag)
+            out[rows] = self.encoder.encode_queries([texts[i] for i in rows], progress=progress, deadline=deadline, as_documents=flag)
+        return out
 
     def rank(self, query: Query, k: int = 10, filters: Filters | None = None, qvec: np.ndarray | None = None) -> list[Match]:
         """The ``k`` best suppliers for one query (fewer only if fewer pass the filters).
@@ -202,13 +235,15 @@ class Ranker:
         if len(cand) == 0:
             return []
         features, best_rows = self._features(query, text, qvec, cand)
-        score = self._score(features)
+        score = self._score(features, scorer_for(self.reranker, query.cpv))
         order = np.lexsort((cand, -score))[:k]
         matches = []
         for rank, j in enumerate(order, start=1):
             feats = {name: float(features[name][j]) for name in FEATURES}
             rows, sims = best_rows[j]
             matches.append(Match(int(cand[j]), float(score[j]), feats, rows, rank, sims))
+        if isinstance(self.reranker, RegimeScorer) and self.reranker.confidence is not None:
+            self.reranker.confidence.assess(matches, query.cpv)
         return matches
 
     def _candidates(
@@ -271,6 +306,7 @@ class Ranker:
             self.corpus.supplier_rows.rows_of,
             lambda rows: self.evidence_vectors(rows) @ qvec,
             self.bm25.scores(text),
+            self.hubness.values,
             buyer_id=query.buyer_id,
             cpv=query.cpv,
             segment=query.segment,
@@ -279,9 +315,9 @@ class Ranker:
             amount=query.amount,
         )
 
-    def _score(self, f: dict[str, np.ndarray]) -> np.ndarray:
-        if self.reranker is not None:
-            return np.asarray(self.reranker.decision_function(np.column_stack([f[name] for name in FEATURES])), dtype=np.float64)
+    def _score(self, f: dict[str, np.ndarray], scorer: Any) -> np.ndarray:
+        if scorer is not None:
+            return np.asarray(scorer.decision_function(feature_matrix(f, scorer)), dtype=np.float64)
         cfg = self.config
         return (
             cfg.w_dense * f["dense"]

@@ -1,0 +1,99 @@
+"""Fitting the calibrated confidence of a regime (``matcher.ranking.confidence``) and measuring it.
+
+The calibrator must learn on scores the scorer did not fit: the training needs are cut into
+``folds`` groups of needs; a scorer fitted on the other folds scores each fold (out-of-fold
+scores, as in stacking). The ``top`` best candidates of every need (what people see) then train
+a logistic regression on ``CONFIDENCE_FEATURES`` inside scikit-learn's ``CalibratedClassifierCV``
+(sigmoid, i.e. Platt scaling: a few thousand needs are too few for isotonic steps to be stable).
+The level thresholds are chosen on the same held-out predictions, cross-validated once more:
+``forte`` where at least ``STRONG_PRECISION`` of the matches above it are pertinent, ``possible``
+where at least ``POSSIBLE_PRECISION`` are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, cross_val_predict
+
+from matcher.evaluation.metrics import expected_calibration_error
+from matcher.ranking.confidence import CONFIDENCE_FEATURES, RegimeConfidence
+from matcher.ranking.features import FEATURES
+
+STRONG_PRECISION = 0.6
+POSSIBLE_PRECISION = 0.25
+#: the grid the thresholds are chosen on
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
+
+
+def _top_rows(scores: np.ndarray, groups: np.ndarray, top: int) -> np.ndarray:
+    """Indices of the ``top`` best-scored rows of each group, sorted."""
+    _, group_ids = np.unique(groups, return_inverse=True)
+    order = np.lexsort((-scores, group_ids))
+    sorted_groups = group_ids[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
+    position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    return np.sort(order[position < top])
+
+
+def _threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
+    """The lowest threshold of the grid above which at least ``precision`` of the matches are pertinent."""
+    for t in THRESHOLDS:
+        above = p >= t
+        if above.sum() >= 10 and y[above].mean() >= precision:
+            return float(t)
+    return 1.0  # never reached: no match gets this level
+
+
+def fit_confidence(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    scorer: Any,
+    *,
+    sample_weight: np.ndarray | None = None,
+    folds: int = 5,
+    top: int = 10,
+) -> RegimeConfidence:
+    """Fit the confidence of one regime on its training candidates (``X``: every column of ``FEATURES``).
+
+    ``scorer``: the regime's estimator (a ``LinearRanker`` and its ``features``), cloned and fitted
+    per fold for the out-of-fold scores."""
+    X, y, groups = np.asarray(X, dtype=np.float64), np.asarray(y), np.asarray(groups)
+    columns = [FEATURES.index(name) for name in scorer.features]
+    oof = np.zeros(len(y))
+    n_groups = len(np.unique(groups))
+    for train, held in GroupKFold(n_splits=min(folds, n_groups)).split(X, y, groups):
+        model = clone(scorer)
+        weight = None if sample_weight is None else sample_weight[train]
+        model.fit(X[train][:, columns], y[train], groups[train], weight)
+        oof[held] = model.decision_function(X[held][:, columns])
+    rows = _top_rows(oof, groups, top)
+    Z = np.column_stack([oof[rows], X[rows][:, [FEATURES.index(n) for n in CONFIDENCE_FEATURES[1:]]]])
+    label = (y[rows] > 0).astype(int)
+    calibrator = CalibratedClassifierCV(LogisticRegression(max_iter=2000), method="sigmoid", cv=5)
+    held_p = cross_val_predict(
+        calibrator, Z, label, groups=groups[rows], cv=GroupKFold(n_splits=min(folds, n_groups)), method="predict_proba"
+    )[:, 1]
+    calibrator.fit(Z, label)
+    strong, possible = _threshold(held_p, label, STRONG_PRECISION), _threshold(held_p, label, POSSIBLE_PRECISION)
+    best = _top_rows(held_p, groups[rows], 1)  # each need's best match
+    report = {
+        "method": "sigmoid (Platt), CalibratedClassifierCV(LogisticRegression, cv=5)",
+        "features": list(CONFIDENCE_FEATURES),
+        "needs": n_groups,
+        "matches": int(len(rows)),
+        "top": top,
+        "folds": folds,
+        "held_out": "out-of-fold scorer scores; probabilities cross-validated by need",
+        "ece": round(expected_calibration_error(held_p, label), 4),
+        "ece_best_match": round(expected_calibration_error(held_p[best], label[best]), 4),
+        "thresholds": {"forte": strong, "possible": possible},
+        "precision_targets": {"forte": STRONG_PRECISION, "possible": POSSIBLE_PRECISION},
+        "share_forte_best_match": round(float((held_p[best] >= strong).mean()), 4),
+    }
+    return RegimeConfidence(calibrator, strong, possible, report)

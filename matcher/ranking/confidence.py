@@ -1,0 +1,102 @@
+"""How sure a match is: a calibrated probability that it is pertinent, and a level people read.
+
+The scorer's score orders the candidates of one need, but says nothing across needs: the best
+match of a nonsense need still ranks first. ``Confidence`` turns what a match has in absolute
+terms — its score, its best cosine (raw and corrected for hubness), its BM25 — into a
+probability that it is pertinent, with a calibrator fitted per regime on labelled needs held out
+from the scorer's training (``matcher.learning.calibration``), and three levels for people:
+``forte`` (p ≥ the regime's ``strong`` threshold), ``possible`` (p ≥ ``possible``), ``faible``.
+A ranking has a *clear match* when at least one of its matches is ``forte``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from matcher.ranking.regime import regime_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matcher.ranking.rank import Match
+
+#: what the calibrator reads of a match: the scorer's score, then these features
+CONFIDENCE_FEATURES = ("score", "dense_raw", "dense_hub", "lexical_raw")
+LEVELS = ("forte", "possible", "faible")
+CONFIDENCE_FILE = "confidence.joblib"
+
+
+@dataclass
+class RegimeConfidence:
+    """The calibrator of one regime and the thresholds of its levels (chosen on held-out needs)."""
+
+    calibrator: Any  # a fitted classifier with predict_proba over CONFIDENCE_FEATURES (CalibratedClassifierCV)
+    strong: float
+    possible: float
+    report: dict[str, Any]  # how it was fitted and measured
+
+    def probabilities(self, X: np.ndarray) -> np.ndarray:
+        if len(X) == 0:
+            return np.zeros(0)
+        return np.asarray(self.calibrator.predict_proba(np.asarray(X, dtype=np.float64))[:, 1], dtype=np.float64)
+
+    def level(self, probability: float) -> str:
+        if probability >= self.strong:
+            return "forte"
+        return "possible" if probability >= self.possible else "faible"
+
+
+def confidence_matrix(scores: Sequence[float], features: Sequence[dict[str, float]]) -> np.ndarray:
+    """The calibrator's input for matches: their scores and ``CONFIDENCE_FEATURES``' other columns."""
+    return np.asarray([[s, *(f[name] for name in CONFIDENCE_FEATURES[1:])] for s, f in zip(scores, features)], dtype=np.float64).reshape(
+        len(scores), len(CONFIDENCE_FEATURES)
+    )
+
+
+class Confidence:
+    """The calibrated confidence of each regime that has one."""
+
+    def __init__(self, regimes: dict[str, RegimeConfidence]) -> None:
+        self.regimes = regimes
+
+    def for_need(self, cpv: list[str]) -> RegimeConfidence | None:
+        return self.regimes.get(regime_of(cpv))
+
+    def assess(self, matches: Sequence[Match], cpv: list[str]) -> None:
+        """Set ``probability`` and ``level`` of each match of one need (left unset without a calibrator for its regime)."""
+        regime = self.for_need(cpv)
+        if regime is None or not matches:
+            return
+        probabilities = regime.probabilities(confidence_matrix([m.score for m in matches], [m.features for m in matches]))
+        for match, p in zip(matches, probabilities.tolist()):
+            match.probability = round(p, 4)
+            match.level = regime.level(p)
+
+    def save(self, folder: str | Path) -> Path:
+        import joblib
+
+        path = Path(folder) / CONFIDENCE_FILE
+        joblib.dump({name: vars(r) for name, r in self.regimes.items()}, path)
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Confidence | None:
+        """The confidence saved in a reranker folder, or ``None`` when it holds none."""
+        path = Path(folder) / CONFIDENCE_FILE
+        if not path.is_file():
+            return None
+        import joblib
+
+        return cls({name: RegimeConfidence(**fields) for name, fields in joblib.load(path).items()})
+
+
+def clear_match(matches: Sequence[Match]) -> bool | None:
+    """Whether a ranking holds a ``forte`` match (``None`` when its matches carry no level)."""
+    if not matches:
+        return False
+    if all(m.level == "" for m in matches):
+        return None
+    return any(m.level == "forte" for m in matches)

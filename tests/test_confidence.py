@@ -1,0 +1,73 @@
+"""The calibrated confidence: fitted on out-of-fold scores, measured by its calibration error, read as levels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher.evaluation.metrics import expected_calibration_error, reliability_table
+from matcher.learning.calibration import fit_confidence
+from matcher.learning.rerank import LinearRanker
+from matcher.ranking.confidence import Confidence, clear_match
+from matcher.ranking.features import FEATURES
+from matcher.ranking.rank import Match
+
+
+def test_calibration_error_tells_honest_from_overconfident() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.random(20_000)
+    y = rng.random(20_000) < p  # outcomes drawn at the stated probability
+    assert expected_calibration_error(p, y) < 0.02
+    assert expected_calibration_error(np.full(20_000, 0.9), y) == pytest.approx(0.4, abs=0.02)
+    table = reliability_table(p, y)
+    assert sum(row["n"] for row in table) == 20_000 and len(table) == 10
+    assert expected_calibration_error(np.zeros(0), np.zeros(0)) == 0.0
+
+
+def _needs(seed: int, n_groups: int = 300, per_group: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidates whose pertinent one has a higher cosine; a quarter of the needs have no pertinent candidate
+    close enough to tell (their best cosine is as low as the others')."""
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n_groups * per_group, len(FEATURES)))
+    groups = np.repeat(np.arange(n_groups), per_group)
+    y = np.zeros(len(X), dtype=int)
+    cos = rng.normal(0.75, 0.03, len(X))
+    for g in range(n_groups):
+        first = g * per_group
+        y[first] = 1
+        if g % 4:
+            cos[first] += 0.1
+    X[:, FEATURES.index("dense_raw")] = cos
+    X[:, FEATURES.index("dense_hub")] = cos - 0.3
+    X[:, FEATURES.index("lexical_raw")] = rng.random(len(X))
+    return X, y, groups
+
+
+def test_fitted_confidence_is_calibrated_on_new_needs_and_separates_levels(tmp_path: Path) -> None:
+    X, y, groups = _needs(0)
+    scorer = LinearRanker(features=("dense_raw", "lexical_raw"))
+    regime = fit_confidence(X, y, groups, scorer)
+    assert 0.0 < regime.possible <= regime.strong <= 1.0
+    assert regime.report["needs"] == 300 and regime.report["ece"] < 0.1
+    # on needs it never saw, scored by a scorer fitted on all the training needs
+    Xt, yt, gt = _needs(1)
+    scorer.fit(X[:, [FEATURES.index("dense_raw"), FEATURES.index("lexical_raw")]], y, groups)
+    scores = scorer.decision_function(Xt[:, [FEATURES.index("dense_raw"), FEATURES.index("lexical_raw")]])
+    Z = np.column_stack([scores, Xt[:, [FEATURES.index(n) for n in ("dense_raw", "dense_hub", "lexical_raw")]]])
+    p = regime.probabilities(Z)
+    assert expected_calibration_error(p, yt) < 0.05
+    assert p[yt == 1].mean() > 3 * p[yt == 0].mean()
+    confidence = Confidence({"text": regime})
+    matches = [Match(0, float(scores[i]), {name: float(Xt[i, FEATURES.index(name)]) for name in FEATURES}, [], rank=1) for i in (20, 21, 0)]
+    loaded = Confidence.load(confidence.save(tmp_path).parent)
+    assert loaded is not None
+    loaded.assess(matches, cpv=[])
+    assert all(m.level in ("forte", "possible", "faible") and m.probability is not None for m in matches)
+    assert matches[0].probability > 5 * matches[1].probability  # need 1's pertinent, close candidate far above another
+    assert clear_match(matches) == any(m.level == "forte" for m in matches)
+    award_only = [Match(0, 1.0, matches[0].features, [])]
+    loaded.assess(award_only, cpv=["72000000"])  # no calibrator for the award regime here: left unset
+    assert award_only[0].level == "" and clear_match(award_only) is None and clear_match([]) is False
+    assert Confidence.load(tmp_path / "nothing") is None

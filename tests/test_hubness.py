@@ -1,0 +1,56 @@
+"""Hubness (CSLS) of evidence rows, and the regime that picks a query's scorer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matcher.ranking.hubness import HubnessTable, hubness
+from matcher.ranking.regime import RegimeScorer, regime_of, scorer_for
+
+
+def _unit(rows: list[list[float]]) -> np.ndarray:
+    m = np.asarray(rows, dtype=np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_a_hub_near_everything_scores_highest_and_own_rows_do_not_count() -> None:
+    # row 0 sits between the three axes (a hub); rows 1-3 are the axes; row 4 duplicates row 1 for the same supplier
+    vectors = _unit([[1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]])
+    owners = np.array([0, 1, 2, 3, 1])
+    r = hubness(vectors, owners, k=2)
+    assert int(np.argmax(r)) == 0
+    # row 1's nearest foreign rows are the hub (0.577) and an axis (0): its own duplicate (cos 1) is not one
+    assert r[1] == pytest.approx((1 / np.sqrt(3) + 0.0) / 2, abs=1e-6)
+    only = hubness(vectors, owners, k=2, among=np.array([3, 0]))
+    np.testing.assert_allclose(only, r[[3, 0]], rtol=1e-6)
+
+
+def test_few_foreign_rows_average_what_there_is() -> None:
+    vectors = _unit([[1, 0], [0.6, 0.8], [1, 0]])
+    assert hubness(vectors, np.array([0, 1, 0]), k=10).tolist() == pytest.approx([0.6, 0.6, 0.6])
+    assert hubness(vectors[:1], np.array([0]), k=10).tolist() == [0.0]  # alone: no neighbour
+    assert hubness(np.zeros((0, 2), np.float32), np.zeros(0, np.int64)).shape == (0,)
+
+
+def test_table_reuses_the_rows_it_knows() -> None:
+    vectors = _unit([[1, 1, 1], [1, 0, 0], [0, 1, 0]])
+    owners = np.array([0, 1, 2])
+    first = HubnessTable.build(np.array([10, 11, 12]), vectors, owners, k=1)
+    # a new row joins: only it is computed; the known keys keep their (now slightly stale) values
+    grown = _unit([[1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    second = HubnessTable.build(np.array([10, 11, 12, 13]), grown, np.array([0, 1, 2, 3]), previous=first, k=1)
+    np.testing.assert_array_equal(second.values[:3], first.values)
+    assert second.values[3] == pytest.approx(1 / np.sqrt(3), abs=1e-6)
+
+
+def test_regime_follows_what_the_need_carries() -> None:
+    award, text = object(), object()
+    both = RegimeScorer(award, text)
+    assert regime_of(["72000000"]) == "award" and regime_of([]) == "text"
+    assert scorer_for(both, ["72000000"]) is award and scorer_for(both, []) is text
+    assert scorer_for(award, []) is award  # one estimator scores every need
+    assert scorer_for(None, []) is None  # the hand-set weights
+    assert RegimeScorer(award).for_regime("text") is None
+    with pytest.raises(ValueError, match="regime 'cpv' is not one of award, text"):
+        both.for_regime("cpv")
