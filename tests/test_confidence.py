@@ -10,7 +10,7 @@ import pytest
 from matcher.evaluation.metrics import expected_calibration_error, reliability_table
 from matcher.learning.calibration import fit_confidence
 from matcher.learning.rerank import LinearRanker
-from matcher.ranking.confidence import Confidence, clear_match
+from matcher.ranking.confidence import Confidence, clear_match, confidence_matrix
 from matcher.ranking.features import FEATURES
 from matcher.ranking.rank import Match
 
@@ -55,8 +55,9 @@ def test_fitted_confidence_is_calibrated_on_new_needs_and_separates_levels(tmp_p
     Xt, yt, gt = _needs(1)
     scorer.fit(X[:, [FEATURES.index("dense_raw"), FEATURES.index("lexical_raw")]], y, groups)
     scores = scorer.decision_function(Xt[:, [FEATURES.index("dense_raw"), FEATURES.index("lexical_raw")]])
-    Z = np.column_stack([scores, Xt[:, [FEATURES.index(n) for n in ("dense_raw", "dense_hub", "lexical_raw")]]])
-    p = regime.probabilities(Z)
+    ranks = np.concatenate([np.argsort(np.argsort(-scores[gt == g])) + 1 for g in np.unique(gt)])
+    feats = [{name: float(Xt[i, FEATURES.index(name)]) for name in FEATURES} for i in range(len(Xt))]
+    p = regime.probabilities(confidence_matrix(scores.tolist(), ranks.tolist(), feats))
     assert expected_calibration_error(p, yt) < 0.05
     assert p[yt == 1].mean() > 3 * p[yt == 0].mean()
     confidence = Confidence({"text": regime})
@@ -66,8 +67,19 @@ def test_fitted_confidence_is_calibrated_on_new_needs_and_separates_levels(tmp_p
     loaded.assess(matches, cpv=[])
     assert all(m.level in ("forte", "possible", "faible") and m.probability is not None for m in matches)
     assert matches[0].probability > 5 * matches[1].probability  # need 1's pertinent, close candidate far above another
-    assert clear_match(matches) == any(m.level == "forte" for m in matches)
-    award_only = [Match(0, 1.0, matches[0].features, [])]
+    assert clear_match([m.level for m in matches]) == any(m.level == "forte" for m in matches)
+    award_only = [Match(0, 1.0, matches[0].features, [], rank=1)]
     loaded.assess(award_only, cpv=["72000000"])  # no calibrator for the award regime here: left unset
-    assert award_only[0].level == "" and clear_match(award_only) is None and clear_match([]) is False
+    assert award_only[0].level == "" and clear_match([""]) is None and clear_match([]) is False
     assert Confidence.load(tmp_path / "nothing") is None
+
+
+def test_history_alone_never_makes_a_strong_match() -> None:
+    X, y, groups = _needs(0)
+    regime = fit_confidence(X, y, groups, LinearRanker(features=("dense_raw", "lexical_raw")))
+    assert regime.text_floor is not None and set(regime.text_floor) == {"dense_raw", "lexical_raw"}
+    weak_text = {"dense_raw": regime.text_floor["dense_raw"] - 0.01, "lexical_raw": regime.text_floor["lexical_raw"] - 0.01}
+    assert regime.level(0.99, weak_text) == "possible"  # however sure the calibrator, no text evidence: at most possible
+    assert regime.level(0.99, {**weak_text, "dense_raw": 1.0}) == "forte"
+    assert regime.level(regime.possible - 0.001, weak_text) == "faible"
+

@@ -108,7 +108,10 @@ class Engine:
         m = self.manifest
         info = self.reranker_info
         reranker = "none" if info["reranker"] == "none" else f"{info['reranker']} @{info.get('version', '')}"
-        return {"encoder": m.encoder_key, "index": f"{m.catalogue_hash}@{m.created_at}", "reranker": reranker}
+        versions = {"encoder": m.encoder_key, "index": f"{m.catalogue_hash}@{m.created_at}", "reranker": reranker}
+        if "scorers" in info:
+            versions["scorers"] = info["scorers"]  # which regimes have their own scorer and a calibrated confidence
+        return versions
 
 
 class Served:

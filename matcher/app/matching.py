@@ -10,6 +10,7 @@ from typing import Any
 from matcher.app.engine import Engine
 from matcher.app.errors import BatchTooLarge, NotFoundError, Overloaded
 from matcher.data.schema import Need, Supplier
+from matcher.ranking import confidence
 from matcher.ranking.explain import Explanation
 from matcher.ranking.rank import Filters, Query
 
@@ -23,6 +24,8 @@ class MatchResult:
     supplier: Supplier
     features: dict[str, float]
     explanation: Explanation
+    probability: float | None = None  # calibrated probability that the match is pertinent
+    level: str = ""  # "forte", "possible", "faible" ("" without a calibrator)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.supplier
@@ -37,6 +40,8 @@ class MatchResult:
             "size": s.size,
             "is_sme": s.is_sme,
             "website": s.website,
+            "probability": self.probability,
+            "confidence": self.level or None,
             "features": {k: round(v, 4) for k, v in self.features.items()},
             "explanation": {
                 "reasons": self.explanation.reasons,
@@ -77,7 +82,7 @@ def match_many(
             raise Overloaded("délai dépassé pendant le classement", retry_after=2.0)
         out.append(
             [
-                MatchResult(m.rank, m.score, engine.corpus.suppliers[m.supplier], m.features, engine.explain(q, m))
+                MatchResult(m.rank, m.score, engine.corpus.suppliers[m.supplier], m.features, engine.explain(q, m), m.probability, m.level)
                 for m in ranker.rank(q, k, f, qvec=v)
             ]
         )
@@ -115,4 +120,12 @@ def needs_for_supplier(
                 break
     found.sort(key=lambda t: t[:3])
     supplier = engine.corpus.suppliers[position]
-    return [(needs[i], MatchResult(m.rank, m.score, supplier, m.features, engine.explain(queries[i], m))) for _, _, i, m in found[:k]]
+    return [
+        (needs[i], MatchResult(m.rank, m.score, supplier, m.features, engine.explain(queries[i], m), m.probability, m.level))
+        for _, _, i, m in found[:k]
+    ]
+
+
+def clear_match(results: list[MatchResult]) -> bool | None:
+    """Whether a ranking holds a clear (``forte``) match; ``None`` when no calibrator rated it."""
+    return confidence.clear_match([r.level for r in results])

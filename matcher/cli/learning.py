@@ -50,6 +50,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for name, vals in (result.versus_bm25 or {}).items():
         v = vals["mrr"]
         print(f"{name:<12} [{v['low']:.3f} ; {v['high']:.3f}]  écart {v['delta']:+.3f}  p = {v['p_value']:.4f}")
+    calibration = result.calibration
+    if calibration is None:
+        print("\nCalibration : aucune probabilité (pas de confiance calibrée pour ce second étage).")
+        return 0
+    print(
+        f"\nCalibration des probabilités ({calibration['n_matches']} correspondances, les {calibration['depth']} premières de chaque besoin) : "
+        f"erreur de calibration attendue (ECE) {calibration['ece']:.3f}, sur la meilleure correspondance {calibration['ece_best_match']:.3f} ; "
+        f"probabilité moyenne {calibration['mean_probability']:.3f} pour {calibration['observed_rate']:.3f} de pertinentes."
+    )
+    for level, v in calibration["levels"].items():
+        share = "—" if v["pertinent"] is None else f"{100 * v['pertinent']:.1f} % pertinentes"
+        print(f"  {level:<9} {v['n']:>5} correspondances, {share}")
     return 0
 
 

@@ -3,11 +3,12 @@
 The calibrator must learn on scores the scorer did not fit: the training needs are cut into
 ``folds`` groups of needs; a scorer fitted on the other folds scores each fold (out-of-fold
 scores, as in stacking). The ``top`` best candidates of every need (what people see) then train
-a logistic regression on ``CONFIDENCE_FEATURES`` inside scikit-learn's ``CalibratedClassifierCV``
+a standardised logistic regression on ``CONFIDENCE_FEATURES`` inside scikit-learn's ``CalibratedClassifierCV``
 (sigmoid, i.e. Platt scaling: a few thousand needs are too few for isotonic steps to be stable).
 The level thresholds are chosen on the same held-out predictions, cross-validated once more:
-``forte`` where at least ``STRONG_PRECISION`` of the matches above it are pertinent, ``possible``
-where at least ``POSSIBLE_PRECISION`` are.
+``forte`` where at least ``STRONG_PRECISION`` of the matches above it (among those with textual
+evidence: see ``RegimeConfidence.text_floor``) are pertinent, ``possible`` where at least
+``POSSIBLE_PRECISION`` are.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from matcher.evaluation.metrics import expected_calibration_error
-from matcher.ranking.confidence import CONFIDENCE_FEATURES, RegimeConfidence
+from matcher.ranking.confidence import CONFIDENCE_FEATURES, TEXT_EVIDENCE, RegimeConfidence
 from matcher.ranking.features import FEATURES
 
-STRONG_PRECISION = 0.6
-POSSIBLE_PRECISION = 0.25
+STRONG_PRECISION = 0.5
+POSSIBLE_PRECISION = 0.2
 #: the grid the thresholds are chosen on
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
 
@@ -73,14 +76,21 @@ def fit_confidence(
         model.fit(X[train][:, columns], y[train], groups[train], weight)
         oof[held] = model.decision_function(X[held][:, columns])
     rows = _top_rows(oof, groups, top)
-    Z = np.column_stack([oof[rows], X[rows][:, [FEATURES.index(n) for n in CONFIDENCE_FEATURES[1:]]]])
+    rank = _ranks(oof[rows], groups[rows])
+    Z = np.column_stack([oof[rows], 1.0 / rank, X[rows][:, [FEATURES.index(n) for n in CONFIDENCE_FEATURES[2:]]]])
     label = (y[rows] > 0).astype(int)
-    calibrator = CalibratedClassifierCV(LogisticRegression(max_iter=2000), method="sigmoid", cv=5)
+    base = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    calibrator = CalibratedClassifierCV(base, method="sigmoid", cv=5)
     held_p = cross_val_predict(
         calibrator, Z, label, groups=groups[rows], cv=GroupKFold(n_splits=min(folds, n_groups)), method="predict_proba"
     )[:, 1]
     calibrator.fit(Z, label)
-    strong, possible = _threshold(held_p, label, STRONG_PRECISION), _threshold(held_p, label, POSSIBLE_PRECISION)
+    text = X[rows][:, [FEATURES.index(n) for n in TEXT_EVIDENCE]]
+    floor = {name: float(np.quantile(text[label == 1, i], 0.25)) for i, name in enumerate(TEXT_EVIDENCE)} if label.any() else {}
+    has_text = np.any(text >= np.asarray([floor[n] for n in TEXT_EVIDENCE]), axis=1) if floor else np.ones(len(label), bool)
+    # the forte threshold is chosen among the matches that may be forte: those whose text matches
+    strong = _threshold(held_p[has_text], label[has_text], STRONG_PRECISION)
+    possible = _threshold(held_p, label, POSSIBLE_PRECISION)
     best = _top_rows(held_p, groups[rows], 1)  # each need's best match
     report = {
         "method": "sigmoid (Platt), CalibratedClassifierCV(LogisticRegression, cv=5)",
@@ -94,6 +104,24 @@ def fit_confidence(
         "ece_best_match": round(expected_calibration_error(held_p[best], label[best]), 4),
         "thresholds": {"forte": strong, "possible": possible},
         "precision_targets": {"forte": STRONG_PRECISION, "possible": POSSIBLE_PRECISION},
-        "share_forte_best_match": round(float((held_p[best] >= strong).mean()), 4),
+        "text_floor": {k: round(v, 4) for k, v in floor.items()},
+        "share_forte_best_match": round(float(((held_p[best] >= strong) & has_text[best]).mean()), 4),
+        "precision_forte_best_match": _rate(label[best][(held_p[best] >= strong) & has_text[best]]),
     }
-    return RegimeConfidence(calibrator, strong, possible, report)
+    return RegimeConfidence(calibrator, strong, possible, report, floor)
+
+
+def _rate(values: np.ndarray) -> float | None:
+    return round(float(values.mean()), 4) if len(values) else None
+
+
+def _ranks(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """1-based rank of each row's score within its group (best first)."""
+    _, group_ids = np.unique(groups, return_inverse=True)
+    order = np.lexsort((-scores, group_ids))
+    sorted_groups = group_ids[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
+    position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    rank = np.empty(len(order))
+    rank[order] = position + 1
+    return rank

@@ -11,6 +11,7 @@ from typing import Any
 
 from embeddings import Encoder, load_encoder
 from matcher.learning.registry import REGISTERED_NAME, ModelRegistry
+from matcher.ranking.regime import REGIMES, RegimeScorer
 from matcher.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,4 +70,9 @@ def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, 
     except ValueError as exc:
         log.warning("%s; using the hand-set weights", exc)
         return None, {"reranker": "none", "why": str(exc)}
-    return model, {"reranker": source, "version": manifest.get("version", ""), "trained_on": manifest.get("training", {})}
+    info = {"reranker": source, "version": manifest.get("version", ""), "trained_on": manifest.get("training", {})}
+    if isinstance(model, RegimeScorer):
+        regimes = [name for name in REGIMES if model.for_regime(name) is not None]
+        calibrated = sorted(model.confidence.regimes) if model.confidence is not None else []
+        info["scorers"] = f"régimes : {', '.join(regimes)} ; confiance calibrée : {', '.join(calibrated) or 'aucune'}"
+    return model, info

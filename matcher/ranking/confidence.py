@@ -2,10 +2,12 @@
 
 The scorer's score orders the candidates of one need, but says nothing across needs: the best
 match of a nonsense need still ranks first. ``Confidence`` turns what a match has in absolute
-terms — its score, its best cosine (raw and corrected for hubness), its BM25 — into a
-probability that it is pertinent, with a calibrator fitted per regime on labelled needs held out
+terms — its score and rank, its best cosine (relative to the other candidates, raw and
+corrected for hubness), its BM25 — into a probability that it is pertinent, with a calibrator fitted per regime on labelled needs held out
 from the scorer's training (``matcher.learning.calibration``), and three levels for people:
-``forte`` (p ≥ the regime's ``strong`` threshold), ``possible`` (p ≥ ``possible``), ``faible``.
+``forte`` (p ≥ the regime's ``strong`` threshold, and its own text matches the need: its
+cosine or its BM25 at least the lower quartile of pertinent matches' — buyer history alone never
+makes a match ``forte``), ``possible`` (p ≥ ``possible``), ``faible``.
 A ranking has a *clear match* when at least one of its matches is ``forte``.
 """
 
@@ -23,8 +25,11 @@ from matcher.ranking.regime import regime_of
 if TYPE_CHECKING:  # pragma: no cover
     from matcher.ranking.rank import Match
 
-#: what the calibrator reads of a match: the scorer's score, then these features
-CONFIDENCE_FEATURES = ("score", "dense_raw", "dense_hub", "lexical_raw")
+#: what the calibrator reads of a match: the scorer's score, its reciprocal rank, then these features
+#: (its textual evidence, relative to the need's other candidates and absolute; no history feature)
+CONFIDENCE_FEATURES = ("score", "reciprocal_rank", "dense", "lexical", "dense_raw", "dense_hub", "lexical_raw")
+#: the features whose floors a ``forte`` match must reach one of (its text must match the need)
+TEXT_EVIDENCE = ("dense_raw", "lexical_raw")
 LEVELS = ("forte", "possible", "faible")
 CONFIDENCE_FILE = "confidence.joblib"
 
@@ -37,23 +42,30 @@ class RegimeConfidence:
     strong: float
     possible: float
     report: dict[str, Any]  # how it was fitted and measured
+    #: per TEXT_EVIDENCE feature, the lower quartile of the pertinent held-out matches': a match under
+    #: all of them has no textual evidence of its own and is at most ``possible``, whatever its history
+    text_floor: dict[str, float] | None = None
 
     def probabilities(self, X: np.ndarray) -> np.ndarray:
         if len(X) == 0:
             return np.zeros(0)
         return np.asarray(self.calibrator.predict_proba(np.asarray(X, dtype=np.float64))[:, 1], dtype=np.float64)
 
-    def level(self, probability: float) -> str:
-        if probability >= self.strong:
+    def level(self, probability: float, features: dict[str, float] | None = None) -> str:
+        if probability >= self.strong and (features is None or self.text_matches(features)):
             return "forte"
         return "possible" if probability >= self.possible else "faible"
 
+    def text_matches(self, features: dict[str, float]) -> bool:
+        """Whether the match's own text evidence reaches one of the floors (always, without floors)."""
+        floor = self.text_floor or {}
+        return not floor or any(features.get(name, 0.0) >= value for name, value in floor.items())
 
-def confidence_matrix(scores: Sequence[float], features: Sequence[dict[str, float]]) -> np.ndarray:
-    """The calibrator's input for matches: their scores and ``CONFIDENCE_FEATURES``' other columns."""
-    return np.asarray([[s, *(f[name] for name in CONFIDENCE_FEATURES[1:])] for s, f in zip(scores, features)], dtype=np.float64).reshape(
-        len(scores), len(CONFIDENCE_FEATURES)
-    )
+
+def confidence_matrix(scores: Sequence[float], ranks: Sequence[int], features: Sequence[dict[str, float]]) -> np.ndarray:
+    """The calibrator's input for matches: their scores, reciprocal ranks and ``CONFIDENCE_FEATURES``' other columns."""
+    rows = [[s, 1.0 / max(r, 1), *(f[name] for name in CONFIDENCE_FEATURES[2:])] for s, r, f in zip(scores, ranks, features)]
+    return np.asarray(rows, dtype=np.float64).reshape(len(scores), len(CONFIDENCE_FEATURES))
 
 
 class Confidence:
@@ -70,10 +82,12 @@ class Confidence:
         regime = self.for_need(cpv)
         if regime is None or not matches:
             return
-        probabilities = regime.probabilities(confidence_matrix([m.score for m in matches], [m.features for m in matches]))
+        probabilities = regime.probabilities(
+            confidence_matrix([m.score for m in matches], [m.rank for m in matches], [m.features for m in matches])
+        )
         for match, p in zip(matches, probabilities.tolist()):
             match.probability = round(p, 4)
-            match.level = regime.level(p)
+            match.level = regime.level(p, match.features)
 
     def save(self, folder: str | Path) -> Path:
         import joblib
@@ -93,10 +107,11 @@ class Confidence:
         return cls({name: RegimeConfidence(**fields) for name, fields in joblib.load(path).items()})
 
 
-def clear_match(matches: Sequence[Match]) -> bool | None:
-    """Whether a ranking holds a ``forte`` match (``None`` when its matches carry no level)."""
-    if not matches:
+def clear_match(levels: Sequence[str]) -> bool | None:
+    """Whether a ranking whose matches have these levels holds a clear match: a ``forte`` one
+    (``None`` when its matches carry no level: no calibrator; ``False`` for an empty ranking)."""
+    if not levels:
         return False
-    if all(m.level == "" for m in matches):
+    if all(level == "" for level in levels):
         return None
-    return any(m.level == "forte" for m in matches)
+    return "forte" in levels

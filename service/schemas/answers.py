@@ -36,6 +36,8 @@ class MatchOut(BaseModel):
     size: str = ""
     is_sme: bool = False
     website: str
+    probability: float | None = None
+    confidence: str | None = None
     features: dict[str, float]
     explanation: ExplanationOut
 
@@ -52,6 +54,7 @@ class MatchesOut(BaseModel):
     procurement: ProcurementOut | None = None
     results: list[MatchOut]
     count: int
+    clear_match: bool | None = None
     versions: dict[str, str]
 
 

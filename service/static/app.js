@@ -66,8 +66,8 @@ function filtres(){
 }
 function carte(r, versions){
   const badges = (r.is_sme ? `<span class="badge pme">PME</span>` : "") + (r.tags || []).filter(t => t !== "pme").map(t => `<span class="badge">${esc(t)}</span>`).join("");
-  const cpv = r.explanation.cpv ? `<li>${esc(r.explanation.reasons.find(x => x.includes("CPV")) || "")}</li>` : "";
-  return `<div class="result" data-supplier="${esc(r.supplier_id)}" data-rank="${r.rank}"><h3>${r.rank}. ${esc(r.name)} ${badges}</h3>
+  const confiance = r.confidence ? `<span class="badge confiance ${esc(r.confidence)}" title="Probabilité estimée que la correspondance soit pertinente : ${Math.round(100 * r.probability)} %">correspondance ${esc(r.confidence)}</span>` : "";
+  return `<div class="result" data-supplier="${esc(r.supplier_id)}" data-rank="${r.rank}"><h3>${r.rank}. ${esc(r.name)} ${badges} ${confiance}</h3>
    <div class="meta">${esc(r.region || "région inconnue")} · ${esc((r.segments || []).join(", ") || "segment non renseigné")}${r.size ? " · " + esc(TAILLES[r.size] || r.size) : ""} · score ${r.score.toFixed(3)}</div>
    <ul class="preuves">${r.explanation.evidence.map(e => `<li>${e.kind === "reference" ? "Marché" + (e.buyer_name ? " pour " + esc(e.buyer_name) : "") + (e.date ? " (" + esc(e.date.slice(0, 4)) + ")" : "") + " : " : ""}${highlight(e.text, e.terms)}</li>`).join("")}</ul>
    <ul class="raisons">${r.explanation.reasons.filter(x => !x.startsWith("Preuve")).map(x => `<li>${esc(x)}</li>`).join("")}</ul>
@@ -98,7 +98,9 @@ $("f").addEventListener("submit", async ev => {
     derniere = {need_id: data.need_id, text: $("text").value.trim(), versions: data.versions};
     status.textContent = `${data.count} start-up trouvée(s)`;
     if (data.procurement) $("procedure").innerHTML = `<div class="notice ${data.procurement.direct_award_possible ? "" : "non"}">${esc(data.procurement.message)}</div>`;
-    box.innerHTML = data.results.map(r => carte(r, data.versions)).join("") || "<p>Aucune start-up ne correspond à ces filtres.</p>";
+    const douteux = data.count && data.clear_match === false
+      ? `<div class="notice non" id="pas-clair">Aucune start-up ne correspond clairement à ce besoin : les résultats ci-dessous sont les plus proches, à vérifier. Précisez le besoin (ce qu'il faut faire, pour qui, avec quelles contraintes) pour de meilleures correspondances.</div>` : "";
+    box.innerHTML = douteux + (data.results.map(r => carte(r, data.versions)).join("") || "<p>Aucune start-up ne correspond à ces filtres.</p>");
   } catch (e){ status.innerHTML = `<span class="erreur">Erreur : ${esc(e.message)}</span>`; }
 });
 $("results").addEventListener("click", async ev => {
