@@ -117,3 +117,26 @@ def test_every_json_route_declares_its_answer(tmp_path) -> None:
                 if code.startswith("2") and body is not None and "$ref" not in body and body.get("type") != "array":
                     bare.append(f"{method.upper()} {path} {code}")
     assert bare == []
+
+
+#: texts that answer no need of the catalogue: random words, a recipe, sentences empty of meaning
+NONSENSE = [
+    "girafe parapluie violon trottinette nuage",
+    "Faire revenir les oignons dans le beurre, ajouter la crème et laisser mijoter vingt minutes.",
+    "Il est important de noter que les choses sont ce qu'elles sont.",
+    "xqzt plorb vrenk",
+    "Le chat de ma voisine aime dormir au soleil l'après-midi.",
+]
+
+
+def test_confidence_says_when_no_start_up_clearly_matches(client: TestClient) -> None:
+    for text in NONSENSE:
+        body = client.post("/match", json={"text": text, "k": 5}).json()
+        assert body["count"] == 5 and body["clear_match"] is False, text
+        assert all(r["confidence"] in ("possible", "faible") and 0 <= r["probability"] < 1 for r in body["results"])
+    for need_id in ("demo-n01", "demo-n02", "demo-n03", "demo-n04", "demo-n05"):
+        body = client.get(f"/needs/{need_id}/matches", params={"k": 5}).json()  # recorded needs: the award regime
+        assert body["clear_match"] is True and any(r["confidence"] == "forte" for r in body["results"]), need_id
+    body = client.post("/match", json={"text": "plateforme de téléconsultation pour nos centres de santé", "k": 5}).json()
+    assert body["clear_match"] is True and body["results"][0]["confidence"] == "forte"  # free text: the text regime
+    assert "régimes : award, text" in body["versions"]["scorers"]

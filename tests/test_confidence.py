@@ -82,4 +82,3 @@ def test_history_alone_never_makes_a_strong_match() -> None:
     assert regime.level(0.99, weak_text) == "possible"  # however sure the calibrator, no text evidence: at most possible
     assert regime.level(0.99, {**weak_text, "dense_raw": 1.0}) == "forte"
     assert regime.level(regime.possible - 0.001, weak_text) == "faible"
-

@@ -6,7 +6,7 @@ scores, as in stacking). The ``top`` best candidates of every need (what people 
 a standardised logistic regression on ``CONFIDENCE_FEATURES`` inside scikit-learn's ``CalibratedClassifierCV``
 (sigmoid, i.e. Platt scaling: a few thousand needs are too few for isotonic steps to be stable).
 The level thresholds are chosen on the same held-out predictions, cross-validated once more:
-``forte`` where at least ``STRONG_PRECISION`` of the matches above it (among those with textual
+``forte`` where at least ``STRONG_PRECISION`` (per regime) of the matches above it (among those with textual
 evidence: see ``RegimeConfidence.text_floor``) are pertinent, ``possible`` where at least
 ``POSSIBLE_PRECISION`` are.
 """
@@ -27,8 +27,11 @@ from matcher.evaluation.metrics import expected_calibration_error
 from matcher.ranking.confidence import CONFIDENCE_FEATURES, TEXT_EVIDENCE, RegimeConfidence
 from matcher.ranking.features import FEATURES
 
-STRONG_PRECISION = 0.5
-POSSIBLE_PRECISION = 0.2
+#: the share of pertinent matches a level promises, per regime. Award labels mark only the winner of
+#: each contract among the suppliers able to do it, so their measured precision understates
+#: pertinence (a top-1 award match is pertinent in ~1 need of 4 at best): their targets are lower.
+STRONG_PRECISION = {"text": 0.5, "award": 0.3}
+POSSIBLE_PRECISION = {"text": 0.2, "award": 0.1}
 #: the grid the thresholds are chosen on
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
 
@@ -61,6 +64,7 @@ def fit_confidence(
     sample_weight: np.ndarray | None = None,
     folds: int = 5,
     top: int = 10,
+    regime: str = "text",
 ) -> RegimeConfidence:
     """Fit the confidence of one regime on its training candidates (``X``: every column of ``FEATURES``).
 
@@ -89,8 +93,8 @@ def fit_confidence(
     floor = {name: float(np.quantile(text[label == 1, i], 0.25)) for i, name in enumerate(TEXT_EVIDENCE)} if label.any() else {}
     has_text = np.any(text >= np.asarray([floor[n] for n in TEXT_EVIDENCE]), axis=1) if floor else np.ones(len(label), bool)
     # the forte threshold is chosen among the matches that may be forte: those whose text matches
-    strong = _threshold(held_p[has_text], label[has_text], STRONG_PRECISION)
-    possible = _threshold(held_p, label, POSSIBLE_PRECISION)
+    strong = _threshold(held_p[has_text], label[has_text], STRONG_PRECISION[regime])
+    possible = _threshold(held_p, label, POSSIBLE_PRECISION[regime])
     best = _top_rows(held_p, groups[rows], 1)  # each need's best match
     report = {
         "method": "sigmoid (Platt), CalibratedClassifierCV(LogisticRegression, cv=5)",
@@ -103,7 +107,8 @@ def fit_confidence(
         "ece": round(expected_calibration_error(held_p, label), 4),
         "ece_best_match": round(expected_calibration_error(held_p[best], label[best]), 4),
         "thresholds": {"forte": strong, "possible": possible},
-        "precision_targets": {"forte": STRONG_PRECISION, "possible": POSSIBLE_PRECISION},
+        "regime": regime,
+        "precision_targets": {"forte": STRONG_PRECISION[regime], "possible": POSSIBLE_PRECISION[regime]},
         "text_floor": {k: round(v, 4) for k, v in floor.items()},
         "share_forte_best_match": round(float(((held_p[best] >= strong) & has_text[best]).mean()), 4),
         "precision_forte_best_match": _rate(label[best][(held_p[best] >= strong) & has_text[best]]),
