@@ -36,12 +36,37 @@ def test_few_foreign_rows_average_what_there_is() -> None:
 def test_table_reuses_the_rows_it_knows() -> None:
     vectors = _unit([[1, 1, 1], [1, 0, 0], [0, 1, 0]])
     owners = np.array([0, 1, 2])
-    first = HubnessTable.build(np.array([10, 11, 12]), vectors, owners, k=1)
+    first = HubnessTable.build(np.array([10, 11, 12]), lambda rows: vectors[rows], owners, k=1)
     # a new row joins: only it is computed; the known keys keep their (now slightly stale) values
     grown = _unit([[1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
-    second = HubnessTable.build(np.array([10, 11, 12, 13]), grown, np.array([0, 1, 2, 3]), previous=first, k=1)
+    read: list[int] = []
+
+    def vectors_of(rows: np.ndarray) -> np.ndarray:
+        read.extend(rows.tolist())
+        return grown[rows]
+
+    second = HubnessTable.build(np.array([10, 11, 12, 13]), vectors_of, np.array([0, 1, 2, 3]), previous=first, k=1)
     np.testing.assert_array_equal(second.values[:3], first.values)
     assert second.values[3] == pytest.approx(1 / np.sqrt(3), abs=1e-6)
+    before = len(read)
+    unchanged = HubnessTable.build(second.keys, vectors_of, np.array([0, 1, 2, 3]), previous=second, k=1)
+    assert unchanged.values.tolist() == second.values.tolist()
+    assert len(read) == before  # no vector read again when every key is known
+
+
+def test_large_catalogues_are_estimated_against_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.ranking import hubness as module
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(400, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    owners = np.arange(400)
+    exact = hubness(vectors, owners)
+    monkeypatch.setattr(module, "MAX_EXACT_ROWS", 100)
+    monkeypatch.setattr(module, "SAMPLE_ROWS", 200)
+    estimate = HubnessTable.build(np.arange(400), lambda rows: vectors[rows], owners).values
+    assert np.corrcoef(exact, estimate)[0, 1] > 0.5  # the sample keeps the order of hubs, roughly
+    assert (estimate <= exact + 1e-6).all()  # fewer candidates: neighbours no closer than the exact ones
 
 
 def test_regime_follows_what_the_need_carries() -> None:

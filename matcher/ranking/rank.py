@@ -139,12 +139,8 @@ class Ranker:
         #: every supplier's facts as arrays and lookups (candidates and features read them)
         self.table = SupplierTable(corpus)
         #: the hubness of every evidence row (rows ``previous`` knew keep their value)
-        n_rows = len(corpus.evidence_keys)
         self.hubness: HubnessTable = HubnessTable.build(
-            corpus.evidence_keys,
-            self.evidence_vectors(np.arange(n_rows)) if n_rows else np.zeros((0, encoder.dim), np.float32),
-            corpus.evidence_supplier,
-            previous.hubness if previous is not None else None,
+            corpus.evidence_keys, self.evidence_vectors, corpus.evidence_supplier, previous.hubness if previous is not None else None
         )
 
     @classmethod
