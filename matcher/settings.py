@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         default="champion",
         description="Learned reranker: 'champion' (registry, else models/reranker), 'candidate', a registry version, a folder, or 'none'.",
     )
+    cpv_classifier: str = Field(
+        default="cpv-division",
+        description="Text → CPV classifier suggesting a free-text need's likely CPV divisions: a folder under models_dir, or 'none'.",
+    )
     encode_batch_size: int = Field(default=64, ge=1, le=4096)
     index_memory_bytes: int | None = Field(
         default=None,

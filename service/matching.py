@@ -39,7 +39,9 @@ def _query(body: MatchRequest, principal: Principal) -> tuple[Query, Filters]:
     return query, Filters(body.filters.segments, body.filters.regions, body.filters.tags, body.filters.sizes)
 
 
-def _answer(results: list, amount: float | None, settings, versions: dict[str, str], need_id: str | None = None) -> MatchesOut:
+def _answer(
+    results: list, amount: float | None, settings, versions: dict[str, str], need_id: str | None = None, likely: list | None = None
+) -> MatchesOut:
     """The wire answer of one ranking (validated into its schema)."""
     out = [r.to_dict() for r in results]
     notice = procurement_notice(amount, settings.innovation_threshold_eur)
@@ -49,6 +51,7 @@ def _answer(results: list, amount: float | None, settings, versions: dict[str, s
             "results": out,
             "count": len(out),
             "clear_match": matching.clear_match(results),
+            "likely_cpv": [vars(c) for c in likely or []],
             "procurement": notice,
             "versions": versions,
         }
@@ -62,7 +65,8 @@ def match(body: MatchRequest, principal: Caller, engine: EngineDep, settings: Se
     503 with ``Retry-After`` when the time budget runs out while the encoder is busy with long requests.
     """
     query, filters = _query(body, principal)
-    return _answer(matching.match(engine, query, body.k, filters, deadline), body.amount, settings, engine.versions())
+    results = matching.match(engine, query, body.k, filters, deadline)
+    return _answer(results, body.amount, settings, engine.versions(), likely=matching.likely_cpv(engine, query))
 
 
 @router.post("/match/batch", response_model=BatchOut)
@@ -71,7 +75,10 @@ def match_batch(body: BatchRequest, principal: Caller, engine: EngineDep, settin
     parsed = [_query(q, principal) for q in body.queries]
     rankings = matching.match_many(engine, [q for q, _ in parsed], [r.k for r in body.queries], [f for _, f in parsed], deadline)
     versions = engine.versions()
-    answers = [_answer(ranking, r.amount, settings, versions) for r, ranking in zip(body.queries, rankings)]
+    answers = [
+        _answer(ranking, r.amount, settings, versions, likely=matching.likely_cpv(engine, q))
+        for r, ranking, (q, _) in zip(body.queries, rankings, parsed)
+    ]
     return BatchOut(results=answers, count=len(answers), versions=versions)
 
 

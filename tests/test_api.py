@@ -140,3 +140,16 @@ def test_confidence_says_when_no_start_up_clearly_matches(client: TestClient) ->
     body = client.post("/match", json={"text": "plateforme de téléconsultation pour nos centres de santé", "k": 5}).json()
     assert body["clear_match"] is True and body["results"][0]["confidence"] == "forte"  # free text: the text regime
     assert "régimes : award, text" in body["versions"]["scorers"]
+
+
+def test_free_text_needs_get_their_likely_cpv_divisions(client: TestClient) -> None:
+    body = client.post("/match", json={"text": "maintenance du parc informatique et assistance aux utilisateurs", "k": 3}).json()
+    likely = body["likely_cpv"]
+    assert likely and likely[0]["division"] == "72" and likely[0]["code"] == "72000000" and 0.1 <= likely[0]["probability"] <= 1
+    assert [c["probability"] for c in likely] == sorted((c["probability"] for c in likely), reverse=True)
+    assert any(r.startswith("CPV probable du besoin : 72") for r in body["results"][0]["explanation"]["reasons"])
+    coded = client.post("/match", json={"text": "maintenance du parc informatique", "cpv": ["72000000"], "k": 3}).json()
+    assert coded["likely_cpv"] == []  # a need that names its codes gets no guess
+    batch = client.post("/match/batch", json={"queries": [{"text": "nettoyage des locaux administratifs"}]}).json()
+    assert batch["results"][0]["likely_cpv"][0]["division"] == "90"
+

@@ -10,6 +10,7 @@ from typing import Any
 from matcher.app.engine import Engine
 from matcher.app.errors import BatchTooLarge, NotFoundError, Overloaded
 from matcher.data.schema import Need, Supplier
+from matcher.learning.models import open_cpv_classifier
 from matcher.ranking import confidence
 from matcher.ranking.explain import Explanation
 from matcher.ranking.rank import Filters, Query
@@ -53,6 +54,41 @@ class MatchResult:
         }
 
 
+#: a CPV division is suggested for a free-text need when the classifier gives it at least this probability
+MIN_CPV_PROBABILITY = 0.1
+
+
+@dataclass
+class LikelyCpv:
+    """A CPV division a free-text need likely falls in (``matcher train-cpv``'s classifier)."""
+
+    division: str  # "72"
+    code: str  # the division as a CPV code: "72000000"
+    label: str  # its French label ("" without the CPV labels file)
+    probability: float
+
+    def reason(self) -> str:
+        label = f" – {self.label}" if self.label else ""
+        return f"CPV probable du besoin : {self.division}{label} ({round(100 * self.probability)} %)"
+
+
+def likely_cpv(engine: Engine, query: Query, k: int = 3) -> list[LikelyCpv]:
+    """The likely CPV divisions of a need typed without codes, likeliest first (none when it names
+    codes, or when no classifier is installed)."""
+    if query.cpv or not query.text.strip():
+        return []
+    classifier = open_cpv_classifier(engine.settings)
+    if classifier is None:
+        return []
+    out = []
+    for division, p in classifier.top([query.text], k)[0]:
+        if p < MIN_CPV_PROBABILITY:
+            continue
+        code = division.ljust(8, "0")
+        out.append(LikelyCpv(division, code, engine.corpus.cpv.label(code), round(p, 4)))
+    return out
+
+
 def match(engine: Engine, query: Query, k: int = 10, filters: Filters | None = None, deadline: float | None = None) -> list[MatchResult]:
     """The ``k`` best suppliers for a query, explained."""
     return match_many(engine, [query], [k], [filters], deadline)[0]
@@ -80,12 +116,14 @@ def match_many(
     for q, v, k, f in zip(queries, qvecs, ks, filters):
         if deadline is not None and time.monotonic() > deadline:
             raise Overloaded("délai dépassé pendant le classement", retry_after=2.0)
-        out.append(
-            [
-                MatchResult(m.rank, m.score, engine.corpus.suppliers[m.supplier], m.features, engine.explain(q, m), m.probability, m.level)
-                for m in ranker.rank(q, k, f, qvec=v)
-            ]
-        )
+        ranking = [
+            MatchResult(m.rank, m.score, engine.corpus.suppliers[m.supplier], m.features, engine.explain(q, m), m.probability, m.level)
+            for m in ranker.rank(q, k, f, qvec=v)
+        ]
+        likely = likely_cpv(engine, q, k=1)
+        for result in ranking if likely else []:
+            result.explanation.reasons.append(likely[0].reason())
+        out.append(ranking)
     return out
 
 

@@ -5,14 +5,18 @@ What the application layer and the learning loop both open; each call builds wha
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from embeddings import Encoder, load_encoder
 from matcher.learning.registry import REGISTERED_NAME, ModelRegistry
 from matcher.ranking.regime import REGIMES, RegimeScorer
 from matcher.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matcher.learning.cpv_classifier import CpvClassifier
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +80,22 @@ def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, 
         calibrated = sorted(model.confidence.regimes) if model.confidence is not None else []
         info["scorers"] = f"régimes : {', '.join(regimes)} ; confiance calibrée : {', '.join(calibrated) or 'aucune'}"
     return model, info
+
+
+def open_cpv_classifier(settings: Settings) -> CpvClassifier | None:
+    """The text → CPV classifier the settings name (``None``: disabled, or no such folder — suggestions are then left out)."""
+    name = settings.cpv_classifier.strip()
+    if name.lower() in ("", "none"):
+        return None
+    folder = Path(name) if Path(name).is_dir() else settings.models_dir / name
+    if not (folder / "manifest.json").is_file():
+        log.warning("no CPV classifier in %s: free-text needs get no CPV suggestion", folder)
+        return None
+    return _load_cpv_classifier(str(folder.resolve()))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cpv_classifier(folder: str) -> CpvClassifier:
+    from matcher.learning.cpv_classifier import CpvClassifier  # scikit-learn: imported when a classifier is asked for
+
+    return CpvClassifier.load(folder)

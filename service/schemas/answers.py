@@ -49,8 +49,16 @@ class ProcurementOut(BaseModel):
     message: str
 
 
+class LikelyCpvOut(BaseModel):
+    division: str
+    code: str
+    label: str
+    probability: float
+
+
 class MatchesOut(BaseModel):
     need_id: str | None = None
+    likely_cpv: list[LikelyCpvOut] = []
     procurement: ProcurementOut | None = None
     results: list[MatchOut]
     count: int

@@ -79,6 +79,12 @@ $("besoin-choisi").addEventListener("change", async () => {
   const n = await api(`/needs/${encodeURIComponent(id)}`);
   $("text").value = [n.title, n.description].filter(Boolean).join(". "); $("montant").value = n.amount || "";
 });
+let cpvChoisi = "";  // a likely CPV division the buyer chose to search with (cleared when the text changes)
+$("text").addEventListener("input", () => { cpvChoisi = ""; });
+$("procedure").addEventListener("click", ev => {
+  const b = ev.target.closest("button.cpv-suggere"); if (!b) return;
+  cpvChoisi = b.dataset.cpv; $("rechercher").click();
+});
 $("f").addEventListener("submit", async ev => {
   ev.preventDefault();
   const status = $("status"), box = $("results"); box.innerHTML = ""; $("procedure").innerHTML = "";
@@ -93,11 +99,14 @@ $("f").addEventListener("submit", async ev => {
     } else {
       const text = $("text").value.trim(); if (!text){ status.textContent = "Décrivez le besoin ou choisissez un besoin enregistré."; return; }
       const body = {text, k, filters: f}; const m = Number($("montant").value); if (m > 0) body.amount = m;
+      if (cpvChoisi) body.cpv = [cpvChoisi];
       data = await api("/match", {method: "POST", json: body});
     }
     derniere = {need_id: data.need_id, text: $("text").value.trim(), versions: data.versions};
     status.textContent = `${data.count} start-up trouvée(s)`;
     if (data.procurement) $("procedure").innerHTML = `<div class="notice ${data.procurement.direct_award_possible ? "" : "non"}">${esc(data.procurement.message)}</div>`;
+    const cpvs = (data.likely_cpv || []).map(c => `<button type="button" class="secondaire cpv-suggere" data-cpv="${esc(c.code)}" title="Relancer la recherche avec ce code CPV">${esc(c.division)}${c.label ? " – " + esc(c.label) : ""} (${Math.round(100 * c.probability)} %)</button>`).join(" ");
+    $("procedure").innerHTML += cpvs ? `<div class="notice" id="cpv-probables">CPV probables du besoin : ${cpvs}</div>` : "";
     const douteux = data.count && data.clear_match === false
       ? `<div class="notice non" id="pas-clair">Aucune start-up ne correspond clairement à ce besoin : les résultats ci-dessous sont les plus proches, à vérifier. Précisez le besoin (ce qu'il faut faire, pour qui, avec quelles contraintes) pour de meilleures correspondances.</div>` : "";
     box.innerHTML = douteux + (data.results.map(r => carte(r, data.versions)).join("") || "<p>Aucune start-up ne correspond à ces filtres.</p>");
