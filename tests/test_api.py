@@ -152,4 +152,3 @@ def test_free_text_needs_get_their_likely_cpv_divisions(client: TestClient) -> N
     assert coded["likely_cpv"] == []  # a need that names its codes gets no guess
     batch = client.post("/match/batch", json={"queries": [{"text": "nettoyage des locaux administratifs"}]}).json()
     assert batch["results"][0]["likely_cpv"][0]["division"] == "90"
-

@@ -39,6 +39,22 @@ def test_one_result_per_supplier_with_the_matching_evidence() -> None:
     assert "onsultation" in evidence[0].text
 
 
+def test_a_long_description_is_searched_in_passages() -> None:
+    filler = " ".join(f"Notre équipe accompagne les collectivités dans leurs projets numériques, étape {i}." for i in range(40))
+    long = _supplier("long", filler + " Nous proposons aussi la télésurveillance des ruches connectées pour les apiculteurs.")
+    other = _supplier("other", "Nettoyage de bureaux et entretien des espaces verts.")
+    corpus = Corpus([long, other])
+    rows = [e for e in corpus.evidence if e.supplier == corpus.position["long"]]
+    assert len(rows) >= 2 and len(rows[0].text) == 2_000 and all(len(e.text) <= 2_000 for e in rows)
+    assert "ruches connectées" in rows[-1].text and "ruches" in corpus.documents[corpus.position["long"]]
+    ranker = Ranker.build(corpus, load_encoder("hashing"))
+    best = ranker.rank(Query("télésurveillance des ruches pour apiculteurs"), k=1)[0]
+    assert ranker.corpus.suppliers[best.supplier].supplier_id == "long"
+    assert "ruches" in ranker.corpus.evidence[best.evidence_rows[0]].text  # the explanation shows the passage that matched
+    short = Corpus([other])
+    assert len(short.evidence) == 1  # a description within its first row is one row, as before
+
+
 def test_supplier_with_only_references_is_found(sample_ranker: Ranker) -> None:
     ref_only = [i for i, s in enumerate(sample_ranker.corpus.suppliers) if not s.description]
     assert ref_only, "the sample catalogue has suppliers known only by their contracts"

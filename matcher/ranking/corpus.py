@@ -1,7 +1,7 @@
 """The searchable form of a catalogue: evidence texts and per-supplier facts.
 
-A supplier's evidence is its description and each distinct past contract object; each
-becomes one row of the dense index. Its lexical document is all of that plus the labels
+A supplier's evidence is its description (its first 2,000 characters, then passages of the rest
+of a long one) and each distinct past contract object; each becomes one row of the dense index. Its lexical document is all of that plus the labels
 of its CPV codes. Facts used by ranking and filters (CPV codes, buyers served, their
 départements, segments, region, tags) are gathered here once.
 """
@@ -19,10 +19,35 @@ import numpy as np
 from matcher.data.cpv import CpvVocabulary
 from matcher.data.fields import fractional_year
 from matcher.data.schema import Supplier
-from matcher.data.text import fold, repair
+from matcher.data.text import fold, repair, sentences
 from matcher.index.keyed import evidence_key
 
+#: the description's first row: what the encoder reads of it as a whole (~512 tokens)
 MAX_DESCRIPTION_CHARS = 2_000
+#: how much of a long description is searched at all (its first row, then passages; and BM25)
+MAX_SEARCHED_DESCRIPTION_CHARS = 12_000
+#: the length a passage of the rest of a long description aims at (whole sentences, ~250 tokens)
+PASSAGE_CHARS = 1_000
+
+
+def passages(text: str, start: int = MAX_DESCRIPTION_CHARS, limit: int = MAX_SEARCHED_DESCRIPTION_CHARS) -> list[str]:
+    """The rest of a long description past its first ``start`` characters, as passages of whole
+    sentences of about ``PASSAGE_CHARS`` each (the sentence that straddles ``start`` opens the
+    first one); nothing for a description that fits its first row."""
+    if len(text) <= start:
+        return []
+    text = text[:limit]
+    cut = text.rfind(". ", 0, start)
+    rest = text[cut + 2 if cut > 0 else start :]
+    out, current = [], ""
+    for sentence in sentences(rest):
+        if current and len(current) + 1 + len(sentence) > PASSAGE_CHARS:
+            out.append(current)
+            current = ""
+        current = f"{current} {sentence}".strip() if current else sentence[: 2 * PASSAGE_CHARS]
+    if current:
+        out.append(current)
+    return out
 
 
 def buyer_department(buyer_id: str) -> str | None:
@@ -90,9 +115,12 @@ def supplier_entry(supplier: Supplier, cpv: CpvVocabulary) -> SupplierEntry:
     evidence: list[Evidence] = []
     lexical = [supplier.name]
     if supplier.description:
-        text = repair(supplier.description)[:MAX_DESCRIPTION_CHARS]
+        full = repair(supplier.description)
+        text = full[:MAX_DESCRIPTION_CHARS]
         evidence.append(Evidence(-1, "description", text, text))
-        lexical.append(text)
+        # a long description is searched in passages too: the part that answers a need may be past its first row
+        evidence.extend(Evidence(-1, "description", passage, passage) for passage in passages(full))
+        lexical.append(full[:MAX_SEARCHED_DESCRIPTION_CHARS])
     seen: set[str] = set()
     for ref in supplier.references:
         facts.n_references += 1
