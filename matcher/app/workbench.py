@@ -13,9 +13,11 @@ from matcher.evaluation.metrics import compare_runs
 from matcher.learning.encoder_training import benchmark_pairs
 from matcher.learning.promotion import compare_with_champion, promote, register_reranker, train_reranker
 from matcher.learning.rerank import LinearRanker, training_set
+from matcher.ranking.features import AWARD_FEATURES, TEXT_FEATURES
 from matcher.ranking.rank import FEATURES
 
 __all__ = [
+    "AWARD_FEATURES",
     "FEATURES",
     "Benchmark",
     "CpvVocabulary",
@@ -33,5 +35,6 @@ __all__ = [
     "train_contrastive",
     "train_reranker",
     "train_tokenizer",
+    "TEXT_FEATURES",
     "training_set",
 ]
