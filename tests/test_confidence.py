@@ -10,7 +10,7 @@ import pytest
 from matcher.evaluation.metrics import expected_calibration_error, reliability_table
 from matcher.learning.calibration import fit_confidence
 from matcher.learning.rerank import LinearRanker
-from matcher.ranking.confidence import Confidence, clear_match, confidence_matrix
+from matcher.ranking.confidence import CONFIDENCE_FEATURES, Confidence, clear_match, compile_calibrator, confidence_matrix
 from matcher.ranking.features import FEATURES
 from matcher.ranking.rank import Match
 
@@ -82,3 +82,11 @@ def test_history_alone_never_makes_a_strong_match() -> None:
     assert regime.level(0.99, weak_text) == "possible"  # however sure the calibrator, no text evidence: at most possible
     assert regime.level(0.99, {**weak_text, "dense_raw": 1.0}) == "forte"
     assert regime.level(regime.possible - 0.001, weak_text) == "faible"
+
+
+def test_the_compiled_calibrator_gives_scikit_learns_probabilities() -> None:
+    X, y, groups = _needs(2)
+    regime = fit_confidence(X, y, groups, LinearRanker(features=("dense_raw", "lexical_raw")))
+    Z = np.random.default_rng(3).normal(size=(50, len(CONFIDENCE_FEATURES)))
+    np.testing.assert_allclose(regime.probabilities(Z), regime.calibrator.predict_proba(Z)[:, 1], rtol=1e-9, atol=1e-12)
+    assert compile_calibrator(object()) is None  # anything else is called as it is

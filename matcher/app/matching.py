@@ -10,7 +10,7 @@ from typing import Any
 from matcher.app.engine import Engine
 from matcher.app.errors import BatchTooLarge, NotFoundError, Overloaded
 from matcher.data.schema import Need, Supplier
-from matcher.learning.models import open_cpv_classifier
+from matcher.learning.models import likely_divisions
 from matcher.ranking import confidence
 from matcher.ranking.explain import Explanation
 from matcher.ranking.rank import Filters, Query
@@ -77,11 +77,8 @@ def likely_cpv(engine: Engine, query: Query, k: int = 3) -> list[LikelyCpv]:
     codes, or when no classifier is installed)."""
     if query.cpv or not query.text.strip():
         return []
-    classifier = open_cpv_classifier(engine.settings)
-    if classifier is None:
-        return []
     out = []
-    for division, p in classifier.top([query.text], k)[0]:
+    for division, p in likely_divisions(engine.settings, query.text)[:k]:
         if p < MIN_CPV_PROBABILITY:
             continue
         code = division.ljust(8, "0")

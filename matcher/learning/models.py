@@ -82,8 +82,7 @@ def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, 
     return model, info
 
 
-def open_cpv_classifier(settings: Settings) -> CpvClassifier | None:
-    """The text → CPV classifier the settings name (``None``: disabled, or no such folder — suggestions are then left out)."""
+def _cpv_classifier_folder(settings: Settings) -> str | None:
     name = settings.cpv_classifier.strip()
     if name.lower() in ("", "none"):
         return None
@@ -91,7 +90,25 @@ def open_cpv_classifier(settings: Settings) -> CpvClassifier | None:
     if not (folder / "manifest.json").is_file():
         log.warning("no CPV classifier in %s: free-text needs get no CPV suggestion", folder)
         return None
-    return _load_cpv_classifier(str(folder.resolve()))
+    return str(folder.resolve())
+
+
+def open_cpv_classifier(settings: Settings) -> CpvClassifier | None:
+    """The text → CPV classifier the settings name (``None``: disabled, or no such folder — suggestions are then left out)."""
+    folder = _cpv_classifier_folder(settings)
+    return None if folder is None else _load_cpv_classifier(folder)
+
+
+def likely_divisions(settings: Settings, text: str) -> list[tuple[str, float]]:
+    """The five likeliest CPV divisions of a text by the settings' classifier, likeliest first
+    (none without one); the answer and its explanations ask for the same text: cached."""
+    folder = _cpv_classifier_folder(settings)
+    return [] if folder is None else _top_divisions(folder, text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _top_divisions(folder: str, text: str) -> list[tuple[str, float]]:
+    return _load_cpv_classifier(folder).top([text], 5)[0]
 
 
 @functools.lru_cache(maxsize=4)
