@@ -127,9 +127,13 @@ def candidate_features(
             continue
         order = np.argsort(-sims, kind="stable")
         f["dense_raw"][j] = sims[order[0]]
-        f["dense_top3"][j] = float(np.mean(sims[order[:3]]))
-        f["dense_hub"][j] = float(np.max(sims - 0.5 * evidence_hub[rows]))
-        best_rows.append(([int(rows[o]) for o in order[:3]], [float(sims[o]) for o in order[:3]]))
+        top = order[:3]
+        f["dense_top3"][j] = sims[top].sum() / len(top)
+        best_rows.append(([int(rows[o]) for o in top], [float(sims[o]) for o in top]))
+    if len(all_rows):  # best cosine less half the hubness, per candidate, in one pass
+        has = counts > 0
+        starts = (np.cumsum(counts) - counts)[has]
+        f["dense_hub"][has] = np.maximum.reduceat(all_sims - 0.5 * evidence_hub[all_rows], starts)
     raw_lexical = lexical_scores[cand]
     f["dense"] = _minmax(f["dense_raw"])
     f["dense_hub_scaled"] = _minmax(f["dense_hub"])
