@@ -108,18 +108,20 @@ def match_many(
             raise BatchTooLarge(
                 f"queries : {total} jetons au total, plus que les {engine.settings.max_batch_tokens} qu'un lot peut contenir (scindez-le)"
             )
+    # the likely CPV divisions first: right after an encode, the encoder's OpenMP threads still spin
+    # on the cores and the classifier's single-threaded work takes several times longer (measured)
+    likely = [likely_cpv(engine, q) for q in queries]
     qvecs = ranker.query_vectors(queries, progress=False, deadline=deadline)
     out = []
-    for q, v, k, f in zip(queries, qvecs, ks, filters):
+    for q, v, k, f, divisions in zip(queries, qvecs, ks, filters, likely):
         if deadline is not None and time.monotonic() > deadline:
             raise Overloaded("délai dépassé pendant le classement", retry_after=2.0)
         ranking = [
             MatchResult(m.rank, m.score, engine.corpus.suppliers[m.supplier], m.features, engine.explain(q, m), m.probability, m.level)
             for m in ranker.rank(q, k, f, qvec=v)
         ]
-        likely = likely_cpv(engine, q, k=1)
-        for result in ranking if likely else []:
-            result.explanation.reasons.append(likely[0].reason())
+        for result in ranking if divisions else []:
+            result.explanation.reasons.append(divisions[0].reason())
         out.append(ranking)
     return out
 
