@@ -94,9 +94,9 @@ def need_matches(
 ) -> MatchesOut:
     """Ranked suppliers for a recorded need (a buyer key: its own organisation's needs only)."""
     need = visible_need(engine.catalogue, need_id, principal)
-    return _answer(
-        matching.match(engine, Query.from_need(need), k, filters, deadline), need.amount, settings, engine.versions(), need.need_id
-    )
+    query = Query.from_need(need)
+    results = matching.match(engine, query, k, filters, deadline)
+    return _answer(results, need.amount, settings, engine.versions(), need.need_id, likely=matching.likely_cpv(engine, query))
 
 
 @router.get("/suppliers/{supplier_id}/needs", tags=["shortlists"], response_model=ReverseOut)

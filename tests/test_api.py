@@ -137,6 +137,7 @@ def test_confidence_says_when_no_start_up_clearly_matches(client: TestClient) ->
     for need_id in ("demo-n01", "demo-n02", "demo-n03", "demo-n04", "demo-n05"):
         body = client.get(f"/needs/{need_id}/matches", params={"k": 5}).json()  # recorded needs: the award regime
         assert body["clear_match"] is True and any(r["confidence"] == "forte" for r in body["results"]), need_id
+        assert body["likely_cpv"] == []  # recorded with its CPV codes: nothing to guess
     body = client.post("/match", json={"text": "plateforme de téléconsultation pour nos centres de santé", "k": 5}).json()
     assert body["clear_match"] is True and body["results"][0]["confidence"] == "forte"  # free text: the text regime
     assert "régimes : award, text" in body["versions"]["scorers"]

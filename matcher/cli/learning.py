@@ -69,6 +69,12 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
     from matcher.app import learning
 
     settings = settings_from(args)
+    print(
+        "Entraînement du second étage : candidats de chaque besoin d'entraînement, ajustement"
+        + (", régime texte seul" if args.text else "")
+        + ", puis calibration de la confiance (validation croisée par besoin)…",
+        file=sys.stderr,
+    )
     try:
         trained, folder, registered = learning.train_and_register_reranker(
             settings,
@@ -85,6 +91,8 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
         )
     except learning.TimeSplitError as exc:
         raise SystemExit(f"train-reranker: {exc}") from exc
+    except (FileNotFoundError, ValueError) as exc:  # --award-from: no model there, or one fitted on another encoder
+        raise SystemExit(f"train-reranker : {exc}") from exc
     training = trained.manifest["training"]
     print(
         f"Entraînement : {training['needs']} besoins ({training['needs_without_positive_candidate']} sans titulaire parmi les candidats), {training['pairs']} paires."

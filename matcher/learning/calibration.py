@@ -36,14 +36,20 @@ POSSIBLE_PRECISION = {"text": 0.2, "award": 0.1}
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
 
 
-def _top_rows(scores: np.ndarray, groups: np.ndarray, top: int) -> np.ndarray:
-    """Indices of the ``top`` best-scored rows of each group, sorted."""
+def _ranks(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """1-based rank of each row's score within its group (best first; ties keep the rows' order)."""
     _, group_ids = np.unique(groups, return_inverse=True)
     order = np.lexsort((-scores, group_ids))
     sorted_groups = group_ids[order]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
-    position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    return np.sort(order[position < top])
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
+    return rank
+
+
+def _top_rows(scores: np.ndarray, groups: np.ndarray, top: int) -> np.ndarray:
+    """Indices of the ``top`` best-scored rows of each group, sorted."""
+    return np.flatnonzero(_ranks(scores, groups) <= top)
 
 
 def _threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
@@ -118,15 +124,3 @@ def fit_confidence(
 
 def _rate(values: np.ndarray) -> float | None:
     return round(float(values.mean()), 4) if len(values) else None
-
-
-def _ranks(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """1-based rank of each row's score within its group (best first)."""
-    _, group_ids = np.unique(groups, return_inverse=True)
-    order = np.lexsort((-scores, group_ids))
-    sorted_groups = group_ids[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
-    position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    rank = np.empty(len(order))
-    rank[order] = position + 1
-    return rank

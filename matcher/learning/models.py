@@ -83,10 +83,15 @@ def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, 
 
 
 def _cpv_classifier_folder(settings: Settings) -> str | None:
-    name = settings.cpv_classifier.strip()
+    return _resolve_cpv_classifier(settings.cpv_classifier.strip(), str(settings.models_dir))
+
+
+@functools.lru_cache(maxsize=16)
+def _resolve_cpv_classifier(name: str, models_dir: str) -> str | None:
+    """The classifier folder a setting names (looked up once per setting: every /match asks)."""
     if name.lower() in ("", "none"):
         return None
-    folder = Path(name) if Path(name).is_dir() else settings.models_dir / name
+    folder = Path(name) if Path(name).is_dir() else Path(models_dir) / name
     if not (folder / "manifest.json").is_file():
         log.warning("no CPV classifier in %s: free-text needs get no CPV suggestion", folder)
         return None

@@ -243,12 +243,13 @@ def load_model(folder: str | Path, encoder_key: str) -> tuple[LinearRanker | Reg
     refuse it (``ValueError``) if trained on another encoder's features."""
     folder = Path(folder)
     if not (folder / MODEL_FILE).is_file():
-        raise FileNotFoundError(f"no reranker in {folder} (missing {MODEL_FILE}); train one with `matcher train-reranker`")
+        raise FileNotFoundError(f"pas de second étage dans {folder} ({MODEL_FILE} manque) : entraînez-en un avec `matcher train-reranker`")
     manifest = json.loads((folder / MANIFEST_FILE).read_text()) if (folder / MANIFEST_FILE).is_file() else {}
     trained_with = manifest.get("encoder")
     if trained_with != encoder_key:
         raise ValueError(
-            f"the reranker in {folder} was trained on {trained_with} features, not {encoder_key}: retrain it or change the encoder"
+            f"le second étage de {folder} a été entraîné sur les vecteurs de {trained_with}, pas de {encoder_key} : "
+            "réentraînez-le ou changez d'encodeur"
         )
     award = LinearRanker.load(folder / MODEL_FILE)
     text = LinearRanker.load(folder / TEXT_MODEL_FILE) if (folder / TEXT_MODEL_FILE).is_file() else None

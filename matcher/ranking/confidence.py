@@ -13,6 +13,7 @@ A ranking has a *clear match* when at least one of its matches is ``forte``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,12 +52,17 @@ class RegimeConfidence:
         if len(X) == 0:
             return np.zeros(0)
         X = np.asarray(X, dtype=np.float64)
-        compiled = self.__dict__.get("_compiled") or self.__dict__.setdefault("_compiled", compile_calibrator(self.calibrator))
+        compiled = self._compiled
         if compiled is None:
             return np.asarray(self.calibrator.predict_proba(X)[:, 1], dtype=np.float64)
         mean, scale, coef, intercept, a, b = compiled
         decision = ((X[:, None, :] - mean) / scale * coef).sum(axis=2) + intercept  # rows × folds
         return np.asarray((1.0 / (1.0 + np.exp(a * decision + b))).mean(axis=1), dtype=np.float64)
+
+    @functools.cached_property
+    def _compiled(self) -> tuple[np.ndarray, ...] | None:
+        """The calibrator as arrays (``compile_calibrator``), built on first use; not saved."""
+        return compile_calibrator(self.calibrator)
 
     def level(self, probability: float, features: dict[str, float] | None = None) -> str:
         if probability >= self.strong and (features is None or self.text_matches(features)):

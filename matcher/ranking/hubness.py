@@ -21,8 +21,8 @@ import numpy as np
 #: neighbours averaged (CSLS's k)
 K_NEIGHBOURS = 10
 #: up to this many evidence rows, ``r`` is exact; above, estimated against a sample of ``SAMPLE_ROWS``
-MAX_EXACT_ROWS = 50_000
 SAMPLE_ROWS = 10_000
+MAX_EXACT_ROWS = SAMPLE_ROWS  # so that no catalogue costs more than n × SAMPLE_ROWS products
 _BLOCK = 1024
 
 

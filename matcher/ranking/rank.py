@@ -139,8 +139,12 @@ class Ranker:
         #: every supplier's facts as arrays and lookups (candidates and features read them)
         self.table = SupplierTable(corpus)
         #: the hubness of every evidence row (rows ``previous`` knew keep their value)
-        self.hubness: HubnessTable = HubnessTable.build(
-            corpus.evidence_keys, self.evidence_vectors, corpus.evidence_supplier, previous.hubness if previous is not None else None
+        self.hubness: HubnessTable = (
+            previous.hubness  # same texts (only the reranker or the index copy changed)
+            if previous is not None and previous.corpus is corpus
+            else HubnessTable.build(
+                corpus.evidence_keys, self.evidence_vectors, corpus.evidence_supplier, previous.hubness if previous is not None else None
+            )
         )
 
     @classmethod
