@@ -75,6 +75,17 @@ def test_pitch_task_is_split_in_time_and_each_need_has_its_laureate(tmp_path: Pa
     assert len({n["buyer_id"] for n in held_out.needs}) == len(held_out.needs)  # no shared buyer history
 
 
+def test_training_needs_can_leave_out_the_years_an_encoder_learnt_from(tmp_path: Path) -> None:
+    laureates = read_laureates(_ilab_file(tmp_path / "ilab.csv"))
+    for build in (ilab_pitch, ilab_long):
+        train, held_out = build(laureates, pool_from=2018, held_out_from=2021, train_from=2018)
+        assert {n["date"][:4] for n in train.needs} == {"2018", "2019", "2020"}
+        assert {s["supplier_id"] for s in train.suppliers} == {s for _, s, _ in train.qrels}  # the same years as pool
+        untouched, _ = build(laureates, pool_from=2018, held_out_from=2021)
+        assert held_out.needs == build(laureates, pool_from=2018, held_out_from=2021)[1].needs
+        assert len(untouched.needs) > len(train.needs)
+
+
 def test_long_task_hides_the_names_and_the_rare_shared_words(tmp_path: Path) -> None:
     laureates = read_laureates(_ilab_file(tmp_path / "ilab.csv"))
     _, held_out = ilab_long(laureates, pool_from=2016, held_out_from=2021)

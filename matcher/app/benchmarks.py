@@ -17,14 +17,17 @@ __all__ = ["benchmark_from_awards", "build_ilab_benchmarks", "build_text_only_vi
 Written = tuple[Path, int, int]
 
 
-def build_ilab_benchmarks(ilab_file: str | Path, out: str | Path, pool_from: int = 2015, held_out_from: int = 2020) -> dict[str, Written]:
+def build_ilab_benchmarks(
+    ilab_file: str | Path, out: str | Path, pool_from: int = 2015, held_out_from: int = 2020, train_from: int | None = None
+) -> dict[str, Written]:
     """``out/ilab-pitch-{train,eval}`` and ``out/ilab-long-{train,eval}`` from the i-Lab laureates file:
     the laureates of ``held_out_from`` on are evaluation needs (against every laureate since
-    ``pool_from``), the earlier ones training needs. Returns each one by name."""
+    ``pool_from``), the earlier ones (from ``train_from`` if given: years an encoder trained on are
+    left out) training needs. Returns each one by name."""
     laureates = read_laureates(ilab_file)
     written: dict[str, Written] = {}
     for task, build in (("pitch", ilab_pitch), ("long", ilab_long)):
-        train, held_out = build(laureates, pool_from, held_out_from)
+        train, held_out = build(laureates, pool_from, held_out_from, train_from)
         for part, bench in (("train", train), ("eval", held_out)):
             name = f"ilab-{task}-{part}"
             written[name] = (bench.write(Path(out) / name), len(bench.needs), len(bench.suppliers))

@@ -73,7 +73,7 @@ def cmd_text_bench(args: argparse.Namespace) -> int:
 
     written = {}
     if args.ilab:
-        written.update(build_ilab_benchmarks(args.ilab, args.out, args.pool_from, args.held_out_from))
+        written.update(build_ilab_benchmarks(args.ilab, args.out, args.pool_from, args.held_out_from, args.train_from))
     for source in args.view or []:
         written[f"{Path(source).name}-text"] = build_text_only_view(source, args.out / f"{Path(source).name}-text")
     if not written:
@@ -109,6 +109,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ilab", type=Path, help="i-Lab laureates CSV: ilab-pitch-{train,eval} and ilab-long-{train,eval}")
     p.add_argument("--pool-from", type=int, default=2015, help="evaluation suppliers: laureates of this year on")
     p.add_argument("--held-out-from", type=int, default=2020, help="evaluation needs: laureates of this year on (training: earlier)")
+    p.add_argument(
+        "--train-from", type=int, help="training needs: laureates of this year on only (leave out the years an encoder was trained on)"
+    )
     p.add_argument("--view", type=Path, action="append", help="a benchmark folder to write stripped to its texts (<name>-text)")
     p.add_argument("--out", type=Path, required=True, help="folder to write the benchmarks in")
     p.set_defaults(func=cmd_text_bench)

@@ -120,23 +120,26 @@ def _label(lau: Laureate) -> str:
     return lau.name or lau.project or f"Projet i-Lab {lau.ident}"
 
 
-def ilab_pitch(laureates: list[Laureate], pool_from: int = 2015, held_out_from: int = 2020) -> tuple[TextBenchmark, TextBenchmark]:
+def ilab_pitch(
+    laureates: list[Laureate], pool_from: int = 2015, held_out_from: int = 2020, train_from: int | None = None
+) -> tuple[TextBenchmark, TextBenchmark]:
     """(training, evaluation) benchmarks: a laureate's pitch → the laureate (name and summary).
 
     Evaluation: the pitches of ``held_out_from`` on, against every laureate since ``pool_from``;
-    training: the earlier pitches, against every earlier laureate."""
+    training: the earlier pitches (from ``train_from`` if given), against the same laureates."""
 
     def bench(pool: list[Laureate], part: list[Laureate]) -> TextBenchmark:
         suppliers = [{"supplier_id": _supplier_id(lau), "name": _label(lau), "description": lau.summary} for lau in pool]
         needs = [_need(lau, "pitch", lau.pitch) for lau in part]
         return TextBenchmark(suppliers, needs, [(n["need_id"], _supplier_id(lau), 1) for n, lau in zip(needs, part)])
 
-    earlier = [lau for lau in laureates if lau.year < held_out_from]
-    later = [lau for lau in laureates if lau.year >= held_out_from]
+    earlier, later = _split(laureates, held_out_from, train_from)
     return bench(earlier, earlier), bench([lau for lau in laureates if lau.year >= pool_from], later)
 
 
-def ilab_long(laureates: list[Laureate], pool_from: int = 2015, held_out_from: int = 2020) -> tuple[TextBenchmark, TextBenchmark]:
+def ilab_long(
+    laureates: list[Laureate], pool_from: int = 2015, held_out_from: int = 2020, train_from: int | None = None
+) -> tuple[TextBenchmark, TextBenchmark]:
     """(training, evaluation) benchmarks: the second part of a laureate's summary, its names and the rare
     words it shares with its own supplier text removed → the laureate (name, pitch, first part).
     Split as ``ilab_pitch``."""
@@ -162,9 +165,14 @@ def ilab_long(laureates: list[Laureate], pool_from: int = 2015, held_out_from: i
             needs.append(_need(lau, "long", _without(second, removed)))
         return TextBenchmark(list(suppliers.values()), needs, [(n["need_id"], _supplier_id(lau), 1) for n, lau in zip(needs, part)])
 
-    earlier = [lau for lau in usable if lau.year < held_out_from]
-    later = [lau for lau in usable if lau.year >= held_out_from]
+    earlier, later = _split(usable, held_out_from, train_from)
     return bench(earlier, earlier), bench([lau for lau in usable if lau.year >= pool_from], later)
+
+
+def _split(laureates: list[Laureate], held_out_from: int, train_from: int | None) -> tuple[list[Laureate], list[Laureate]]:
+    """(training, evaluation) laureates: before ``held_out_from`` (and from ``train_from``), and the rest."""
+    earlier = [lau for lau in laureates if (train_from or 0) <= lau.year < held_out_from]
+    return earlier, [lau for lau in laureates if lau.year >= held_out_from]
 
 
 def _need(lau: Laureate, kind: str, text: str) -> dict[str, Any]:
