@@ -123,12 +123,16 @@ def test_broken_files_get_per_row_errors_and_keep_good_rows(unchanged) -> None:
     assert client.get("/needs/ok-ctrl", headers=_h(tokens)).json()["title"] == "Cartographie des compétences numériques"
 
 
-def test_latin1_csv_is_refused_with_the_line(unchanged) -> None:
+def test_excel_csv_is_read_and_a_broken_utf8_one_refused_with_the_line(unchanged) -> None:
     client, tokens = unchanged
-    csv = "need_id,buyer_id,title\nlat-1,min-education,Numérique éducatif\n".encode("latin-1")
-    resp = client.post("/needs/import?format=csv", content=csv, headers=_h(tokens))
-    assert resp.status_code == 422 and "2" in resp.json()["detail"] and "UTF-8" in resp.json()["detail"]
-    assert client.get("/needs/lat-1", headers=_h(tokens)).status_code == 404
+    excel = "need_id;buyer_id;title\r\nlat-1;min-education;Numérique éducatif\r\n".encode("cp1252")  # Excel, French Windows
+    resp = client.post("/needs/import?format=csv", content=excel, headers=_h(tokens))
+    assert resp.status_code == 200, resp.text
+    assert client.get("/needs/lat-1", headers=_h(tokens)).json()["title"] == "Numérique éducatif"
+    broken = "need_id,buyer_id,title\nlat-2,min-education,Numérique\n".encode() + b"lat-3,min-education,caf\xe9\n"
+    resp = client.post("/needs/import?format=csv", content=broken, headers=_h(tokens))
+    assert resp.status_code == 422 and "3" in resp.json()["detail"] and "UTF-8" in resp.json()["detail"]
+    assert client.get("/needs/lat-2", headers=_h(tokens)).status_code == 404  # nothing of a refused file is stored
 
 
 def test_oversized_upload_and_malformed_json(unchanged) -> None:

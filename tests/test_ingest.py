@@ -6,6 +6,7 @@ Everything runs on small files written into ``tmp_path``: exact counts, line num
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -605,13 +606,44 @@ def test_missing_file(tmp_path, reader):
     assert str(path) in str(info.value)
 
 
-def test_csv_not_utf8_names_the_line(tmp_path):
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"), [("utf-8", ","), ("utf-8-sig", ";"), ("cp1252", ";"), ("cp1252", ","), ("utf-8-sig", "\t")]
+)
+def test_csv_as_a_spreadsheet_saves_it(tmp_path, encoding, delimiter):
+    """Excel writes UTF-8 with a byte-order mark, or Windows-1252 with semicolons on a French Windows."""
+    rows = [
+        ["supplier_id", "name", "description"],
+        ["A", "Alpha", "Logiciel"],
+        ["B", "Société Générale", "Crédit, épargne ; assurance « vie »"],
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
     path = tmp_path / "suppliers.csv"
-    path.write_bytes("supplier_id,name,description\nA,Alpha,Logiciel\nB,Société Générale,Crédit\n".encode("latin-1"))
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    suppliers, report = read_suppliers(path)
+    assert report.rejected == 0
+    assert [(s.name, s.description) for s in suppliers] == [
+        ("Alpha", "Logiciel"),
+        ("Société Générale", "Crédit, épargne ; assurance « vie »"),
+    ]
+
+
+def test_csv_mostly_utf8_with_a_broken_byte_names_the_line(tmp_path):
+    """A UTF-8 file with one broken byte is not re-read as Windows-1252 (its accents would all be wrong)."""
+    path = tmp_path / "suppliers.csv"
+    path.write_bytes("supplier_id,name,description\nA,Générale,Logiciel\n".encode() + b"B,Soci\xe9t\xe9,Cr\xe9dit\n")
     with pytest.raises(InputFileError) as info:
         read_suppliers(path)
     assert f"{path}:3:" in str(info.value)
     assert "UTF-8" in str(info.value)
+
+
+def test_csv_in_no_spreadsheet_encoding_names_the_line(tmp_path):
+    path = tmp_path / "suppliers.csv"
+    path.write_bytes(b"supplier_id,name,description\nA,Alpha,Logiciel\nB,Bad\x81byte,x\n")  # 0x81: undefined in Windows-1252
+    with pytest.raises(InputFileError) as info:
+        read_suppliers(path)
+    assert f"{path}:3:" in str(info.value)
 
 
 def test_unreadable_parquet(tmp_path):
@@ -770,3 +802,15 @@ def test_clean_text_collapses_every_unicode_space_and_drops_controls():
     assert clean_text(" a\u00a0b\tc\n\nd  e\u2003f\u3000g\u2028h ") == "a b c d e f g h"
     assert clean_text("x\x00y\x7f\x9fz &amp; w") == "xyz &amp; w"  # entities are kept: what was sent is stored
     assert clean_text(None) == "" and clean_text(float("nan")) == ""
+
+
+@pytest.mark.parametrize(("name", "reader"), [("besoins.csv", read_needs), ("fournisseurs.csv", read_suppliers)])
+def test_the_spreadsheet_templates_import_cleanly(name, reader):
+    """The templates the page offers (service/static/modeles) are files the import reads without a rejection."""
+    path = Path(__file__).resolve().parents[1] / "service" / "static" / "modeles" / name
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with the mark Excel needs to show the accents
+    records, report = reader(path)
+    assert len(records) == 1 and report.rejected == 0 and not report.warnings
+    record = records[0]
+    assert "é" in (getattr(record, "description", "") or "")
+    assert (record.cpv if hasattr(record, "cpv") else []) and all(len(code) == 8 for code in record.cpv)

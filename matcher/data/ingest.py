@@ -3,8 +3,12 @@
 A bad row never aborts the file: it is reported (file, line, field, message) in an
 ``ImportReport`` and the good rows go on. Rows are numbered as a person would find them:
 the line of a JSONL/CSV file (the CSV header is line 1), the row of a spreadsheet (its header
-is row 1), the 1-based row of a Parquet file. A file broken beyond one row (not UTF-8, not a
+is row 1), the 1-based row of a Parquet file. A file broken beyond one row (undecodable, not a
 Parquet or XLSX file) is an ``InputFileError`` naming where.
+
+A CSV is read as a spreadsheet saves it: UTF-8 with or without a byte-order mark, or Windows-1252
+(Excel's « CSV (séparateur : point-virgule) » on a French Windows), its cells separated by commas,
+semicolons or tabs (whichever splits the header into the most columns).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +32,10 @@ MAX_FILE_ERRORS_SHOWN = 50
 #: the longest CSV cell read (the csv module's default, 131,072 characters, fails the whole file);
 #: record validation then refuses a text field longer than ``schema.MAX_RECORD_TEXT_CHARS`` by row
 MAX_CSV_CELL_CHARS = 64 * 1024 * 1024
+#: the cell separators a ``.csv`` file may use (a ``.tsv`` file is tab-separated)
+CSV_DELIMITERS = (",", ";", "\t")
+#: a UTF-8 multi-byte character: a file holding some is UTF-8, even where one byte of it is broken
+_UTF8_CHARACTER = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 
 
 class InputFileError(ValueError):
@@ -88,7 +97,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | RowError
     if suffix == ".jsonl":
         yield from _jsonl_rows(path)
     elif suffix in (".csv", ".tsv"):
-        yield from _csv_rows(path, "\t" if suffix == ".tsv" else ",")
+        yield from _csv_rows(path, "\t" if suffix == ".tsv" else None)
     elif suffix == ".parquet":
         yield from _parquet_rows(path)
     elif suffix == ".xlsx":
@@ -121,17 +130,39 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
             yield number, obj
 
 
-def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    """CSV records numbered by the line where each starts (the header is line 1).
+def csv_text(path: Path) -> str:
+    """The text of a CSV file: UTF-8 (a byte-order mark dropped), else Windows-1252 — unless the file
+    holds UTF-8 characters, where a broken byte is an error naming its line, not a reason to misread the rest."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    if not _UTF8_CHARACTER.search(data):
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+    line = data[: utf8_error.start].count(b"\n") + 1
+    raise InputFileError(f"{path}:{line}: ni UTF-8 ni Windows-1252 valide (enregistrez le fichier en « CSV UTF-8 »)") from None
+
+
+def csv_delimiter(text: str) -> str:
+    """The separator among ``CSV_DELIMITERS`` that splits the header line into the most cells (a comma on a tie)."""
+    header = text.split("\n", 1)[0]
+    counts = {d: len(next(csv.reader([header], delimiter=d), [])) for d in CSV_DELIMITERS}
+    return max(CSV_DELIMITERS, key=lambda d: (counts[d], -CSV_DELIMITERS.index(d)))
+
+
+def _csv_rows(path: Path, delimiter: str | None) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """CSV records numbered by the line where each starts (the header is line 1); ``delimiter``
+    ``None``: the one the header uses (``csv_delimiter``).
 
     Only ``\n``/``\r\n`` end a record (quoted cells may hold them); other Unicode line
     separators (U+0085, U+2028 …) are ordinary characters of a cell.
     """
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise InputFileError(f"{path}:{line}: pas en UTF-8 valide (enregistrez le fichier en UTF-8)") from None
+    text = csv_text(path)
+    delimiter = delimiter or csv_delimiter(text)
     csv.field_size_limit(MAX_CSV_CELL_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
