@@ -74,6 +74,8 @@ def test_mlflow_run_is_logged(tmp_path: Path, bench: Path) -> None:
     run = client.get_run(run_id)
     assert run.data.metrics["all.mrr"] == pytest.approx(json.loads(proc.stdout)["metrics"]["all"]["mrr"])
     assert "bm25.all.mrr" in run.data.metrics and run.data.params["encoder"] == "hashing"
+    assert run.info.run_name.startswith(f"{bench.name} · hashing · ")  # what was measured, not two random words
+    assert client.get_experiment(run.info.experiment_id).tags["mlflow.experimentKind"] == "custom_model_development"  # not the GenAI view
     assert {a.path for a in client.list_artifacts(run_id)} >= {"run.trec", "bm25.trec", "result.json", "plots"}
     assert {a.path for a in client.list_artifacts(run_id, "plots")} == {"plots/recall_at_k.png", "plots/mrr_by_slice.png"}
     assert (tmp_path / "data" / "mlartifacts").is_dir()  # artefacts beside the store, not in ./mlruns

@@ -310,6 +310,14 @@ def evaluation_figures(result: EvaluationResult, qrels: dict[str, dict[str, int]
     return figures
 
 
+def evaluation_run_name(config: dict[str, Any]) -> str:
+    """A run name that says what was measured: the benchmark, the encoder and the scorer (MLflow would pick two random words)."""
+    reranker = config.get("reranker") or {}
+    scorer = reranker.get("reranker", "none")
+    scorer = "hand-set weights" if scorer in ("none", "", None) else f"{scorer}@{reranker.get('version', '')}".rstrip("@")
+    return f"{Path(str(config.get('benchmark', 'benchmark'))).name} · {config.get('encoder', '?')} · {scorer}"
+
+
 def log_to_mlflow(
     result: EvaluationResult,
     tracking_uri: str,
@@ -320,7 +328,7 @@ def log_to_mlflow(
     """Log params, metrics (system and baseline), plots and the run files; return the MLflow run id."""
     import mlflow
 
-    with mlflow_run(tracking_uri, experiment, artifact_root) as active:
+    with mlflow_run(tracking_uri, experiment, artifact_root, run_name=evaluation_run_name(result.config)) as active:
         cfg = dict(result.config)
         ranking = cfg.pop("ranking", {})
         reranker = cfg.pop("reranker", {})

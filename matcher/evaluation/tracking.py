@@ -19,6 +19,11 @@ def quiet() -> Iterator[None]:
         yield
 
 
+#: the experiment tag MLflow's UI reads to open an experiment in its model-training view, not its GenAI one
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
+
 @contextlib.contextmanager
 def mlflow_run(tracking_uri: str, experiment: str, artifact_root: Path | None = None, run_name: str | None = None) -> Iterator[Any]:
     """An active MLflow run in ``experiment`` (created with its artefacts under ``artifact_root``).
@@ -32,6 +37,8 @@ def mlflow_run(tracking_uri: str, experiment: str, artifact_root: Path | None = 
         mlflow.set_tracking_uri(tracking_uri)
         if artifact_root is not None and mlflow.get_experiment_by_name(experiment) is None:
             mlflow.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
-        mlflow.set_experiment(experiment)
+        current = mlflow.set_experiment(experiment)
+        if current.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            mlflow.set_experiment_tag(EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         with mlflow.start_run(run_name=run_name) as active:
             yield active
