@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, HTTPException
+from fastapi import Query as QueryParam
 
 from matcher.app import NotFoundError, matching
 from matcher.app.vocabulary import SEGMENTS, SIZE_LABELS_FR, Filters, Principal, Query, procurement_notice
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import DeadlineDep, EngineDep, FiltersDep, IdParam, KParam, SettingsDep
-from .schemas import ERROR_RESPONSES, BatchOut, BatchRequest, MatchesOut, MatchRequest, MeOut, ReverseOut
+from .schemas import ERROR_RESPONSES, BatchOut, BatchRequest, MatchesOut, MatchRequest, MeOut, ReverseOut, SuppliersFoundOut
 
 router = APIRouter(tags=["matching"], responses=ERROR_RESPONSES)
 
@@ -97,6 +100,25 @@ def need_matches(
     query = Query.from_need(need)
     results = matching.match(engine, query, k, filters, deadline)
     return _answer(results, need.amount, settings, engine.versions(), need.need_id, likely=matching.likely_cpv(engine, query))
+
+
+@router.get("/suppliers", tags=["shortlists"], response_model=SuppliersFoundOut)
+def suppliers_by_name(
+    principal: Staff,
+    engine: EngineDep,
+    q: Annotated[
+        str,
+        QueryParam(
+            min_length=matching.MIN_SUPPLIER_SEARCH_CHARS,
+            max_length=matching.MAX_SUPPLIER_SEARCH_CHARS,
+            description="a start-up's name (or part of it), its id or its SIREN; accents and case aside",
+        ),
+    ],
+    limit: Annotated[int, QueryParam(ge=1, le=matching.MAX_SUPPLIER_SEARCH, description="most suppliers returned")] = 10,
+) -> dict:
+    """Find a start-up by its name (staff): exact id or SIREN first, then names that start with the text, then the rest."""
+    found = matching.find_suppliers(engine, q, limit)
+    return {"data": [{"supplier_id": s.supplier_id, "name": s.name, "region": s.region, "siren": s.siren} for s in found], "count": len(found)}
 
 
 @router.get("/suppliers/{supplier_id}/needs", tags=["shortlists"], response_model=ReverseOut)

@@ -40,6 +40,7 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
     ("get", f"/needs/{A_NEED}/matches", None, {"none": 401, "own": 200, "staff": 200, "admin": 200}),
     ("get", f"/needs/{B_NEED}/matches", None, {"other": 404, "staff": 200}),
     ("get", f"/suppliers/{SUPPLIER}/needs", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
+    ("get", "/suppliers?q=demo", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
     ("get", "/buyers", None, {"none": 401, "own": 200, "staff": 200, "admin": 200}),
     ("get", f"/buyers/{A}/needs", None, {"none": 401, "own": 200, "staff": 200}),
     ("get", f"/buyers/{B}/needs", None, {"other": 404, "staff": 200}),

@@ -95,6 +95,27 @@ def test_statistics_and_reverse_question(keyed_app) -> None:
     assert client.get("/suppliers/nobody/needs", headers=_h(tokens, "staff")).status_code == 404
 
 
+def test_a_start_up_is_found_by_its_name(keyed_app) -> None:
+    """The reverse question starts from a name staff know, not an internal id."""
+    client, tokens = keyed_app
+
+    def names(q: str, **params: object) -> list[str]:
+        resp = client.get("/suppliers", params={"q": q, **params}, headers=_h(tokens, "staff"))
+        assert resp.status_code == 200, resp.text
+        return [s["name"] for s in resp.json()["data"]]
+
+    assert names("epidemos") == ["Épidémos"]  # accents and case aside
+    assert names("SANTÉ")[:3] == ["Nephelia Santé", "Parolia Santé", "Traceo Santé"]  # a word of the name, in name order
+    assert names("900000001") == ["Nephelia Santé"] and names("demo-s015") == ["Épidémos"]  # SIREN or id
+    starts = names("ste")
+    assert starts[0] == "Stérimed Services"  # a name that starts with it comes before one that only holds it
+    assert len(names("en", limit=3)) == 3
+    assert names("zzzz") == []
+    for bad in ({"q": "é"}, {"q": "x" * 201}, {"q": "santé", "limit": 51}):
+        resp = client.get("/suppliers", params=bad, headers=_h(tokens, "staff"))
+        assert resp.status_code == 422, bad
+
+
 def test_procurement_notice_and_sme_flags(keyed_app) -> None:
     client, tokens = keyed_app
     small = client.post("/match", json={"text": "téléconsultation", "amount": 60000, "k": 3}, headers=_h(tokens, "own")).json()

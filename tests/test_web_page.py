@@ -177,6 +177,17 @@ def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, 
     page.wait_for_selector("#graphiques svg rect")
     assert page.locator("#graphiques figure").count() >= 4
     page.screenshot(path=str(ARTIFACTS / "staff-statistics.png"), full_page=True)
+
+    page.click("button[data-onglet=inverse]")  # the reverse question, from a name staff know
+    page.fill("#inverse-id", "santé")
+    page.click("#voir-inverse")
+    page.wait_for_selector("#inverse-resultats [data-fournisseur]")
+    page.click("#inverse-resultats [data-fournisseur='demo-s001']")
+    page.wait_for_selector("#inverse-resultats table")
+    assert page.locator("#inverse-resultats p").first.inner_text().startswith("Nephelia Santé : ")
+    page.fill("#inverse-id", "Epidemos")  # one match: its needs straight away
+    page.click("#voir-inverse")
+    page.locator("#inverse-resultats p", has_text="Épidémos : ").wait_for()
     page.console.assert_clean()
     context.close()
 

@@ -10,6 +10,7 @@ from typing import Any
 from matcher.app.engine import Engine
 from matcher.app.errors import BatchTooLarge, NotFoundError, Overloaded
 from matcher.data.schema import Need, Supplier
+from matcher.data.text import fold
 from matcher.learning.models import likely_divisions
 from matcher.ranking import confidence
 from matcher.ranking.explain import Explanation
@@ -166,3 +167,36 @@ def needs_for_supplier(
 def clear_match(results: list[MatchResult]) -> bool | None:
     """Whether a ranking holds a clear (``forte``) match; ``None`` when no calibrator rated it."""
     return confidence.clear_match([r.level for r in results])
+
+
+#: the most suppliers a name search returns, and the shortest and longest text it takes
+MAX_SUPPLIER_SEARCH = 50
+MIN_SUPPLIER_SEARCH_CHARS = 2
+MAX_SUPPLIER_SEARCH_CHARS = 200
+
+
+def find_suppliers(engine: Engine, text: str, limit: int = 10) -> list[Supplier]:
+    """Catalogue suppliers by name, id or SIREN, accents and case aside: an exact id or SIREN first,
+    then names that start with ``text``, then names with a word that does, then names that hold it
+    (each group in name order). For people who know a start-up by its name, not by its id."""
+    wanted = " ".join(fold(text).split())
+    if len(wanted) < MIN_SUPPLIER_SEARCH_CHARS:
+        return []
+    corpus = engine.corpus
+    names = corpus.folded_names
+    groups: tuple[list[int], ...] = ([], [], [], [])
+    for row, (supplier, name) in enumerate(zip(corpus.suppliers, names)):
+        if wanted in (supplier.supplier_id.lower(), supplier.siren):
+            groups[0].append(row)
+        elif name.startswith(wanted):
+            groups[1].append(row)
+        elif f" {wanted}" in f" {name}":
+            groups[2].append(row)
+        elif wanted in name:
+            groups[3].append(row)
+    found: list[Supplier] = []
+    for group in groups:
+        found += [corpus.suppliers[row] for row in sorted(group, key=lambda r: (names[r], r))[: limit - len(found)]]
+        if len(found) >= limit:
+            break
+    return found

@@ -9,6 +9,7 @@ départements, segments, region, tags) are gathered here once.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import secrets
@@ -234,6 +235,11 @@ class Corpus:
 
     def __len__(self) -> int:
         return len(self.suppliers)
+
+    @functools.cached_property
+    def folded_names(self) -> list[str]:
+        """Each supplier's name folded (``text.fold``: no accents or case) and its spaces collapsed, for name searches."""
+        return [" ".join(fold(s.name).split()) for s in self.suppliers]
 
     def fingerprint(self) -> str:
         """Hash of everything the dense index depends on: the set of evidence keys (ids and texts)."""

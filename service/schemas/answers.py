@@ -163,6 +163,18 @@ class ReverseNeedOut(BaseModel):
     reasons: list[str]
 
 
+class SupplierFoundOut(BaseModel):
+    supplier_id: str
+    name: str
+    region: str
+    siren: str
+
+
+class SuppliersFoundOut(BaseModel):
+    data: list[SupplierFoundOut]
+    count: int
+
+
 class ReverseOut(BaseModel):
     supplier_id: str
     name: str

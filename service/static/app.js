@@ -200,11 +200,22 @@ async function chargerStats(){
   $("graphiques").innerHTML = `<p class="meta">Start-up des listes (${s.k} par ministère).</p>` + barres("Par région", s.by_region) + barres("Par segment", s.by_segment) +
     barres("Par ministère", parMinistere) + barres("Par taille d'entreprise", tailles) + (Object.keys(s.feedback).length ? barres("Avis reçus", s.feedback) : "");
 }
-$("voir-inverse").addEventListener("click", async () => {
-  const id = $("inverse-id").value.trim(); if (!id) return;
+async function besoinsDe(id){
   try { const d = await api(`/suppliers/${encodeURIComponent(id)}/needs`);
-    $("inverse-resultats").innerHTML = `<p>${esc(d.name)} : ${d.count} besoin(s)</p><table><thead><tr><th>Acheteur</th><th>Besoin</th><th>Rang de la start-up</th><th>Raisons</th></tr></thead><tbody>` +
-      d.data.map(n => `<tr><td>${esc(n.buyer_name || n.buyer_id)}</td><td>${esc(n.title)}</td><td>${n.rank}</td><td>${n.reasons.map(esc).join("<br>")}</td></tr>`).join("") + "</tbody></table>"; }
+    const titre = d.count ? `${d.count} besoin${d.count > 1 ? "s" : ""} enregistré${d.count > 1 ? "s" : ""} lui correspond${d.count > 1 ? "ent" : ""}` : "aucun besoin enregistré ne lui correspond";
+    $("inverse-resultats").innerHTML = `<p>${esc(d.name)} : ${titre}.</p>` + (d.count ? `<table><thead><tr><th>Acheteur</th><th>Besoin</th><th>Rang de la start-up</th><th>Raisons</th></tr></thead><tbody>` +
+      d.data.map(n => `<tr><td>${esc(n.buyer_name || n.buyer_id)}</td><td>${esc(n.title)}</td><td>${n.rank}</td><td>${n.reasons.map(esc).join("<br>")}</td></tr>`).join("") + "</tbody></table>" : ""); }
+  catch (e){ $("inverse-resultats").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
+}
+$("voir-inverse").addEventListener("click", async () => {
+  const texte = $("inverse-id").value.trim(); if (!texte) return;
+  if (texte.length < 2){ $("inverse-resultats").innerHTML = `<span class="erreur">Tapez au moins deux caractères du nom.</span>`; return; }
+  try { const d = await api(`/suppliers?q=${encodeURIComponent(texte)}&limit=20`);
+    if (!d.count){ $("inverse-resultats").innerHTML = `<p>Aucune start-up du catalogue ne porte un nom, un SIREN ou un identifiant proche de « ${esc(texte)} ».</p>`; return; }
+    if (d.count === 1){ besoinsDe(d.data[0].supplier_id); return; }
+    $("inverse-resultats").innerHTML = `<p>${d.count >= 20 ? "Au moins 20" : d.count} start-up correspondent : choisissez.</p><ul class="choix">` +
+      d.data.map(s => `<li><button type="button" class="secondaire" data-fournisseur="${esc(s.supplier_id)}">${esc(s.name)}</button> <span class="meta">${esc(s.region || "")}${s.siren ? " · SIREN " + esc(s.siren) : ""}</span></li>`).join("") + "</ul>";
+    document.querySelectorAll("#inverse-resultats [data-fournisseur]").forEach(b => b.addEventListener("click", () => besoinsDe(b.dataset.fournisseur))); }
   catch (e){ $("inverse-resultats").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
 });
 if (cle()) connecter();
