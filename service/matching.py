@@ -118,7 +118,10 @@ def suppliers_by_name(
 ) -> dict:
     """Find a start-up by its name (staff): exact id or SIREN first, then names that start with the text, then the rest."""
     found = matching.find_suppliers(engine, q, limit)
-    return {"data": [{"supplier_id": s.supplier_id, "name": s.name, "region": s.region, "siren": s.siren} for s in found], "count": len(found)}
+    return {
+        "data": [{"supplier_id": s.supplier_id, "name": s.name, "region": s.region, "siren": s.siren} for s in found],
+        "count": len(found),
+    }
 
 
 @router.get("/suppliers/{supplier_id}/needs", tags=["shortlists"], response_model=ReverseOut)

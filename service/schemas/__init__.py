@@ -32,12 +32,12 @@ from service.schemas.answers import (
     ReindexOut,
     ReverseNeedOut,
     ReverseOut,
-    SupplierFoundOut,
-    SuppliersFoundOut,
     ShortlistEntryOut,
     ShortlistOut,
     StatsOut,
     StoredFeedbackOut,
+    SupplierFoundOut,
+    SuppliersFoundOut,
     SupplierWriteOut,
 )
 from service.schemas.errors import ERROR_RESPONSES, ErrorOut
