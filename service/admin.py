@@ -101,10 +101,10 @@ async def upsert_supplier(
     """
     try:
         if canonical_id(body.get("supplier_id", supplier_id), "supplier_id") != supplier_id:
-            raise HTTPException(422, detail="supplier_id: the body's supplier_id differs from the URL's")
+            raise HTTPException(422, detail="supplier_id : celui du corps de la requête diffère de celui de l'URL")
         supplier = Supplier.from_raw({**body, "supplier_id": supplier_id})
     except RecordError as exc:
-        raise HTTPException(422, detail=f"{exc.field}: {exc.message}") from None
+        raise HTTPException(422, detail=f"{exc.field} : {exc.message}") from None
     existed = records.replace_supplier(engine.catalogue, supplier, principal.label)
     if reindex:
         engine = await run_in_threadpool(_reload, request)
@@ -132,7 +132,7 @@ class PromoteIn(BaseModel):
 async def promote_candidate(body: PromoteIn, principal: Admin, request: Request, settings: SettingsDep) -> dict:
     """Compare the registry's candidate with the champion on a held-out benchmark; promote it if it wins."""
     if not _SAFE_NAME.match(body.benchmark) or ".." in body.benchmark:
-        raise HTTPException(422, detail="benchmark: a folder name under data/bench (letters, digits, . _ -)")
+        raise HTTPException(422, detail="benchmark : le nom d'un dossier sous data/bench (lettres, chiffres, . _ -)")
     folder = settings.data_dir / "bench" / body.benchmark
     if not folder.is_dir():
         raise HTTPException(404, detail=f"benchmark : aucun dossier {body.benchmark!r} sous data/bench")
@@ -140,7 +140,7 @@ async def promote_candidate(body: PromoteIn, principal: Admin, request: Request,
     try:
         report, _ = await run_in_threadpool(learning.promote_candidate, settings, folder, principal.label, served, body.ship)
     except (LookupError, learning.TimeSplitError, ValueError) as exc:
-        raise HTTPException(409, detail=f"promote: {exc}") from None
+        raise HTTPException(409, detail=f"promote : {exc}") from None
     engine = served.engine
     return {
         "candidate": report.candidate_version,

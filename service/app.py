@@ -34,6 +34,7 @@ from .body import BodyLimit
 from .headers import SecurityHeaders
 from .ratelimit import RateLimit, parse_rate_limit
 from .schemas import HealthOut
+from .schemas.messages import error_response, field_errors
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -113,31 +114,26 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         raw = exc.errors()
         if raw and all(e.get("type") == "json_invalid" for e in raw):
             reason = (raw[0].get("ctx") or {}).get("error", "")
-            return JSONResponse({"detail": f"body : JSON invalide ({reason or 'illisible'})", "errors": []}, status_code=400)
-        errors = [
-            {"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")), "message": e.get("msg", "")}
-            for e in raw
-        ]
-        detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors) or "invalid input"
-        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+            return error_response(400, f"body : JSON invalide ({reason or 'illisible'})")
+        errors = field_errors(raw)
+        detail = " ; ".join(f"{e['field'] or 'body'} : {e['message']}" for e in errors) or "données invalides"
+        return error_response(422, detail, errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def refused(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 400 and "parsing the body" in detail:
             detail = "body : JSON invalide (ou pas en UTF-8)"
-        return JSONResponse({"detail": detail, "errors": []}, status_code=exc.status_code, headers=exc.headers)
+        return error_response(exc.status_code, detail, headers=exc.headers)
 
     @app.exception_handler(EncoderBusy)  # Overloaded included
     async def overloaded(request: Request, exc: EncoderBusy) -> JSONResponse:
         log.warning("503 %s: %s", request.url.path, exc)
         retry = str(max(1, round(exc.retry_after)))
-        return JSONResponse(
-            {"detail": f"service : {exc} ; réessayez dans {retry} s", "errors": []}, status_code=503, headers={"Retry-After": retry}
-        )
+        return error_response(503, f"service : {exc} ; réessayez dans {retry} s", headers={"Retry-After": retry})
 
     @app.exception_handler(BatchTooLarge)
     async def batch_too_large(request: Request, exc: BatchTooLarge) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "errors": [{"field": "queries", "message": str(exc)}]}, status_code=422)
+        return error_response(422, str(exc), [{"field": "queries", "code": "too_long", "message": str(exc)}])
 
     return app

@@ -15,12 +15,13 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import Depends, HTTPException, Request, Security
-from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from matcher.app.vocabulary import Principal
+
+from .schemas.messages import error_response
 
 #: what anyone may read without a key: the page and its files, the health check, the API's description
 PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json", "/docs"})
@@ -53,15 +54,13 @@ class Authenticate:
         token = token_of(Headers(scope=scope))
         principal = await anyio.to_thread.run_sync(state.keys.verify, token) if token else None
         if principal is None:
-            response = JSONResponse(
-                {"detail": _UNKNOWN if token else _MISSING, "errors": []}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-            )
+            response = error_response(401, _UNKNOWN if token else _MISSING, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
         wait = state.rate_limit.allow(principal.key_id)
         if wait is not None:
             detail = f"rate : trop de requêtes pour cette clé (limite {state.settings.rate_limit}) ; réessayez dans {int(wait)} s"
-            response = JSONResponse({"detail": detail, "errors": []}, status_code=429, headers={"Retry-After": str(int(wait))})
+            response = error_response(429, detail, headers={"Retry-After": str(int(wait))})
             await response(scope, receive, send)
             return
         scope.setdefault("state", {}).update(principal=principal, received_at=received_at)

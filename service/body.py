@@ -15,6 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matcher.settings import MAX_JSON_BODY_BYTES, MAX_UPLOAD_BYTES
 
+from .schemas.messages import error_response
+
 #: routes whose body is a file (imports): their own, larger cap
 UPLOAD_PATHS = frozenset({"/needs/import", "/admin/suppliers/import"})
 
@@ -34,11 +36,11 @@ def body_cap(path: str) -> int:
 
 def _detail(cap: int) -> str:
     what = "file : le fichier" if cap == MAX_UPLOAD_BYTES else "body : le corps de la requête"
-    return f"{what} dépasse {cap} octets"
+    return f"{what} dépasse {cap // (1024 * 1024)} Mo ({cap:,} octets)".replace(",", "\u202f")
 
 
 def _refusal(cap: int) -> JSONResponse:
-    return JSONResponse({"detail": _detail(cap), "errors": []}, status_code=413)
+    return error_response(413, _detail(cap))
 
 
 class BodyLimit:

@@ -26,7 +26,7 @@ def give_feedback(body: FeedbackIn, principal: Caller, engine: EngineDep) -> dic
     if body.need_id:
         buyer_id = visible_need(engine.catalogue, body.need_id, principal).buyer_id
     elif not body.query_text.strip():
-        raise HTTPException(422, detail="need_id: give the recorded need, or query_text for a free-text search")
+        raise HTTPException(422, detail="need_id : donnez le besoin enregistré, ou query_text pour une recherche en texte libre")
     if principal.role == "buyer":
         if buyer_id:
             check_buyer(principal, buyer_id)

@@ -34,7 +34,7 @@ def _validated(body: NeedIn, need_id: str, principal: Principal) -> Need:
     try:
         return Need.from_raw(raw)
     except RecordError as exc:
-        raise HTTPException(422, detail=f"{exc.field}: {exc.message}") from None
+        raise HTTPException(422, detail=f"{exc.field} : {exc.message}") from None
 
 
 @router.get("/buyers", response_model=BuyersOut)
@@ -94,7 +94,7 @@ def update_need(need_id: IdParam, body: NeedIn, principal: Caller, engine: Engin
     The ownership is checked by the write itself, on the stored row, in the same transaction.
     """
     if body.need_id and body.need_id != need_id:
-        raise HTTPException(422, detail="need_id: the body's need_id differs from the URL's")
+        raise HTTPException(422, detail="need_id : celui du corps de la requête diffère de celui de l'URL")
     need = _validated(body, need_id, principal)
     if not records.update_need(engine.catalogue, need, principal.label, owner=_owner(principal)):
         raise _not_found(need_id)

@@ -148,3 +148,34 @@ def test_unusual_but_valid_text_is_answered(unchanged) -> None:
     for text in ("🚀 plateforme ☁️ souveraine", "منصة سحابية", "télé\u200bconsultation", "<script>alert(1)</script>", "=SUM(A1:A9)"):
         resp = client.post("/match", json={"text": text, "k": 3}, headers=_h(tokens))
         assert resp.status_code == 200, text
+
+
+#: English words of Pydantic's or FastAPI's own messages that must not reach a person
+_ENGLISH = ("Field required", "String should", "Input should", "Value error", "should have", "is not one of", "not a valid")
+
+
+def test_errors_speak_french_with_stable_codes(unchanged) -> None:
+    """Each error answer: a machine ``code``, a French ``detail``, and per invalid field its code and French message."""
+    client, tokens = unchanged
+    h = _h(tokens)
+    cases = [
+        ("post", "/match", {"text": "x" * 20001}, 422, "text", "string_too_long", "au plus"),
+        ("post", "/match", {"text": "drones", "k": 0}, 422, "k", "greater_than_equal", "supérieur ou égal à 1"),
+        ("post", "/match", {"text": "drones", "k": "dix"}, 422, "k", "int_parsing", "nombre entier"),
+        ("post", "/match", {}, 422, "text", "missing", "obligatoire"),
+        ("post", "/match", {"text": "drones", "cpv": ["abc"]}, 422, "cpv", "value_error", "code CPV"),
+        ("post", "/match", {"text": "drones", "filters": {"sizes": ["géante"]}}, 422, "filters.sizes", "value_error", "valeurs permises"),
+        ("post", "/match", {"text": "   "}, 422, "text", "value_error", "espaces"),
+        ("post", "/match/batch", {"queries": []}, 422, "queries", "too_short", "au moins 1 élément"),
+        ("post", "/feedback", {"supplier_id": "demo-s001", "verdict": "bof"}, 422, "verdict", "value_error", "avis permis"),
+    ]
+    for method, path, body, status, field, code, words in cases:
+        resp = getattr(client, method)(path, json=body, headers=h)
+        answer = resp.json()
+        assert resp.status_code == status and answer["code"] == "invalid_input", (path, body, answer)
+        (error,) = [e for e in answer["errors"] if e["field"] == field]
+        assert error["code"] == code and words in error["message"] and words in answer["detail"], (body, answer)
+        assert not any(w in answer["detail"] for w in _ENGLISH), answer["detail"]
+    assert client.get("/needs/nope", headers=h).json()["code"] == "not_found"
+    assert client.get("/needs/nope").json()["code"] == "unauthenticated"
+    assert client.post("/match", content=b"{oops", headers={**h, "Content-Type": "application/json"}).json()["code"] == "invalid_body"

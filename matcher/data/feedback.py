@@ -44,9 +44,9 @@ class Feedback:
 def record_feedback(catalogue: Catalogue, fb: Feedback) -> int:
     """Store a verdict and its audit entry (one transaction); returns its id. ``ValueError`` names the bad field."""
     if fb.verdict not in VERDICTS:
-        raise ValueError(f"verdict: {fb.verdict!r} is not one of {', '.join(VERDICTS)}")
+        raise ValueError(f"verdict : « {fb.verdict} » n'est pas l'un des avis permis : {', '.join(VERDICTS)}")
     if not fb.need_id and not fb.query_text.strip():
-        raise ValueError("need_id: give the recorded need, or query_text for a free-text search")
+        raise ValueError("need_id : donnez le besoin enregistré, ou query_text pour une recherche en texte libre")
     with catalogue.transaction() as tx:
         result = tx.conn.execute(
             feedback_table.insert().values(

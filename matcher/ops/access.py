@@ -90,11 +90,11 @@ class KeyStore:
         Stored with its audit entry (``created_by`` is the actor) in one transaction.
         """
         if role not in ROLES:
-            raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
+            raise ValueError(f"role : « {role} » n'est pas l'un des rôles {', '.join(ROLES)}")
         if role == "buyer" and not (buyer_id or "").strip():
-            raise ValueError("buyer_id: a buyer key is bound to one buyer organisation")
+            raise ValueError("buyer_id : une clé d'acheteur est liée à une organisation acheteuse, à donner")
         if role != "buyer" and buyer_id:
-            raise ValueError(f"buyer_id: a {role} key is not bound to an organisation")
+            raise ValueError(f"buyer_id : une clé « {role} » n'est liée à aucune organisation")
         if buyer_id:
             try:
                 buyer_id = canonical_id(buyer_id, "buyer_id")
@@ -102,10 +102,10 @@ class KeyStore:
                 raise ValueError(str(exc)) from None
         problem = unicode_problem(name)
         if problem:
-            raise ValueError(f"name: {problem}")
+            raise ValueError(f"name : {problem}")
         name = clean_text(name)
         if not name or len(name) > 200:
-            raise ValueError("name: 1 to 200 characters (who holds the key)")
+            raise ValueError("name : de 1 à 200 caractères (qui détient la clé)")
         key_id = secrets.token_hex(6)
         token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         with self.catalogue.transaction() as tx:

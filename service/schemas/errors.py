@@ -8,8 +8,11 @@ from pydantic import BaseModel
 
 
 class ErrorOut(BaseModel):
-    """Every error answer: ``detail`` names the field (or what was refused); ``errors`` lists each invalid field."""
+    """Every error answer: a stable machine ``code`` (``messages.STATUS_CODES``), a French ``detail``
+    that names the field (or what was refused), and ``errors``: each invalid field with its own
+    ``code`` and French ``message``."""
 
+    code: str
     detail: str
     errors: list[dict[str, Any]] = []
 

@@ -41,7 +41,7 @@ OptionalId = Annotated[str, Field(max_length=200), AfterValidator(_optional_cano
 def _segment(value: str) -> str:
     value = value.strip()
     if value and value not in SEGMENTS:
-        raise ValueError(f"{value!r} n'est pas un segment connu : {', '.join(SEGMENTS)}")
+        raise ValueError(f"« {value} » n'est pas un segment connu : {', '.join(SEGMENTS)}")
     return value
 
 
@@ -74,7 +74,7 @@ class FiltersIn(ApiModel):
         allowed = SEGMENTS if info.field_name == "segments" else SIZES
         for item in value:
             if item not in allowed:
-                raise ValueError(f"{item!r} is not one of {', '.join(allowed)}")
+                raise ValueError(f"« {item} » n'est pas l'une des valeurs permises : {', '.join(allowed)}")
         return value
 
 
@@ -91,7 +91,7 @@ class MatchRequest(ApiModel):
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("text is blank")
+            raise ValueError("ne contient que des espaces")
         return value.strip()
 
     @field_validator("cpv")
@@ -101,7 +101,7 @@ class MatchRequest(ApiModel):
         for raw in value:
             code = normalize_cpv(raw)
             if code is None:
-                raise ValueError(f"{raw!r} is not a CPV code (8 digits)")
+                raise ValueError(f"« {raw} » n'est pas un code CPV (8 chiffres)")
             codes.append(code)
         return codes
 
@@ -142,14 +142,14 @@ class FeedbackIn(ApiModel):
     @classmethod
     def _known_verdict(cls, value: str) -> str:
         if value not in VERDICTS:
-            raise ValueError(f"{value!r} is not one of {', '.join(VERDICTS)}")
+            raise ValueError(f"« {value} » n'est pas l'un des avis permis : {', '.join(VERDICTS)}")
         return value
 
     @field_validator("versions")
     @classmethod
     def _small_versions(cls, value: dict[str, str]) -> dict[str, str]:
         if len(value) > 5 or any(len(k) > 20 or len(v) > 300 for k, v in value.items()):
-            raise ValueError("at most 5 entries (encoder, index, reranker), short values")
+            raise ValueError("au plus 5 entrées (encoder, index, reranker), aux valeurs courtes")
         return value
 
 
