@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi import Query as QueryParam
 
 from matcher.app import NotFoundError, matching
-from matcher.app.vocabulary import SEGMENTS, SIZE_LABELS_FR, Filters, Principal, Query, procurement_notice
+from matcher.app.vocabulary import SEGMENT_LABELS_FR, SEGMENTS, SIZE_LABELS_FR, Filters, Principal, Query, procurement_notice
 
 from .auth import Caller, Staff, check_buyer, visible_need
 from .deps import DeadlineDep, EngineDep, FiltersDep, IdParam, KParam, SettingsDep
@@ -27,6 +27,7 @@ def me(principal: Caller, engine: EngineDep, settings: SettingsDep) -> MeOut:
         key_id=principal.key_id,
         innovation_threshold_eur=settings.innovation_threshold_eur,
         segments=list(SEGMENTS),
+        segment_labels=SEGMENT_LABELS_FR,
         sizes=SIZE_LABELS_FR,
         versions=engine.versions(),
     )

@@ -125,3 +125,20 @@ def test_cpv_agreement_and_departments() -> None:
 def test_k_must_be_positive(sample_ranker: Ranker) -> None:
     with pytest.raises(ValueError, match="k must be positive"):
         sample_ranker.rank(Query("logiciel"), k=0)
+
+
+def test_the_sme_filter_keeps_exactly_what_the_badge_calls_an_sme() -> None:
+    """Micro-enterprises are SMEs; a recorded size wins over a ``pme`` tag; no size, the tag decides."""
+    suppliers = [
+        _supplier("micro", "Logiciel.", size="micro"),
+        _supplier("pme", "Logiciel.", size="pme"),
+        _supplier("eti-tagged", "Logiciel.", size="eti", tags=["pme"]),
+        _supplier("unknown-tagged", "Logiciel.", tags=["pme"]),
+        _supplier("unknown", "Logiciel."),
+        _supplier("grande", "Logiciel.", size="grande"),
+    ]
+    ranker = Ranker.build(Corpus(suppliers), load_encoder("hashing"))
+    kept = {ranker.corpus.suppliers[i].supplier_id for i in ranker.allowed_suppliers(Filters(sizes=["pme"]))}
+    assert kept == {s.supplier_id for s in suppliers if s.is_sme} == {"micro", "pme", "unknown-tagged"}
+    only_micro = {ranker.corpus.suppliers[i].supplier_id for i in ranker.allowed_suppliers(Filters(sizes=["micro"]))}
+    assert only_micro == {"micro"}

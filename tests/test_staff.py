@@ -126,6 +126,9 @@ def test_procurement_notice_and_sme_flags(keyed_app) -> None:
     assert all("is_sme" in r and "size" in r for r in small["results"])
     only_eti = client.post("/match", json={"text": "logiciel", "filters": {"sizes": ["eti"]}}, headers=_h(tokens, "own")).json()
     assert only_eti["results"] and all(r["size"] == "eti" and not r["is_sme"] for r in only_eti["results"])
+    smes = client.post("/match", json={"text": "logiciel", "k": 50, "filters": {"sizes": ["pme"]}}, headers=_h(tokens, "own")).json()
+    assert smes["results"] and all(r["is_sme"] for r in smes["results"])  # the PME filter keeps what the badge calls PME
+    assert {r["size"] for r in smes["results"]} >= {"micro", "pme"}  # micro-enterprises are SMEs too
     bad = client.get("/needs/demo-n01/matches?sizes=geant", headers=_h(tokens, "own"))
     assert bad.status_code == 422 and "sizes" in bad.text
 

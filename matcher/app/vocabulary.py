@@ -9,7 +9,7 @@ from matcher.data.catalogue import NeedExists
 from matcher.data.feedback import VERDICTS
 from matcher.data.fields import RecordError, canonical_id, check_unicode, normalize_cpv, unicode_problem
 from matcher.data.ingest import SUPPORTED, ImportReport, InputFileError
-from matcher.data.schema import SEGMENTS, SIZE_LABELS_FR, SIZES, Need, Supplier
+from matcher.data.schema import SEGMENT_LABELS_FR, SEGMENTS, SIZE_LABELS_FR, SIZES, Need, Supplier
 from matcher.ops.access import ROLES, Principal
 from matcher.ranking.procurement import procurement_notice
 from matcher.ranking.rank import Filters, Query
@@ -20,6 +20,7 @@ __all__ = [
     "ROLES",
     "SEGMENTS",
     "SIZES",
+    "SEGMENT_LABELS_FR",
     "SIZE_LABELS_FR",
     "SUPPORTED",
     "VERDICTS",

@@ -105,8 +105,9 @@ class Supplier:
 
     @property
     def is_sme(self) -> bool:
-        """Flagged as an SME: size micro / pme, or the tag ``pme``."""
-        return self.size in ("micro", "pme") or "pme" in self.tags
+        """An SME in the European sense (micro-enterprises included): size micro or pme; the tag ``pme``
+        only where no size is recorded (a recorded size wins over a tag)."""
+        return self.size in ("micro", "pme") if self.size else "pme" in self.tags
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> Supplier:

@@ -68,6 +68,20 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
+_WRITTEN_WORD = re.compile(r"[^\W_]+")
+
+
+def written_words(text: str) -> list[tuple[str, str]]:
+    """``words`` of the text, each with its form as written (lower case, accents kept): what to show a person."""
+    out = []
+    for raw in _WRITTEN_WORD.findall(repair(text).lower()):
+        pieces = _WORD.findall(fold(raw))
+        for piece in pieces:
+            if piece not in STOPWORDS and (len(piece) > 1 or piece.isdigit()):
+                out.append((piece, raw if len(pieces) == 1 else piece))
+    return out
+
+
 def tokens(text: str) -> list[str]:
     """Lexical tokens: folded, stop words removed, stemmed."""
     return [stem(w) for w in words(text) if not w.isdigit() or len(w) >= 4]

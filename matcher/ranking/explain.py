@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from matcher.data.cpv import CpvVocabulary, agreement
 from matcher.data.schema import SEGMENT_LABELS_FR
-from matcher.data.text import same_region, sentences, stem, words
+from matcher.data.text import same_region, sentences, stem, written_words
 from matcher.ranking.corpus import Corpus, buyer_department
 from matcher.ranking.rank import Match, Query
 
@@ -43,10 +43,10 @@ def _stems(text: str) -> dict[str, str]:
     Cached (a query is explained once per result, evidence sentences recur): read it, never change it.
     """
     out: dict[str, str] = {}
-    for w in words(text):
-        if w.isdigit():
+    for folded, written in written_words(text):
+        if folded.isdigit():
             continue
-        out.setdefault(stem(w), w)
+        out.setdefault(stem(folded), written)
     return out
 
 

@@ -47,7 +47,8 @@ class Query:
 
 @dataclass
 class Filters:
-    """Hard constraints on suppliers: any of ``segments``, any of ``regions``, all ``tags``, any of ``sizes``."""
+    """Hard constraints on suppliers: any of ``segments``, any of ``regions``, all ``tags``, any of ``sizes``
+    (``pme`` keeps every SME, micro-enterprises included: what the SME badge says, ``Supplier.is_sme``)."""
 
     segments: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
@@ -174,7 +175,7 @@ class Ranker:
                 continue
             if filters.tags and not set(filters.tags) <= set(s.tags):
                 continue
-            if filters.sizes and s.size not in filters.sizes:
+            if filters.sizes and s.size not in filters.sizes and not ("pme" in filters.sizes and s.is_sme):
                 continue
             keep.append(i)
         return np.asarray(keep, dtype=np.int64)

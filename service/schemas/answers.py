@@ -131,6 +131,7 @@ class MeOut(BaseModel):
     key_id: str
     innovation_threshold_eur: float
     segments: list[str]
+    segment_labels: dict[str, str]
     sizes: dict[str, str]
     versions: dict[str, str]
 

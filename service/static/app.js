@@ -4,6 +4,7 @@ const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt
 const euros = n => Number(n).toLocaleString("fr-FR") + " € HT";
 const AVIS = [["not_relevant","Non pertinent"],["relevant","Pertinent"],["shortlisted","Présélectionné"],["pitched","Rencontré"],["contracted","Contractualisé"]];
 const TAILLES = {micro:"Micro-entreprise", pme:"PME", eti:"ETI", grande:"Grande entreprise"};
+const segment = code => (moi && moi.segment_labels && moi.segment_labels[code]) || code;
 let moi = null, derniere = null;
 
 function cle(){ return sessionStorage.getItem("matcher-cle") || ""; }
@@ -68,10 +69,10 @@ function carte(r, versions){
   const badges = (r.is_sme ? `<span class="badge pme">PME</span>` : "") + (r.tags || []).filter(t => t !== "pme").map(t => `<span class="badge">${esc(t)}</span>`).join("");
   const confiance = r.confidence ? `<span class="badge confiance ${esc(r.confidence)}" title="Probabilité estimée que la correspondance soit pertinente : ${Math.round(100 * r.probability)} %">correspondance ${esc(r.confidence)}</span>` : "";
   return `<div class="result" data-supplier="${esc(r.supplier_id)}" data-rank="${r.rank}"><h3>${r.rank}. ${esc(r.name)} ${badges} ${confiance}</h3>
-   <div class="meta">${esc(r.region || "région inconnue")} · ${esc((r.segments || []).join(", ") || "segment non renseigné")}${r.size ? " · " + esc(TAILLES[r.size] || r.size) : ""} · score ${r.score.toFixed(3)}</div>
+   <div class="meta">${esc(r.region || "région inconnue")} · ${esc((r.segments || []).map(segment).join(", ") || "segment non renseigné")}${r.size ? " · " + esc(TAILLES[r.size] || r.size) : ""}</div>
    <ul class="preuves">${r.explanation.evidence.map(e => `<li>${e.kind === "reference" ? "Marché" + (e.buyer_name ? " pour " + esc(e.buyer_name) : "") + (e.date ? " (" + esc(e.date.slice(0, 4)) + ")" : "") + " : " : ""}${highlight(e.text, e.terms)}</li>`).join("")}</ul>
    <ul class="raisons">${r.explanation.reasons.filter(x => !x.startsWith("Preuve")).map(x => `<li>${esc(x)}</li>`).join("")}</ul>
-   <div class="meta">Modèle : ${esc(versions.encoder)} · reranker ${esc(versions.reranker)} · index ${esc(versions.index)}</div>
+   ${moi && moi.role !== "buyer" ? `<details class="meta"><summary>Détails techniques</summary>score ${r.score.toLocaleString("fr-FR", {maximumFractionDigits: 3})} · encodeur ${esc(versions.encoder)} · second étage ${esc(versions.reranker)} · index ${esc(versions.index)}</details>` : ""}
    <div class="avis">Votre avis : ${AVIS.map(([v, l]) => `<button type="button" class="secondaire" data-verdict="${v}">${l}</button>`).join("")}<span class="avis-status"></span></div></div>`;
 }
 $("besoin-choisi").addEventListener("change", async () => {
@@ -128,7 +129,7 @@ async function chargerBesoins(){
   if (!buyer) return;
   let needs = [];
   try { needs = (await api(`/buyers/${encodeURIComponent(buyer)}/needs`)).data; } catch (e){ needs = []; }
-  $("table-besoins").innerHTML = needs.map(n => `<tr><td>${esc(n.need_id)}</td><td>${esc(n.title || n.description.slice(0, 100))}</td><td>${esc(n.segment)}</td><td>${n.amount ? euros(n.amount) : ""}</td>
+  $("table-besoins").innerHTML = needs.map(n => `<tr><td>${esc(n.need_id)}</td><td>${esc(n.title || n.description.slice(0, 100))}</td><td>${esc(segment(n.segment))}</td><td>${n.amount ? euros(n.amount) : ""}</td>
     <td><button type="button" class="secondaire" data-modifier="${esc(n.need_id)}">Modifier</button> <button type="button" class="secondaire" data-supprimer="${esc(n.need_id)}">Supprimer</button></td></tr>`).join("") || `<tr><td colspan="5">Aucun besoin enregistré.</td></tr>`;
 }
 $("besoins-acheteur").addEventListener("change", chargerBesoins);
@@ -163,7 +164,7 @@ $("importer").addEventListener("click", async () => {
   catch (e){ $("import-status").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
 });
 
-function ligneListe(r){ return `<tr><td>${r.rank}</td><td>${esc(r.name)} ${r.is_sme ? '<span class="badge pme">PME</span>' : ""}</td><td>${esc(r.region)}</td><td>${r.score.toFixed(2)}</td><td>${r.needs.map(n => esc(n.title) + " (rang " + n.rank + ")").join("<br>")}</td></tr>`; }
+function ligneListe(r){ return `<tr><td>${r.rank}</td><td>${esc(r.name)} ${r.is_sme ? '<span class="badge pme">PME</span>' : ""}</td><td>${esc(r.region)}</td><td>${r.score.toLocaleString("fr-FR", {minimumFractionDigits: 2, maximumFractionDigits: 2})}</td><td>${r.needs.map(n => esc(n.title) + " (rang " + n.rank + ")").join("<br>")}</td></tr>`; }
 const TETE = `<table><thead><tr><th>Rang</th><th>Start-up</th><th>Région</th><th>Score</th><th>Besoins couverts</th></tr></thead><tbody>`;
 $("voir-liste").addEventListener("click", async () => {
   const b = $("liste-acheteur").value, k = $("liste-k").value;
@@ -197,7 +198,7 @@ async function chargerStats(){
   const s = await api("/stats");
   const parMinistere = Object.fromEntries(s.by_ministry.map(m => [m.buyer_name || m.buyer_id, m.startups]));
   const tailles = Object.fromEntries(Object.entries(s.by_size).map(([k, v]) => [TAILLES[k] || k, v]));
-  $("graphiques").innerHTML = `<p class="meta">Start-up des listes (${s.k} par ministère).</p>` + barres("Par région", s.by_region) + barres("Par segment", s.by_segment) +
+  $("graphiques").innerHTML = `<p class="meta">Start-up des listes (${s.k} par ministère).</p>` + barres("Par région", s.by_region) + barres("Par segment", Object.fromEntries(Object.entries(s.by_segment).map(([k, v]) => [segment(k), v]))) +
     barres("Par ministère", parMinistere) + barres("Par taille d'entreprise", tailles) + (Object.keys(s.feedback).length ? barres("Avis reçus", s.feedback) : "");
 }
 async function besoinsDe(id){
