@@ -112,6 +112,7 @@ def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, br
     assert "sans publicité ni mise en concurrence" in page.inner_text("#procedure")
     for i in range(cards.count()):
         assert "Santé" in cards.nth(i).locator(".meta").first.inner_text()  # the segment's name, not its code
+    assert page.inner_text("#status").endswith("start-up trouvées") and page.is_enabled("#rechercher")
     first = cards.first
     assert first.locator(".preuves mark").count() >= 1  # matching terms highlighted in the evidence
     text = page.inner_text("#results")
@@ -156,6 +157,8 @@ def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, 
     page.wait_for_selector("#nb-status:has-text('Besoin enregistré : web-1')")
     page.wait_for_selector("#table-besoins td:has-text('web-1')")
     assert engine.catalogue.need("web-1").buyer_id == "min-education"
+    page.wait_for_selector("#besoin-choisi option[value='web-1']", state="attached")  # the search tab's list knows it at once
+    assert page.input_value("#besoins-acheteur") == "min-education"  # and the selection stayed
 
     page.click("button[data-onglet=listes]")
     page.select_option("#liste-acheteur", "min-sante")

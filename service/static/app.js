@@ -47,15 +47,27 @@ async function connecter(){
   $("connexion").classList.add("cache"); $("session").classList.remove("cache");
   const staff = moi.role !== "buyer";
   document.querySelectorAll("[data-role=staff]").forEach(el => el.classList.toggle("cache", !staff));
-  const acheteurs = (await api("/buyers")).data;
-  for (const sel of ["besoins-acheteur", "liste-acheteur"]) $(sel).innerHTML = acheteurs.map(b => `<option value="${esc(b.buyer_id)}">${esc(b.buyer_name || b.buyer_id)} (${b.n_needs})</option>`).join("");
-  const choix = [];
-  for (const b of acheteurs){ const needs = (await api(`/buyers/${encodeURIComponent(b.buyer_id)}/needs`)).data;
-    for (const n of needs) choix.push(`<option value="${esc(n.need_id)}">${esc((b.buyer_name || b.buyer_id) + " — " + (n.title || n.description).slice(0, 90))}</option>`); }
-  $("besoin-choisi").innerHTML = `<option value="">— saisir un texte libre —</option>` + choix.join("");
+  await chargerChoix();
   $("onglets").classList.remove("cache");
   montrer("recherche");
 }
+// the buyers' and needs' drop-downs, read again after every change of the needs (kept selections stay selected)
+async function chargerChoix(){
+  const acheteurs = (await api("/buyers")).data;
+  for (const sel of ["besoins-acheteur", "liste-acheteur"]){ const avant = $(sel).value;
+    $(sel).innerHTML = acheteurs.map(b => `<option value="${esc(b.buyer_id)}">${esc(b.buyer_name || b.buyer_id)} (${b.n_needs} besoin${b.n_needs > 1 ? "s" : ""})</option>`).join("");
+    if (avant && acheteurs.some(b => b.buyer_id === avant)) $(sel).value = avant; }
+  const choix = [], avant = $("besoin-choisi").value;
+  for (const b of acheteurs){ const needs = (await api(`/buyers/${encodeURIComponent(b.buyer_id)}/needs`)).data;
+    for (const n of needs) choix.push(`<option value="${esc(n.need_id)}">${esc((b.buyer_name || b.buyer_id) + " — " + (n.title || n.description).slice(0, 90))}</option>`); }
+  $("besoin-choisi").innerHTML = `<option value="">— saisir un texte libre —</option>` + choix.join("");
+  if (avant && [...$("besoin-choisi").options].some(o => o.value === avant)) $("besoin-choisi").value = avant;
+}
+async function besoinsChanges(){ await chargerBesoins(); await chargerChoix(); }
+// an unexpected error is said on the page, in French, instead of staying in the console
+function erreurInattendue(message){ const el = $("erreur-globale"); el.textContent = "Une erreur inattendue est survenue sur la page (" + message + "). Rechargez la page ; si elle se reproduit, signalez-la à l'équipe."; el.classList.remove("cache"); }
+window.addEventListener("error", ev => erreurInattendue(ev.message || "erreur"));
+window.addEventListener("unhandledrejection", ev => erreurInattendue((ev.reason && ev.reason.message) || String(ev.reason)));
 $("form-cle").addEventListener("submit", ev => { ev.preventDefault(); sessionStorage.setItem("matcher-cle", $("cle").value.trim()); $("cle").value = ""; connecter(); });
 $("deconnexion").addEventListener("click", () => { sessionStorage.removeItem("matcher-cle"); location.reload(); });
 
@@ -90,7 +102,7 @@ $("f").addEventListener("submit", async ev => {
   ev.preventDefault();
   const status = $("status"), box = $("results"); box.innerHTML = ""; $("procedure").innerHTML = "";
   const k = Number($("k").value || 10), besoin = $("besoin-choisi").value, f = filtres();
-  status.textContent = "Recherche en cours…";
+  status.textContent = "Recherche en cours…"; $("rechercher").disabled = true; box.setAttribute("aria-busy", "true");
   try {
     let data;
     if (besoin){
@@ -104,7 +116,7 @@ $("f").addEventListener("submit", async ev => {
       data = await api("/match", {method: "POST", json: body});
     }
     derniere = {need_id: data.need_id, text: $("text").value.trim(), versions: data.versions};
-    status.textContent = `${data.count} start-up trouvée(s)`;
+    status.textContent = data.count ? `${data.count} start-up trouvée${data.count > 1 ? "s" : ""}` : "Aucune start-up trouvée";
     if (data.procurement) $("procedure").innerHTML = `<div class="notice ${data.procurement.direct_award_possible ? "" : "non"}">${esc(data.procurement.message)}</div>`;
     const cpvs = (data.likely_cpv || []).map(c => `<button type="button" class="secondaire cpv-suggere" data-cpv="${esc(c.code)}" title="Relancer la recherche avec ce code CPV">${esc(c.division)}${c.label ? " – " + esc(c.label) : ""} (${Math.round(100 * c.probability)} %)</button>`).join(" ");
     $("procedure").innerHTML += cpvs ? `<div class="notice" id="cpv-probables">CPV probables du besoin : ${cpvs}</div>` : "";
@@ -112,6 +124,7 @@ $("f").addEventListener("submit", async ev => {
       ? `<div class="notice non" id="pas-clair">Aucune start-up ne correspond clairement à ce besoin : les résultats ci-dessous sont les plus proches, à vérifier. Précisez le besoin (ce qu'il faut faire, pour qui, avec quelles contraintes) pour de meilleures correspondances.</div>` : "";
     box.innerHTML = douteux + (data.results.map(r => carte(r, data.versions)).join("") || "<p>Aucune start-up ne correspond à ces filtres.</p>");
   } catch (e){ status.innerHTML = `<span class="erreur">Erreur : ${esc(e.message)}</span>`; }
+  finally { $("rechercher").disabled = false; box.removeAttribute("aria-busy"); }
 });
 $("results").addEventListener("click", async ev => {
   const b = ev.target.closest("button[data-verdict]"); if (!b) return;
@@ -141,7 +154,7 @@ $("table-besoins").addEventListener("click", async ev => {
     $("nb-edition").value = n.need_id; $("nb-id").value = n.need_id; $("nb-id").disabled = true; $("nb-acheteur").value = n.buyer_id; $("nb-acheteur-nom").value = n.buyer_name;
     $("nb-titre").value = n.title; $("nb-description").value = n.description; $("nb-segment").value = n.segment; $("nb-region").value = n.region;
     $("nb-montant").value = n.amount || ""; $("nb-cpv").value = (n.cpv || []).join("; "); $("titre-form-besoin").textContent = "Modifier le besoin " + n.need_id; }
-  if (s && confirm("Supprimer le besoin " + s.dataset.supprimer + " ?")){ await api(`/needs/${encodeURIComponent(s.dataset.supprimer)}`, {method: "DELETE"}); chargerBesoins(); }
+  if (s && confirm("Supprimer le besoin " + s.dataset.supprimer + " ?")){ await api(`/needs/${encodeURIComponent(s.dataset.supprimer)}`, {method: "DELETE"}); besoinsChanges(); }
 });
 $("form-besoin").addEventListener("submit", async ev => {
   ev.preventDefault();
@@ -152,7 +165,7 @@ $("form-besoin").addEventListener("submit", async ev => {
   const edition = $("nb-edition").value;
   if (!edition && $("nb-id").value.trim()) body.need_id = $("nb-id").value.trim();
   try { const n = edition ? await api(`/needs/${encodeURIComponent(edition)}`, {method: "PUT", json: body}) : await api("/needs", {method: "POST", json: body});
-    $("nb-status").textContent = "Besoin enregistré : " + n.need_id; viderForm(); chargerBesoins(); }
+    $("nb-status").textContent = "Besoin enregistré : " + n.need_id; viderForm(); besoinsChanges(); }
   catch (e){ $("nb-status").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
 });
 $("importer").addEventListener("click", async () => {
@@ -160,7 +173,7 @@ $("importer").addEventListener("click", async () => {
   const format = file.name.split(".").pop().toLowerCase();
   try { const r = await api(`/needs/import?format=${encodeURIComponent(format)}`, {method: "POST", body: file});
     $("import-status").innerHTML = `${r.read} lignes lues, ${r.inserted} ajoutées, ${r.updated} mises à jour, ${r.rejected} rejetées.` + (r.errors.length ? `<ul>${r.errors.map(e => `<li>${esc(e)}</li>`).join("")}</ul>` : "");
-    chargerBesoins(); }
+    besoinsChanges(); }
   catch (e){ $("import-status").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
 });
 
