@@ -18,7 +18,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     for path in args.files:
         kind = args.kind or next((k for k in ("suppliers", "needs", "labels", "qrels") if k in Path(path).stem.lower()), None)
         if kind is None:
-            print(f"{path}: cannot tell whether it holds suppliers, needs or labels: use --kind", file=sys.stderr)
+            print(
+                f"{path} : impossible de dire s'il contient des fournisseurs, des besoins ou des jugements : précisez --kind",
+                file=sys.stderr,
+            )
             return 2
         result = import_file(catalogue, "labels" if kind == "qrels" else kind, path, str(path), actor=_actor())
         print_report(f"{path} ({result.kind})", result.report)

@@ -55,7 +55,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
             )
     elif args.action == "revoke":
         if not keys.revoke(args.key_id, actor=f"cli:{os.environ.get('USER', 'local')}"):
-            raise SystemExit(f"keys: no active key {args.key_id!r}")
+            raise SystemExit(f"keys : aucune clé active « {args.key_id} »")
         print(f"Clé {args.key_id} révoquée.")
     elif args.action == "demo":
         from matcher.app import load_sample
