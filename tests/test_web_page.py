@@ -98,6 +98,18 @@ def _login(browser, base: str, token: str):
     return context, page
 
 
+def _contrast(color: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS ``rgb(…)`` colours."""
+
+    def luminance(css: str) -> float:
+        channels = [int(c) / 255 for c in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(color), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
 def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, browser) -> None:
     base, tokens, engine = server
     context, page = _login(browser, base, tokens["buyer"])
@@ -123,6 +135,10 @@ def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, br
     supplier = first.get_attribute("data-supplier")
     first.locator("button[data-verdict=shortlisted]").click()
     page.wait_for_selector(".avis-status:has-text('Avis enregistré')")
+    chosen = first.locator("button[data-verdict=shortlisted]")
+    assert chosen.get_attribute("aria-pressed") == "true"  # said to screen readers, not by colour alone
+    fg, bg = (chosen.evaluate(f"b => getComputedStyle(b).{p}") for p in ("color", "backgroundColor"))
+    assert _contrast(fg, bg) >= 4.5, (fg, bg)  # WCAG AA for its text
     from matcher.data.feedback import list_feedback
 
     stored = list_feedback(engine.catalogue)[0]

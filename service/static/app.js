@@ -132,7 +132,7 @@ $("results").addEventListener("click", async ev => {
   const body = {supplier_id: card.dataset.supplier, verdict: b.dataset.verdict, rank: Number(card.dataset.rank), versions: derniere.versions};
   if (derniere.need_id) body.need_id = derniere.need_id; else body.query_text = derniere.text;
   try { await api("/feedback", {method: "POST", json: body});
-    card.querySelectorAll("button[data-verdict]").forEach(x => x.classList.toggle("choisi", x === b));
+    card.querySelectorAll("button[data-verdict]").forEach(x => { x.classList.toggle("choisi", x === b); x.setAttribute("aria-pressed", String(x === b)); });
     out.textContent = " Avis enregistré : " + b.textContent; }
   catch (e){ out.innerHTML = ` <span class="erreur">${esc(e.message)}</span>`; }
 });
