@@ -8,7 +8,7 @@ the messages: a message may be reworded, a code never changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 #: the machine code of an error answer, by HTTP status
@@ -101,7 +101,7 @@ def french_message(error: dict[str, Any]) -> str:
     return translate(ctx) if translate is not None else "valeur refusée"
 
 
-def field_errors(raw: list[dict[str, Any]]) -> list[dict[str, str]]:
+def field_errors(raw: Sequence[Any]) -> list[dict[str, str]]:
     """Each invalid field: its dotted name (without ``body``/``query``/``path``), its code and its French message."""
     return [
         {
@@ -113,7 +113,7 @@ def field_errors(raw: list[dict[str, Any]]) -> list[dict[str, str]]:
     ]
 
 
-def error_response(status: int, detail: str, errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> Any:
+def error_response(status: int, detail: str, errors: list[dict[str, str]] | None = None, headers: Mapping[str, str] | None = None) -> Any:
     """The one error answer: ``{"code", "detail", "errors"}`` with this HTTP status."""
     from fastapi.responses import JSONResponse
 
