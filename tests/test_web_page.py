@@ -197,6 +197,9 @@ def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, 
     page.click("button[data-onglet=stats]")
     page.wait_for_selector("#graphiques svg rect")
     assert page.locator("#graphiques figure").count() >= 4
+    labels = page.locator("#graphiques svg text").all_text_contents()  # a label's text follows its <title> (the full name)
+    assert any(t.endswith("Santé") for t in labels) and not any(t.endswith("sante") for t in labels)  # names, not codes
+    assert not any("&amp;" in t or "&#" in t for t in labels)  # never a name cut inside an escaped character
     page.screenshot(path=str(ARTIFACTS / "staff-statistics.png"), full_page=True)
 
     page.click("button[data-onglet=inverse]")  # the reverse question, from a name staff know

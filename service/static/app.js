@@ -203,8 +203,9 @@ $("export-tous").addEventListener("click", () => telecharger("/shortlists/export
 
 function barres(titre, valeurs){
   const entrees = Object.entries(valeurs), max = Math.max(1, ...entrees.map(([, v]) => v)), h = 20 * entrees.length + 10;
-  return `<figure><figcaption><strong>${esc(titre)}</strong></figcaption><svg width="640" height="${h}" role="img" aria-label="${esc(titre)}">` +
-    entrees.map(([k, v], i) => `<text x="0" y="${20 * i + 14}">${esc(k).slice(0, 32)}</text><rect x="220" y="${20 * i + 3}" width="${Math.round(360 * v / max)}" height="14" fill="#000091"></rect><text x="${226 + Math.round(360 * v / max)}" y="${20 * i + 14}">${v}</text>`).join("") + `</svg></figure>`;
+  return `<figure><figcaption><strong>${esc(titre)}</strong></figcaption><svg class="graphique" viewBox="0 0 640 ${h}" width="640" height="${h}" role="img" aria-label="${esc(titre)}">` +
+    entrees.map(([k, v], i) => { const nom = k || "non renseigné", court = nom.length > 34 ? nom.slice(0, 33) + "…" : nom;
+      return `<text x="0" y="${20 * i + 14}"><title>${esc(nom)} : ${v}</title>${esc(court)}</text><rect x="220" y="${20 * i + 3}" width="${Math.round(360 * v / max)}" height="14" fill="#000091"></rect><text x="${226 + Math.round(360 * v / max)}" y="${20 * i + 14}">${v.toLocaleString("fr-FR")}</text>`; }).join("") + `</svg></figure>`;
 }
 async function chargerStats(){
   if (moi.role === "buyer") return;
@@ -212,7 +213,7 @@ async function chargerStats(){
   const parMinistere = Object.fromEntries(s.by_ministry.map(m => [m.buyer_name || m.buyer_id, m.startups]));
   const tailles = Object.fromEntries(Object.entries(s.by_size).map(([k, v]) => [TAILLES[k] || k, v]));
   $("graphiques").innerHTML = `<p class="meta">Start-up des listes (${s.k} par ministère).</p>` + barres("Par région", s.by_region) + barres("Par segment", Object.fromEntries(Object.entries(s.by_segment).map(([k, v]) => [segment(k), v]))) +
-    barres("Par ministère", parMinistere) + barres("Par taille d'entreprise", tailles) + (Object.keys(s.feedback).length ? barres("Avis reçus", s.feedback) : "");
+    barres("Par ministère", parMinistere) + barres("Par taille d'entreprise", tailles) + (Object.keys(s.feedback).length ? barres("Avis reçus", Object.fromEntries(Object.entries(s.feedback).map(([k, v]) => [(AVIS.find(([code]) => code === k) || [k, k])[1], v]))) : "");
 }
 async function besoinsDe(id){
   try { const d = await api(`/suppliers/${encodeURIComponent(id)}/needs`);
