@@ -83,8 +83,8 @@ class Console:
         assert not self.errors, "the page reported errors (CSP violations included):\n" + "\n".join(self.errors)
 
 
-def _login(browser, base: str, token: str):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000}, locale="fr-FR")
+def _login(browser, base: str, token: str, width: int = 1280):
+    context = browser.new_context(accept_downloads=True, viewport={"width": width, "height": 1000}, locale="fr-FR")
     page = context.new_page()
     page.console = Console(page)  # checked at the end of each test: the page runs under the service's strict CSP
     response = page.goto(base + "/")
@@ -227,4 +227,30 @@ def test_the_api_reference_works_offline_under_the_csp(server, browser) -> None:
     page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
     assert page.locator(".swagger-ui .opblock").count() > 20
     console.assert_clean()
+    context.close()
+
+
+def test_no_screen_overflows_sideways_on_a_phone(server, browser) -> None:
+    """At 390 px (a phone), no screen is wider than the window: nothing to scroll sideways."""
+    base, tokens, _ = server
+    context, page = _login(browser, base, tokens["staff"], width=390)
+    page.fill("#text", "Plateforme de téléconsultation pour nos centres de santé et nos EHPAD")
+    page.click("#rechercher")
+    page.wait_for_selector(".result")
+    for tab, ready in (
+        ("recherche", ".result"),
+        ("besoins", "#table-besoins tr"),
+        ("listes", None),
+        ("stats", "#graphiques svg"),
+        ("inverse", None),
+    ):
+        page.click(f"button[data-onglet={tab}]")
+        if tab == "listes":
+            page.click("#voir-liste")
+            ready = "#liste table"
+        if ready:
+            page.wait_for_selector(ready)
+        width = page.locator("html").evaluate("e => [e.scrollWidth, e.clientWidth]")
+        assert width[0] <= width[1], (tab, width)
+    page.console.assert_clean()
     context.close()
