@@ -154,6 +154,12 @@ def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, br
     page.wait_for_function("document.getElementById('text').value.length > 0")
     page.click("#rechercher")
     page.wait_for_selector("#procedure .notice.non")
+
+    page.click("button[data-onglet=besoins]")  # the buyer's other screen: its organisation's needs
+    page.wait_for_selector("#table-besoins tr td")
+    screen = page.inner_text("#besoins")
+    for internal in ("reranker", "score", "encodeur", "sante", "numerique"):
+        assert internal not in screen, internal
     page.console.assert_clean()
     context.close()
 
