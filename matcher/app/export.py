@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from matcher.data.schema import SIZE_LABELS_FR
+from matcher.data.schema import SEGMENT_LABELS_FR, SIZE_LABELS_FR
 from matcher.ranking.shortlist import ShortlistEntry
 
 if TYPE_CHECKING:  # the engine imports nothing from here; the type is only for readers and mypy
@@ -186,7 +186,7 @@ SHORTLIST_COLUMNS = [
 def shortlist_rows(engine: Engine, buyer_id: str, buyer_name: str, entries: list[ShortlistEntry]) -> list[list[Any]]:
     """One export row per start-up of a ministry's list (``SHORTLIST_COLUMNS``), stamped with the versions that ranked it."""
     versions = engine.versions()
-    stamp = f"encodeur {versions['encoder']} ; index {versions['index']} ; reranker {versions['reranker']}"
+    stamp = f"encodeur {versions['encoder']} ; index {versions['index']} ; second étage {versions['reranker']}"
     rows = []
     for e in entries:
         s = engine.corpus.suppliers[e.supplier]
@@ -199,7 +199,7 @@ def shortlist_rows(engine: Engine, buyer_id: str, buyer_name: str, entries: list
                 s.name,
                 e.score,
                 s.region,
-                ", ".join(s.segments),
+                ", ".join(SEGMENT_LABELS_FR.get(code, code) for code in s.segments),
                 SIZE_LABELS_FR.get(s.size, ""),
                 "oui" if s.is_sme else "non",
                 ", ".join(s.tags),

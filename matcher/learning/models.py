@@ -52,7 +52,7 @@ def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, 
 
     ref = settings.reranker.strip()
     if ref.lower() in ("", "none"):
-        return None, {"reranker": "none", "why": "hand-set weights asked for (MATCHER_RERANKER=none)"}
+        return None, {"reranker": "none", "why": "poids fixés à la main, demandés (MATCHER_RERANKER=none)"}
     folder: Path | None = None
     source = ""
     if ref in ("champion", "candidate") or ref.isdigit():
@@ -61,18 +61,18 @@ def open_reranker(settings: Settings, encoder: Encoder) -> tuple[Any, dict[str, 
         if version is not None:
             folder, source = registry.files(version), f"{REGISTERED_NAME} v{version} ({ref})"  # type: ignore[union-attr]
         elif ref == "champion":
-            folder, source = settings.models_dir / "reranker", "shipped in models/reranker (no champion in the registry)"
+            folder, source = settings.models_dir / "reranker", "livré dans models/reranker (pas de champion au registre)"
         else:
-            return None, {"reranker": "none", "why": f"no registry version {ref!r}: hand-set weights"}
+            return None, {"reranker": "none", "why": f"pas de version {ref!r} au registre : poids fixés à la main"}
     else:
         folder = settings.reranker_dir
         source = str(folder)
     try:
         model, manifest = load_model(folder, encoder.key)
     except FileNotFoundError:
-        return None, {"reranker": "none", "why": f"no trained reranker in {folder}: hand-set weights"}
+        return None, {"reranker": "none", "why": f"pas de second étage entraîné dans {folder} : poids fixés à la main"}
     except ValueError as exc:
-        log.warning("%s; using the hand-set weights", exc)
+        log.warning("%s ; poids fixés à la main", exc)
         return None, {"reranker": "none", "why": str(exc)}
     info = {"reranker": source, "version": manifest.get("version", ""), "trained_on": manifest.get("training", {})}
     if isinstance(model, RegimeScorer):
