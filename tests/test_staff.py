@@ -67,6 +67,9 @@ def test_exports_open_cleanly_and_neutralise_formulas(with_evil_supplier) -> Non
     every = client.get("/shortlists/export?format=xlsx&k=2", headers=_h(tokens, "staff"))
     frame = pd.read_excel(io.BytesIO(every.content))
     assert frame["Acheteur (id)"].nunique() >= 6
+    segments = {name.strip() for cell in frame["Segments"].dropna() for name in str(cell).split(",")}
+    assert segments and segments <= {"Santé", "Prestations intellectuelles", "Services numériques", "Immobilier"}  # names, not codes
+    assert all(str(v).startswith("encodeur ") and " second étage " in str(v) for v in frame["Versions"])  # French for staff
 
 
 def test_exposure_balancing_caps_and_spreads(keyed_app) -> None:
