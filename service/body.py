@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from matcher.app.vocabulary import number_fr
 from matcher.settings import MAX_JSON_BODY_BYTES, MAX_UPLOAD_BYTES
 
 from .schemas.messages import error_response
@@ -36,7 +37,7 @@ def body_cap(path: str) -> int:
 
 def _detail(cap: int) -> str:
     what = "file : le fichier" if cap == MAX_UPLOAD_BYTES else "body : le corps de la requête"
-    return f"{what} dépasse {cap // (1024 * 1024)} Mo ({cap:,} octets)".replace(",", "\u202f")
+    return f"{what} dépasse {cap // (1024 * 1024)} Mo ({number_fr(cap)} octets)"
 
 
 def _refusal(cap: int) -> JSONResponse:

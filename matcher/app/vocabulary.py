@@ -8,6 +8,7 @@ from embeddings import ENCODERS, EncoderBusy
 from matcher.data.catalogue import NeedExists
 from matcher.data.feedback import VERDICTS
 from matcher.data.fields import RecordError, canonical_id, check_unicode, normalize_cpv, unicode_problem
+from matcher.data.french import count_fr, number_fr
 from matcher.data.ingest import SUPPORTED, ImportReport, InputFileError
 from matcher.data.schema import SEGMENT_LABELS_FR, SEGMENTS, SIZE_LABELS_FR, SIZES, Need, Supplier
 from matcher.ops.access import ROLES, Principal
@@ -16,6 +17,8 @@ from matcher.ranking.rank import Filters, Query
 from matcher.ranking.shortlist import ShortlistEntry
 
 __all__ = [
+    "count_fr",
+    "number_fr",
     "ENCODERS",
     "ROLES",
     "SEGMENTS",

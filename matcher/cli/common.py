@@ -19,16 +19,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def decimal_fr(value: float, digits: int) -> str:
-    """A number with ``digits`` decimals as French writes it (decimal comma): staff tables."""
-    return f"{value:.{digits}f}".replace(".", ",")
-
-
-def plural(n: int, one: str, many: str) -> str:
-    """``n`` with its noun, singular for 0 and 1 as French does."""
-    return f"{n} {one if n < 2 else many}"
-
-
 def print_report(title: str, report: ImportReport) -> None:
     print(f"{title} : {report.summary()}", file=sys.stderr)
 

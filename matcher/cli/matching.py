@@ -8,8 +8,8 @@ import textwrap
 from pathlib import Path
 
 from matcher.app.export import SHORTLIST_COLUMNS, shortlist_rows, write_csv, write_xlsx
-from matcher.app.vocabulary import canonical_id, unicode_problem
-from matcher.cli.common import check_k, decimal_fr, filters_of, plural, settings_from
+from matcher.app.vocabulary import canonical_id, count_fr, number_fr, unicode_problem
+from matcher.cli.common import check_k, filters_of, settings_from
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -51,7 +51,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         return 0
     print(f"Besoin : {text}\n")
     for r in results:
-        print(f"{r.rank:>3}. {r.supplier.name}  (score {decimal_fr(r.score, 3)}, {r.supplier.region or 'région inconnue'})")
+        print(f"{r.rank:>3}. {r.supplier.name}  (score {number_fr(r.score, 3)}, {r.supplier.region or 'région inconnue'})")
         for reason in r.explanation.reasons:
             print(textwrap.fill(reason, width=100, initial_indent="       - ", subsequent_indent="         "))
     if not results:
@@ -76,12 +76,12 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
     for buyer_id, _, n_needs in buyers:
         needs, entries = shortlists.shortlist(engine, buyer_id, args.k)
         name = next((n.buyer_name for n in needs if n.buyer_name), "")  # the service's rule: the export is the same file
-        print(f"\n=== Liste de start-up pertinentes — {name or buyer_id} ({plural(n_needs, 'besoin', 'besoins')}) ===")
+        print(f"\n=== Liste de start-up pertinentes — {name or buyer_id} ({count_fr(n_needs, 'besoin', 'besoins')}) ===")
         print(f"{'rang':>4}  {'start-up':<34} {'score':>6}  {'région':<28} besoins couverts")
         for e in entries:
             supplier = engine.corpus.suppliers[e.supplier]
             covered = ", ".join(f"{nid} (#{rank})" for nid, _, rank in e.needs)
-            print(f"{e.rank:>4}  {supplier.name[:34]:<34} {decimal_fr(e.score, 2):>6}  {supplier.region[:28]:<28} {covered}")
+            print(f"{e.rank:>4}  {supplier.name[:34]:<34} {number_fr(e.score, 2):>6}  {supplier.region[:28]:<28} {covered}")
         rows += shortlist_rows(engine, buyer_id, name, entries)  # the service's export: same columns, same cells
     if args.csv:
         write_csv(args.csv, SHORTLIST_COLUMNS, rows)
@@ -96,7 +96,7 @@ def cmd_buyers(args: argparse.Namespace) -> int:
     from matcher.app import open_catalogue
 
     for buyer_id, name, n in open_catalogue(settings_from(args), with_sample=True).buyers():
-        print(f"{buyer_id:<24} {name:<50} {plural(n, 'besoin', 'besoins')}")
+        print(f"{buyer_id:<24} {name:<50} {count_fr(n, 'besoin', 'besoins')}")
     return 0
 
 

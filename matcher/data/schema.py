@@ -7,6 +7,7 @@ field, so that importers can report ``file:line: field: message``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -108,6 +109,10 @@ class Supplier:
         """An SME in the European sense (micro-enterprises included): size micro or pme; the tag ``pme``
         only where no size is recorded (a recorded size wins over a tag)."""
         return self.size in ("micro", "pme") if self.size else "pme" in self.tags
+
+    def fits_sizes(self, sizes: Sequence[str]) -> bool:
+        """Whether it is of one of these sizes, ``pme`` meaning any SME as its badge says (``is_sme``)."""
+        return self.size in sizes or ("pme" in sizes and self.is_sme)
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> Supplier:

@@ -65,7 +65,13 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Folded words without stop words (no stemming): the terms a person recognises."""
+    # ``_is_term``'s test, inlined: this runs on every word of every document the lexical index reads
     return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def _is_term(word: str) -> bool:
+    """A folded word that carries meaning (what ``words`` keeps): not a stop word, two letters or more, or a number."""
+    return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
 
 
 _WRITTEN_WORD = re.compile(r"[^\W_]+")
@@ -77,7 +83,7 @@ def written_words(text: str) -> list[tuple[str, str]]:
     for raw in _WRITTEN_WORD.findall(repair(text).lower()):
         pieces = _WORD.findall(fold(raw))
         for piece in pieces:
-            if piece not in STOPWORDS and (len(piece) > 1 or piece.isdigit()):
+            if _is_term(piece):
                 out.append((piece, raw if len(pieces) == 1 else piece))
     return out
 

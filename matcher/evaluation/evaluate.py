@@ -314,7 +314,7 @@ def evaluation_run_name(config: dict[str, Any]) -> str:
     """A run name that says what was measured: the benchmark, the encoder and the scorer (MLflow would pick two random words)."""
     reranker = config.get("reranker") or {}
     scorer = reranker.get("reranker", "none")
-    scorer = "hand-set weights" if scorer in ("none", "", None) else f"{scorer}@{reranker.get('version', '')}".rstrip("@")
+    scorer = "poids fixés à la main" if scorer in ("none", "", None) else f"{scorer}@{reranker.get('version', '')}".rstrip("@")
     return f"{Path(str(config.get('benchmark', 'benchmark'))).name} · {config.get('encoder', '?')} · {scorer}"
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from matcher.data.french import number_fr
+
 #: article allowing innovative purchases under the threshold without advertising or competition
 INNOVATIVE_PURCHASE_ARTICLE = "article R2122-9-1 du Code de la commande publique"
 
 
 def _euros(amount: float) -> str:
-    return f"{amount:,.0f}".replace(",", "\u202f") + " € HT"
+    return number_fr(amount, 0) + " € HT"
 
 
 def procurement_notice(amount: float | None, threshold: float) -> dict | None:

@@ -175,7 +175,7 @@ class Ranker:
                 continue
             if filters.tags and not set(filters.tags) <= set(s.tags):
                 continue
-            if filters.sizes and s.size not in filters.sizes and not ("pme" in filters.sizes and s.is_sme):
+            if filters.sizes and not s.fits_sizes(filters.sizes):
                 continue
             keep.append(i)
         return np.asarray(keep, dtype=np.int64)

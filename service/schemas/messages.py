@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from fastapi.responses import JSONResponse
+
+from matcher.app.vocabulary import count_fr, number_fr
+
 #: the machine code of an error answer, by HTTP status
 STATUS_CODES: dict[int, str] = {
     400: "invalid_body",
@@ -31,60 +35,37 @@ def status_code_name(status: int) -> str:
     return STATUS_CODES.get(status, "error" if status < 500 else "server_error")
 
 
-def _n(value: Any, one: str, many: str) -> str:
-    """``value`` with its French noun, singular for 0 and 1 (French usage), plural above."""
-    try:
-        count = float(value)
-    except (TypeError, ValueError):
-        return f"{value} {many}"
-    return f"{_number(count)} {one if abs(count) < 2 else many}"
-
-
-def _number(value: Any) -> str:
-    """A number as French writes it: decimal comma, narrow no-break space between thousands."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if number.is_integer() and abs(number) < 1e15:
-        return f"{int(number):,}".replace(",", "\u202f")
-    return f"{number:,.6g}".replace(",", "\u202f").replace(".", ",")
-
-
-#: Pydantic error type → the French message (``ctx`` holds the limits)
-_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "missing": lambda c: "est obligatoire",
-    "extra_forbidden": lambda c: "n'est pas un champ connu",
-    "string_type": lambda c: "doit être un texte",
-    "string_too_short": lambda c: f"doit contenir au moins {_n(c.get('min_length'), 'caractère', 'caractères')}",
-    "string_too_long": lambda c: f"doit contenir au plus {_n(c.get('max_length'), 'caractère', 'caractères')}",
-    "string_pattern_mismatch": lambda c: "n'a pas la forme attendue",
-    "int_type": lambda c: "doit être un nombre entier",
-    "int_parsing": lambda c: "doit être un nombre entier",
-    "int_from_float": lambda c: "doit être un nombre entier",
-    "float_type": lambda c: "doit être un nombre",
-    "float_parsing": lambda c: "doit être un nombre",
-    "finite_number": lambda c: "doit être un nombre fini",
-    "bool_type": lambda c: "doit valoir true ou false",
-    "bool_parsing": lambda c: "doit valoir true ou false",
-    "greater_than": lambda c: f"doit être supérieur à {_number(c.get('gt'))}",
-    "greater_than_equal": lambda c: f"doit être supérieur ou égal à {_number(c.get('ge'))}",
-    "less_than": lambda c: f"doit être inférieur à {_number(c.get('lt'))}",
-    "less_than_equal": lambda c: f"doit être inférieur ou égal à {_number(c.get('le'))}",
-    "list_type": lambda c: "doit être une liste",
-    "too_short": lambda c: f"doit contenir au moins {_n(c.get('min_length'), 'élément', 'éléments')}",
-    "too_long": lambda c: f"doit contenir au plus {_n(c.get('max_length'), 'élément', 'éléments')}",
-    "dict_type": lambda c: "doit être un objet JSON",
-    "model_type": lambda c: "doit être un objet JSON",
-    "model_attributes_type": lambda c: "doit être un objet JSON",
+#: Pydantic error types that read the same to a person, and their French message
+_FIXED: dict[tuple[str, ...], str] = {
+    ("missing",): "est obligatoire",
+    ("extra_forbidden",): "n'est pas un champ connu",
+    ("string_type",): "doit être un texte",
+    ("string_pattern_mismatch",): "n'a pas la forme attendue",
+    ("int_type", "int_parsing", "int_from_float"): "doit être un nombre entier",
+    ("float_type", "float_parsing"): "doit être un nombre",
+    ("finite_number",): "doit être un nombre fini",
+    ("bool_type", "bool_parsing"): "doit valoir true ou false",
+    ("list_type",): "doit être une liste",
+    ("dict_type", "model_type", "model_attributes_type"): "doit être un objet JSON",
+    ("json_invalid",): "JSON invalide",
+    ("json_type",): "doit être du JSON",
+    ("date_from_datetime_parsing", "date_parsing"): "doit être une date AAAA-MM-JJ",
+    ("url_parsing",): "doit être une adresse web",
+}
+#: Pydantic error types whose message quotes their limit (``ctx``)
+_WITH_LIMIT: dict[str, Callable[[dict[str, Any]], str]] = {
+    "string_too_short": lambda c: f"doit contenir au moins {count_fr(c.get('min_length'), 'caractère', 'caractères')}",
+    "string_too_long": lambda c: f"doit contenir au plus {count_fr(c.get('max_length'), 'caractère', 'caractères')}",
+    "too_short": lambda c: f"doit contenir au moins {count_fr(c.get('min_length'), 'élément', 'éléments')}",
+    "too_long": lambda c: f"doit contenir au plus {count_fr(c.get('max_length'), 'élément', 'éléments')}",
+    "greater_than": lambda c: f"doit être supérieur à {number_fr(c.get('gt'))}",
+    "greater_than_equal": lambda c: f"doit être supérieur ou égal à {number_fr(c.get('ge'))}",
+    "less_than": lambda c: f"doit être inférieur à {number_fr(c.get('lt'))}",
+    "less_than_equal": lambda c: f"doit être inférieur ou égal à {number_fr(c.get('le'))}",
     "literal_error": lambda c: f"doit valoir {c.get('expected', 'une des valeurs permises')}".replace(" or ", " ou "),
     "enum": lambda c: f"doit valoir {c.get('expected', 'une des valeurs permises')}".replace(" or ", " ou "),
-    "json_invalid": lambda c: "JSON invalide",
-    "json_type": lambda c: "doit être du JSON",
-    "date_from_datetime_parsing": lambda c: "doit être une date AAAA-MM-JJ",
-    "date_parsing": lambda c: "doit être une date AAAA-MM-JJ",
-    "url_parsing": lambda c: "doit être une adresse web",
 }
+_FIXED_BY_TYPE = {kind: text for kinds, text in _FIXED.items() for kind in kinds}
 
 
 def french_message(error: dict[str, Any]) -> str:
@@ -97,7 +78,9 @@ def french_message(error: dict[str, Any]) -> str:
         reason = ctx.get("error")
         text = str(reason) if reason is not None else str(error.get("msg", ""))
         return text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    translate = _MESSAGES.get(kind)
+    if kind in _FIXED_BY_TYPE:
+        return _FIXED_BY_TYPE[kind]
+    translate = _WITH_LIMIT.get(kind)
     return translate(ctx) if translate is not None else "valeur refusée"
 
 
@@ -113,8 +96,8 @@ def field_errors(raw: Sequence[Any]) -> list[dict[str, str]]:
     ]
 
 
-def error_response(status: int, detail: str, errors: list[dict[str, str]] | None = None, headers: Mapping[str, str] | None = None) -> Any:
+def error_response(
+    status: int, detail: str, errors: list[dict[str, str]] | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """The one error answer: ``{"code", "detail", "errors"}`` with this HTTP status."""
-    from fastapi.responses import JSONResponse
-
     return JSONResponse({"code": status_code_name(status), "detail": detail, "errors": errors or []}, status_code=status, headers=headers)
