@@ -19,10 +19,14 @@ endif
 # The browser tests drive Debian's Chromium (Playwright never downloads a browser).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# the State's design system the page serves, and the OpenID Connect provider the tests run
+	@command -v npm >/dev/null 2>&1 || { echo "Installing Debian's nodejs and npm"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
 	@# remember where the public data sets are (CPV labels improve ranking); edit .env to change
 	@if [ -n "$(SHARED_DATA)" ] && [ ! -f .env ]; then echo "MATCHER_SHARED_DATA_DIR=$(abspath $(SHARED_DATA))" > .env; fi
 	touch $@

@@ -85,6 +85,17 @@ class Settings(BaseSettings):
         ge=0,
         description="Innovative purchases under this amount (euros HT) may be awarded without advertising or competition.",
     )
+    state_deployment: bool = Field(
+        default=False,
+        description=(
+            "The deployment is the State's own (a gouv.fr service): the page then carries the State's marks "
+            "(the Marianne block, « République française ») and the Marianne typeface. Leave false anywhere else."
+        ),
+    )
+    design_system_dir: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parents[1] / "node_modules" / "@gouvfr" / "dsfr" / "dist",
+        description="The State's design system (npm @gouvfr/dsfr, its dist/ folder) the page is served with.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

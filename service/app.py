@@ -2,7 +2,8 @@
 
 Routes are grouped by who uses them: ``matching`` (buyers and staff), ``needs`` (recording
 needs), ``shortlists`` (ministry lists, exports, statistics), ``feedback`` and ``admin``.
-Every route but ``/`` (and its files under ``/static``), ``/health`` and the OpenAPI pages needs
+Every route but the screens (``/``, ``/informations``, their files under ``/static`` and the design
+system's under ``/dsfr``), ``/health`` and the OpenAPI pages needs
 an API key, checked before the body is read, then rate-limited per key (``service.auth``).
 Bodies are capped while they are read (1 MiB; 10 MB for file imports); every answer carries
 security headers, HTML ones a strict CSP (``service.headers``); every request is logged as JSON
@@ -19,7 +20,7 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,7 +29,7 @@ from matcher.app.ops import KeyStore
 from matcher.app.vocabulary import EncoderBusy
 from matcher.settings import Settings
 
-from . import admin, feedback, matching, needs, observability, shortlists
+from . import admin, feedback, matching, needs, observability, pages, shortlists
 from .auth import Authenticate
 from .body import BodyLimit
 from .headers import SecurityHeaders
@@ -92,8 +93,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         )
 
     @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+    def page() -> HTMLResponse:
+        return HTMLResponse(pages.render("index.html", settings))
+
+    @app.get("/informations", include_in_schema=False)
+    def informations() -> HTMLResponse:
+        return HTMLResponse(pages.render("informations.html", settings))
 
     @app.get("/docs", include_in_schema=False)
     def api_reference() -> FileResponse:
@@ -101,6 +106,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.mount("/static/docs", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if settings.design_system_dir.is_dir():
+        app.mount("/dsfr", StaticFiles(directory=settings.design_system_dir), name="dsfr")
+    else:
+        log.warning("the design system is missing at %s (run `make install`): the page is served unstyled", settings.design_system_dir)
     for module in (matching, needs, shortlists, feedback, admin):
         app.include_router(module.router)
     # middleware: the last added runs first — logs, security headers, the key check, then the body cap

@@ -31,20 +31,37 @@ function highlight(text, terms){
   for (let i = 0; i < text.length; i++){ if (marked[i] !== open){ out += marked[i] ? "<mark>" : "</mark>"; open = marked[i]; } out += esc(text[i]); }
   return out + (open ? "</mark>" : "");
 }
+// the design system's pieces, written once: an error alert, a table with its caption, a busy button
+const alerte = (message, type = "error") => `<div class="fr-alert fr-alert--${type} fr-alert--sm fr-my-2w"><p>${esc(message)}</p></div>`;
+function tableau(legende, tetes, lignes, id = ""){
+  return `<div class="fr-table fr-table--no-caption fr-mt-2w"${id ? ` id="${id}-cadre"` : ""}><div class="fr-table__wrapper"><div class="fr-table__container"><div class="fr-table__content">
+   <table${id ? ` id="${id}"` : ""}><caption>${esc(legende)}</caption><thead><tr>${tetes.map(t => `<th scope="col">${esc(t)}</th>`).join("")}</tr></thead>
+   <tbody>${lignes.join("")}</tbody></table></div></div></div></div>`;
+}
+// an action longer than a moment says so: the button is disabled and marked busy until it ends
+async function occupe(bouton, action){
+  bouton.disabled = true; bouton.setAttribute("aria-busy", "true");
+  try { return await action(); } finally { bouton.disabled = false; bouton.removeAttribute("aria-busy"); }
+}
 function montrer(onglet){
   document.querySelectorAll(".onglet").forEach(s => s.classList.toggle("cache", s.id !== onglet));
-  document.querySelectorAll("#onglets button").forEach(b => b.classList.toggle("actif", b.dataset.onglet === onglet));
+  document.querySelectorAll("#onglets [data-onglet]").forEach(a => a.dataset.onglet === onglet ? a.setAttribute("aria-current", "page") : a.removeAttribute("aria-current"));
+  const menu = $("menu-ecrans");  // on a phone the menu is a dialog: closed once a screen is chosen
+  if (window.dsfr && menu.classList.contains("fr-modal--opened")) window.dsfr(menu).modal.conceal();
   if (onglet === "besoins") chargerBesoins();
   if (onglet === "stats") chargerStats();
 }
-document.querySelectorAll("#onglets button").forEach(b => b.addEventListener("click", () => montrer(b.dataset.onglet)));
+document.querySelectorAll("#onglets [data-onglet]").forEach(a => a.addEventListener("click", ev => { ev.preventDefault(); montrer(a.dataset.onglet); }));
 
 async function connecter(){
   try { moi = await api("/me"); }
-  catch (e){ sessionStorage.removeItem("matcher-cle"); $("connexion").classList.remove("cache"); $("status").textContent = ""; alert("Clé refusée : " + e.message); return; }
+  catch (e){ sessionStorage.removeItem("matcher-cle"); $("connexion").classList.remove("cache");
+    $("groupe-cle").classList.add("fr-input-group--error"); $("cle").classList.add("fr-input--error"); $("cle").setAttribute("aria-invalid", "true");
+    $("cle-message").textContent = "Clé refusée : " + e.message; $("cle-message").classList.remove("cache"); $("cle").focus(); return; }
   const roles = {buyer:"acheteur", staff:"équipe French Tech", admin:"administration"};
-  $("qui").textContent = `Connecté : ${moi.name} (${roles[moi.role]}${moi.buyer_id ? " — " + moi.buyer_id : ""})`;
-  $("connexion").classList.add("cache"); $("session").classList.remove("cache");
+  $("qui").textContent = `${moi.name} (${roles[moi.role]}${moi.buyer_id ? " — " + moi.buyer_id : ""})`;
+  $("groupe-cle").classList.remove("fr-input-group--error"); $("cle").classList.remove("fr-input--error"); $("cle").removeAttribute("aria-invalid"); $("cle-message").classList.add("cache");
+  $("connexion").classList.add("cache"); for (const id of ["session", "session-fin", "bouton-menu"]) $(id).classList.remove("cache");
   const staff = moi.role !== "buyer";
   document.querySelectorAll("[data-role=staff]").forEach(el => el.classList.toggle("cache", !staff));
   await chargerChoix();
@@ -65,7 +82,7 @@ async function chargerChoix(){
 }
 async function besoinsChanges(){ await chargerBesoins(); await chargerChoix(); }
 // an unexpected error is said on the page, in French, instead of staying in the console
-function erreurInattendue(message){ const el = $("erreur-globale"); el.textContent = "Une erreur inattendue est survenue sur la page (" + message + "). Rechargez la page ; si elle se reproduit, signalez-la à l'équipe."; el.classList.remove("cache"); }
+function erreurInattendue(message){ const el = $("erreur-globale"); $("erreur-globale-texte").textContent = "Une erreur inattendue est survenue sur la page (" + message + "). Rechargez la page ; si elle se reproduit, signalez-la à l'équipe."; el.classList.remove("cache"); }
 window.addEventListener("error", ev => erreurInattendue(ev.message || "erreur"));
 window.addEventListener("unhandledrejection", ev => erreurInattendue((ev.reason && ev.reason.message) || String(ev.reason)));
 $("form-cle").addEventListener("submit", ev => { ev.preventDefault(); sessionStorage.setItem("matcher-cle", $("cle").value.trim()); $("cle").value = ""; connecter(); });
@@ -77,15 +94,27 @@ function filtres(){
   if (seg) f.segments = [seg]; if (reg) f.regions = [reg]; if (taille) f.sizes = [taille]; if (tags.length) f.tags = tags;
   return f;
 }
+// the confidence in words and colour (never colour alone): the calibrated level of the ranking
+const NIVEAUX = {forte: "fr-badge--success", possible: "fr-badge--warning", faible: ""};
 function carte(r, versions){
-  const badges = (r.is_sme ? `<span class="badge pme">PME</span>` : "") + (r.tags || []).filter(t => t !== "pme").map(t => `<span class="badge">${esc(t)}</span>`).join("");
-  const confiance = r.confidence ? `<span class="badge confiance ${esc(r.confidence)}" title="Probabilité estimée que la correspondance soit pertinente : ${Math.round(100 * r.probability)} %">correspondance ${esc(r.confidence)}</span>` : "";
-  return `<div class="result" data-supplier="${esc(r.supplier_id)}" data-rank="${r.rank}"><h3>${r.rank}. ${esc(r.name)} ${badges} ${confiance}</h3>
-   <div class="meta">${esc(r.region || "région inconnue")} · ${esc((r.segments || []).map(segment).join(", ") || "segment non renseigné")}${r.size ? " · " + esc(TAILLES[r.size] || r.size) : ""}</div>
-   <ul class="preuves">${r.explanation.evidence.map(e => `<li>${e.kind === "reference" ? "Marché" + (e.buyer_name ? " pour " + esc(e.buyer_name) : "") + (e.date ? " (" + esc(e.date.slice(0, 4)) + ")" : "") + " : " : ""}${highlight(e.text, e.terms)}</li>`).join("")}</ul>
-   <ul class="raisons">${r.explanation.reasons.filter(x => !x.startsWith("Preuve")).map(x => `<li>${esc(x)}</li>`).join("")}</ul>
-   ${moi && moi.role !== "buyer" ? `<details class="meta"><summary>Détails techniques</summary>score ${r.score.toLocaleString("fr-FR", {maximumFractionDigits: 3})} · encodeur ${esc(versions.encoder)} · second étage ${esc(versions.reranker)} · index ${esc(versions.index)}</details>` : ""}
-   <div class="avis">Votre avis : ${AVIS.map(([v, l]) => `<button type="button" class="secondaire" data-verdict="${v}">${l}</button>`).join("")}<span class="avis-status"></span></div></div>`;
+  const badges = (r.is_sme ? `<li><p class="fr-badge fr-badge--sm fr-badge--info fr-badge--no-icon">PME</p></li>` : "")
+    + (r.confidence ? `<li><p class="fr-badge fr-badge--sm confiance ${NIVEAUX[r.confidence] ?? ""}" data-niveau="${esc(r.confidence)}" title="Probabilité estimée que la correspondance soit pertinente : ${Math.round(100 * r.probability)} %">Correspondance ${esc(r.confidence)}</p></li>` : "");
+  const tags = (r.tags || []).filter(t => t !== "pme").map(t => `<li><p class="fr-tag fr-tag--sm">${esc(t)}</p></li>`).join("");
+  const titre = `<span class="rang">${r.rank}.</span> ${r.website ? `<a href="${esc(r.website)}" rel="noopener external" target="_blank" title="${esc(r.name)} — site de la start-up, nouvelle fenêtre">${esc(r.name)}</a>` : esc(r.name)}`;
+  return `<article class="result fr-card fr-card--no-arrow fr-mb-3w" data-supplier="${esc(r.supplier_id)}" data-rank="${r.rank}"><div class="fr-card__body"><div class="fr-card__content">
+   <h2 class="fr-card__title fr-h5">${titre}</h2>
+   <div class="fr-card__start">${badges ? `<ul class="fr-badges-group">${badges}</ul>` : ""}
+    <p class="fr-card__detail meta">${esc(r.region || "Région inconnue")} · ${esc((r.segments || []).map(segment).join(", ") || "segment non renseigné")}${r.size ? " · " + esc(TAILLES[r.size] || r.size) : ""}</p></div>
+   <div class="fr-card__desc">
+    <ul class="preuves">${r.explanation.evidence.map(e => `<li>${e.kind === "reference" ? "Marché" + (e.buyer_name ? " pour " + esc(e.buyer_name) : "") + (e.date ? " (" + esc(e.date.slice(0, 4)) + ")" : "") + " : " : ""}${highlight(e.text, e.terms)}</li>`).join("")}</ul>
+    <ul class="raisons">${r.explanation.reasons.filter(x => !x.startsWith("Preuve")).map(x => `<li>${esc(x)}</li>`).join("")}</ul>
+    ${tags ? `<ul class="fr-tags-group fr-mt-1w">${tags}</ul>` : ""}
+    ${moi && moi.role !== "buyer" ? `<details class="meta"><summary>Détails techniques</summary>score ${r.score.toLocaleString("fr-FR", {maximumFractionDigits: 3})} · encodeur ${esc(versions.encoder)} · second étage ${esc(versions.reranker)} · index ${esc(versions.index)}</details>` : ""}
+   </div>
+   <div class="fr-card__end avis"><p class="fr-mb-1w" id="avis-${r.rank}">Votre avis sur ${esc(r.name)} :</p>
+    <ul class="fr-btns-group fr-btns-group--inline-sm fr-btns-group--sm" role="group" aria-labelledby="avis-${r.rank}">${AVIS.map(([v, l]) => `<li><button type="button" class="fr-btn fr-btn--sm fr-btn--tertiary" aria-pressed="false" data-verdict="${v}">${l}</button></li>`).join("")}</ul>
+    <p class="avis-status" role="status"></p></div>
+  </div></div></article>`;
 }
 $("besoin-choisi").addEventListener("change", async () => {
   const id = $("besoin-choisi").value; if (!id) return;
@@ -102,7 +131,7 @@ $("f").addEventListener("submit", async ev => {
   ev.preventDefault();
   const status = $("status"), box = $("results"); box.innerHTML = ""; $("procedure").innerHTML = "";
   const k = Number($("k").value || 10), besoin = $("besoin-choisi").value, f = filtres();
-  status.textContent = "Recherche en cours…"; $("rechercher").disabled = true; box.setAttribute("aria-busy", "true");
+  status.textContent = "Recherche en cours…"; $("rechercher").disabled = true; $("rechercher").setAttribute("aria-busy", "true"); box.setAttribute("aria-busy", "true");
   try {
     let data;
     if (besoin){
@@ -117,14 +146,21 @@ $("f").addEventListener("submit", async ev => {
     }
     derniere = {need_id: data.need_id, text: $("text").value.trim(), versions: data.versions};
     status.textContent = data.count ? `${data.count} start-up trouvée${data.count > 1 ? "s" : ""}` : "Aucune start-up trouvée";
-    if (data.procurement) $("procedure").innerHTML = `<div class="notice ${data.procurement.direct_award_possible ? "" : "non"}">${esc(data.procurement.message)}</div>`;
-    const cpvs = (data.likely_cpv || []).map(c => `<button type="button" class="secondaire cpv-suggere" data-cpv="${esc(c.code)}" title="Relancer la recherche avec ce code CPV">${esc(c.division)}${c.label ? " – " + esc(c.label) : ""} (${Math.round(100 * c.probability)} %)</button>`).join(" ");
-    $("procedure").innerHTML += cpvs ? `<div class="notice" id="cpv-probables">CPV probables du besoin : ${cpvs}</div>` : "";
-    const douteux = data.count && data.clear_match === false
-      ? `<div class="notice non" id="pas-clair">Aucune start-up ne correspond clairement à ce besoin : les résultats ci-dessous sont les plus proches, à vérifier. Précisez le besoin (ce qu'il faut faire, pour qui, avec quelles contraintes) pour de meilleures correspondances.</div>` : "";
-    box.innerHTML = douteux + (data.results.map(r => carte(r, data.versions)).join("") || "<p>Aucune start-up ne correspond à ces filtres.</p>");
-  } catch (e){ status.innerHTML = `<span class="erreur">Erreur : ${esc(e.message)}</span>`; }
-  finally { $("rechercher").disabled = false; box.removeAttribute("aria-busy"); }
+    if (data.procurement) $("procedure").innerHTML = `<div class="fr-alert fr-alert--sm fr-mb-2w ${data.procurement.direct_award_possible ? "fr-alert--success" : "fr-alert--warning non"} notice"><p>${esc(data.procurement.message)}</p></div>`;
+    const cpvs = (data.likely_cpv || []).map(c => `<li><button type="button" class="fr-tag cpv-suggere" data-cpv="${esc(c.code)}" title="Relancer la recherche avec ce code CPV">${esc(c.division)}${c.label ? " – " + esc(c.label) : ""} (${Math.round(100 * c.probability)} %)</button></li>`).join("");
+    $("procedure").innerHTML += cpvs ? `<div id="cpv-probables" class="fr-mb-2w"><p class="fr-mb-1w">CPV probables du besoin (choisissez-en un pour relancer la recherche) :</p><ul class="fr-tags-group">${cpvs}</ul></div>` : "";
+    const cartes = data.results.map(r => carte(r, data.versions)).join("");
+    if (data.count && data.clear_match === false){
+      // nothing fits clearly: say so plainly; the nearest results only on request
+      box.innerHTML = `<div class="fr-notice fr-notice--info fr-mb-2w" id="pas-clair"><div class="fr-container"><div class="fr-notice__body"><p>
+        <span class="fr-notice__title">Aucune start-up ne correspond clairement à ce besoin.</span>
+        <span class="fr-notice__desc">Précisez le besoin (ce qu'il faut faire, pour qui, avec quelles contraintes) pour de meilleures correspondances.</span></p></div></div></div>
+        <button type="button" class="fr-btn fr-btn--secondary fr-mb-2w" id="voir-proches" aria-expanded="false" aria-controls="resultats-proches">Afficher quand même les ${data.count} résultats les plus proches</button>
+        <div id="resultats-proches" class="cache">${cartes}</div>`;
+      $("voir-proches").addEventListener("click", () => { $("resultats-proches").classList.remove("cache"); $("voir-proches").setAttribute("aria-expanded", "true"); $("voir-proches").remove(); });
+    } else box.innerHTML = cartes || "<p>Aucune start-up ne correspond à ces filtres.</p>";
+  } catch (e){ status.innerHTML = alerte("Erreur : " + e.message); }
+  finally { $("rechercher").disabled = false; $("rechercher").removeAttribute("aria-busy"); box.removeAttribute("aria-busy"); }
 });
 $("results").addEventListener("click", async ev => {
   const b = ev.target.closest("button[data-verdict]"); if (!b) return;
@@ -132,9 +168,9 @@ $("results").addEventListener("click", async ev => {
   const body = {supplier_id: card.dataset.supplier, verdict: b.dataset.verdict, rank: Number(card.dataset.rank), versions: derniere.versions};
   if (derniere.need_id) body.need_id = derniere.need_id; else body.query_text = derniere.text;
   try { await api("/feedback", {method: "POST", json: body});
-    card.querySelectorAll("button[data-verdict]").forEach(x => { x.classList.toggle("choisi", x === b); x.setAttribute("aria-pressed", String(x === b)); });
-    out.textContent = " Avis enregistré : " + b.textContent; }
-  catch (e){ out.innerHTML = ` <span class="erreur">${esc(e.message)}</span>`; }
+    card.querySelectorAll("button[data-verdict]").forEach(x => { x.classList.toggle("fr-btn--tertiary", x !== b); x.classList.toggle("choisi", x === b); x.setAttribute("aria-pressed", String(x === b)); });
+    out.textContent = "Avis enregistré : " + b.textContent; }
+  catch (e){ out.innerHTML = alerte(e.message); }
 });
 
 async function chargerBesoins(){
@@ -142,18 +178,20 @@ async function chargerBesoins(){
   if (!buyer) return;
   let needs = [];
   try { needs = (await api(`/buyers/${encodeURIComponent(buyer)}/needs`)).data; } catch (e){ needs = []; }
-  $("table-besoins").innerHTML = needs.map(n => `<tr><td>${esc(n.need_id)}</td><td>${esc(n.title || n.description.slice(0, 100))}</td><td>${esc(segment(n.segment))}</td><td>${n.amount ? euros(n.amount) : ""}</td>
-    <td><button type="button" class="secondaire" data-modifier="${esc(n.need_id)}">Modifier</button> <button type="button" class="secondaire" data-supprimer="${esc(n.need_id)}">Supprimer</button></td></tr>`).join("") || `<tr><td colspan="5">Aucun besoin enregistré.</td></tr>`;
+  const lignes = needs.map(n => `<tr><td>${esc(n.need_id)}</td><td>${esc(n.title || n.description.slice(0, 100))}</td><td>${esc(segment(n.segment))}</td><td>${n.amount ? euros(n.amount) : ""}</td>
+    <td><ul class="fr-btns-group fr-btns-group--inline fr-btns-group--sm"><li><button type="button" class="fr-btn fr-btn--sm fr-btn--secondary" data-modifier="${esc(n.need_id)}" title="Modifier le besoin ${esc(n.need_id)}">Modifier</button></li>
+     <li><button type="button" class="fr-btn fr-btn--sm fr-btn--tertiary" data-supprimer="${esc(n.need_id)}" title="Supprimer le besoin ${esc(n.need_id)}">Supprimer</button></li></ul></td></tr>`);
+  $("table-besoins-cadre").innerHTML = tableau("Besoins enregistrés", ["Identifiant", "Intitulé", "Segment", "Montant", "Actions"], lignes.length ? lignes : [`<tr><td colspan="5">Aucun besoin enregistré.</td></tr>`], "table-besoins");
 }
 $("besoins-acheteur").addEventListener("change", chargerBesoins);
 function viderForm(){ for (const id of ["nb-edition","nb-id","nb-acheteur","nb-acheteur-nom","nb-titre","nb-description","nb-region","nb-montant","nb-cpv"]) $(id).value = ""; $("nb-segment").value = ""; $("nb-id").disabled = false; $("titre-form-besoin").textContent = "Nouveau besoin"; }
 $("nb-annuler").addEventListener("click", viderForm);
-$("table-besoins").addEventListener("click", async ev => {
+$("table-besoins-cadre").addEventListener("click", async ev => {
   const m = ev.target.closest("button[data-modifier]"), s = ev.target.closest("button[data-supprimer]");
   if (m){ const n = await api(`/needs/${encodeURIComponent(m.dataset.modifier)}`);
     $("nb-edition").value = n.need_id; $("nb-id").value = n.need_id; $("nb-id").disabled = true; $("nb-acheteur").value = n.buyer_id; $("nb-acheteur-nom").value = n.buyer_name;
     $("nb-titre").value = n.title; $("nb-description").value = n.description; $("nb-segment").value = n.segment; $("nb-region").value = n.region;
-    $("nb-montant").value = n.amount || ""; $("nb-cpv").value = (n.cpv || []).join("; "); $("titre-form-besoin").textContent = "Modifier le besoin " + n.need_id; }
+    $("nb-montant").value = n.amount || ""; $("nb-cpv").value = (n.cpv || []).join("; "); $("titre-form-besoin").textContent = "Modifier le besoin " + n.need_id; $("nb-titre").focus(); }
   if (s && confirm("Supprimer le besoin " + s.dataset.supprimer + " ?")){ await api(`/needs/${encodeURIComponent(s.dataset.supprimer)}`, {method: "DELETE"}); besoinsChanges(); }
 });
 $("form-besoin").addEventListener("submit", async ev => {
@@ -165,47 +203,51 @@ $("form-besoin").addEventListener("submit", async ev => {
   const edition = $("nb-edition").value;
   if (!edition && $("nb-id").value.trim()) body.need_id = $("nb-id").value.trim();
   try { const n = edition ? await api(`/needs/${encodeURIComponent(edition)}`, {method: "PUT", json: body}) : await api("/needs", {method: "POST", json: body});
-    $("nb-status").textContent = "Besoin enregistré : " + n.need_id; viderForm(); besoinsChanges(); }
-  catch (e){ $("nb-status").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
+    $("nb-status").innerHTML = alerte("Besoin enregistré : " + n.need_id, "success"); viderForm(); besoinsChanges(); }
+  catch (e){ $("nb-status").innerHTML = alerte(e.message); }
 });
 $("importer").addEventListener("click", async () => {
   const file = $("fichier-besoins").files[0]; if (!file) return;
   const format = file.name.split(".").pop().toLowerCase();
-  try { const r = await api(`/needs/import?format=${encodeURIComponent(format)}`, {method: "POST", body: file});
-    $("import-status").innerHTML = `${r.read} lignes lues, ${r.inserted} ajoutées, ${r.updated} mises à jour, ${r.rejected} rejetées.` + (r.errors.length ? `<ul>${r.errors.map(e => `<li>${esc(e)}</li>`).join("")}</ul>` : "");
+  try { const r = await occupe($("importer"), () => api(`/needs/import?format=${encodeURIComponent(format)}`, {method: "POST", body: file}));
+    $("import-status").innerHTML = `<div class="fr-alert fr-alert--sm fr-my-2w ${r.rejected ? "fr-alert--warning" : "fr-alert--success"}"><p>${r.read} lignes lues, ${r.inserted} ajoutées, ${r.updated} mises à jour, ${r.rejected} rejetées.</p>` + (r.errors.length ? `<ul>${r.errors.map(e => `<li>${esc(e)}</li>`).join("")}</ul>` : "") + "</div>";
     besoinsChanges(); }
-  catch (e){ $("import-status").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
+  catch (e){ $("import-status").innerHTML = alerte(e.message); }
 });
 
-function ligneListe(r){ return `<tr><td>${r.rank}</td><td>${esc(r.name)} ${r.is_sme ? '<span class="badge pme">PME</span>' : ""}</td><td>${esc(r.region)}</td><td>${r.score.toLocaleString("fr-FR", {minimumFractionDigits: 2, maximumFractionDigits: 2})}</td><td>${r.needs.map(n => esc(n.title) + " (rang " + n.rank + ")").join("<br>")}</td></tr>`; }
-const TETE = `<table><thead><tr><th>Rang</th><th>Start-up</th><th>Région</th><th>Score</th><th>Besoins couverts</th></tr></thead><tbody>`;
+function ligneListe(r){ return `<tr><td>${r.rank}</td><td>${esc(r.name)} ${r.is_sme ? '<p class="fr-badge fr-badge--sm fr-badge--info fr-badge--no-icon">PME</p>' : ""}</td><td>${esc(r.region)}</td><td>${r.score.toLocaleString("fr-FR", {minimumFractionDigits: 2, maximumFractionDigits: 2})}</td><td>${r.needs.map(n => esc(n.title) + " (rang " + n.rank + ")").join("<br>")}</td></tr>`; }
+const TETES = ["Rang", "Start-up", "Région", "Score", "Besoins couverts"];
 $("voir-liste").addEventListener("click", async () => {
   const b = $("liste-acheteur").value, k = $("liste-k").value;
-  const data = await api(`/buyers/${encodeURIComponent(b)}/shortlist?k=${k}`);
-  $("liste").innerHTML = `<p>${esc(data.buyer_name)} — ${data.n_needs} besoin(s)</p>` + TETE + data.results.map(ligneListe).join("") + "</tbody></table>";
+  try { const data = await occupe($("voir-liste"), () => api(`/buyers/${encodeURIComponent(b)}/shortlist?k=${k}`));
+    $("liste").innerHTML = tableau(`${data.buyer_name} — ${data.n_needs} besoin${data.n_needs > 1 ? "s" : ""}`, TETES, data.results.map(ligneListe)).replace("fr-table--no-caption", ""); }
+  catch (e){ $("liste").innerHTML = alerte(e.message); }
 });
-async function telecharger(path, nom){
-  const blob = await api(path); const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob); a.download = nom; document.body.appendChild(a); a.click(); a.remove();
+async function telecharger(bouton, path, nom){
+  try { const blob = await occupe(bouton, () => api(path)); const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob); a.download = nom; document.body.appendChild(a); a.click(); a.remove(); }
+  catch (e){ $("erreur-globale-texte").textContent = e.message; $("erreur-globale").classList.remove("cache"); }
 }
-$("export-csv").addEventListener("click", () => { const b = $("liste-acheteur").value; telecharger(`/buyers/${encodeURIComponent(b)}/shortlist/export?format=csv&k=${$("liste-k").value}`, `liste-${b}.csv`); });
-$("export-xlsx").addEventListener("click", () => { const b = $("liste-acheteur").value; telecharger(`/buyers/${encodeURIComponent(b)}/shortlist/export?format=xlsx&k=${$("liste-k").value}`, `liste-${b}.xlsx`); });
+$("export-csv").addEventListener("click", ev => { const b = $("liste-acheteur").value; telecharger(ev.currentTarget, `/buyers/${encodeURIComponent(b)}/shortlist/export?format=csv&k=${$("liste-k").value}`, `liste-${b}.csv`); });
+$("export-xlsx").addEventListener("click", ev => { const b = $("liste-acheteur").value; telecharger(ev.currentTarget, `/buyers/${encodeURIComponent(b)}/shortlist/export?format=xlsx&k=${$("liste-k").value}`, `liste-${b}.xlsx`); });
 function paramsTous(){ const p = new URLSearchParams({k: $("tous-k").value, trade_off: $("tous-diversite").value || 0}); if ($("tous-cap").value) p.set("cap", $("tous-cap").value); return p; }
+const virgule = x => x.toLocaleString("fr-FR", {minimumFractionDigits: 3, maximumFractionDigits: 3});
 $("voir-tous").addEventListener("click", async () => {
-  const data = await api("/shortlists?" + paramsTous());
-  const e1 = data.exposure_before, e2 = data.exposure_after;
-  $("exposition").innerHTML = `<table id="table-exposition"><thead><tr><th></th><th>Start-up distinctes</th><th>Apparitions max. d'une start-up</th><th>Gini (start-up affichées)</th><th>Gini (tout le catalogue)</th></tr></thead><tbody>
-   <tr><td>Sans équilibrage</td><td>${e1.distinct_items}</td><td>${e1.max_exposure}</td><td>${e1.gini_shown.toFixed(3)}</td><td>${e1.gini_catalogue.toFixed(3)}</td></tr>
-   <tr><td>Avec équilibrage</td><td>${e2.distinct_items}</td><td>${e2.max_exposure}</td><td>${e2.gini_shown.toFixed(3)}</td><td>${e2.gini_catalogue.toFixed(3)}</td></tr></tbody></table>`;
-  $("tous").innerHTML = data.lists.map(l => `<h3>${esc(l.buyer_name || l.buyer_id)}</h3>` + TETE + l.results.map(ligneListe).join("") + "</tbody></table>").join("");
+  let data;
+  try { data = await occupe($("voir-tous"), () => api("/shortlists?" + paramsTous())); }
+  catch (e){ $("exposition").innerHTML = alerte(e.message); return; }
+  const ligne = (nom, e) => `<tr><th scope="row">${nom}</th><td>${e.distinct_items}</td><td>${e.max_exposure}</td><td>${virgule(e.gini_shown)}</td><td>${virgule(e.gini_catalogue)}</td></tr>`;
+  $("exposition").innerHTML = tableau("Exposition des start-up dans les listes", ["", "Start-up distinctes", "Apparitions max. d'une start-up", "Concentration (start-up affichées)", "Concentration (tout le catalogue)"],
+    [ligne("Sans équilibrage", data.exposure_before), ligne("Avec équilibrage", data.exposure_after)], "table-exposition").replace("fr-table--no-caption", "");
+  $("tous").innerHTML = data.lists.map(l => `<h3 class="fr-h5 fr-mt-3w">${esc(l.buyer_name || l.buyer_id)}</h3>` + tableau("Liste de " + (l.buyer_name || l.buyer_id), TETES, l.results.map(ligneListe))).join("");
 });
-$("export-tous").addEventListener("click", () => telecharger("/shortlists/export?format=xlsx&" + paramsTous(), "listes-ministeres.xlsx"));
+$("export-tous").addEventListener("click", ev => telecharger(ev.currentTarget, "/shortlists/export?format=xlsx&" + paramsTous(), "listes-ministeres.xlsx"));
 
 function barres(titre, valeurs){
   const entrees = Object.entries(valeurs), max = Math.max(1, ...entrees.map(([, v]) => v)), h = 20 * entrees.length + 10;
   return `<figure><figcaption><strong>${esc(titre)}</strong></figcaption><svg class="graphique" viewBox="0 0 640 ${h}" width="640" height="${h}" role="img" aria-label="${esc(titre)}">` +
     entrees.map(([k, v], i) => { const nom = k || "non renseigné", court = nom.length > 34 ? nom.slice(0, 33) + "…" : nom;
-      return `<text x="0" y="${20 * i + 14}"><title>${esc(nom)} : ${v}</title>${esc(court)}</text><rect x="220" y="${20 * i + 3}" width="${Math.round(360 * v / max)}" height="14" fill="#000091"></rect><text x="${226 + Math.round(360 * v / max)}" y="${20 * i + 14}">${v.toLocaleString("fr-FR")}</text>`; }).join("") + `</svg></figure>`;
+      return `<text x="0" y="${20 * i + 14}"><title>${esc(nom)} : ${v}</title>${esc(court)}</text><rect x="220" y="${20 * i + 3}" width="${Math.round(360 * v / max)}" height="14" class="barre"></rect><text x="${226 + Math.round(360 * v / max)}" y="${20 * i + 14}">${v.toLocaleString("fr-FR")}</text>`; }).join("") + `</svg></figure>`;
 }
 async function chargerStats(){
   if (moi.role === "buyer") return;
@@ -218,19 +260,19 @@ async function chargerStats(){
 async function besoinsDe(id){
   try { const d = await api(`/suppliers/${encodeURIComponent(id)}/needs`);
     const titre = d.count ? `${d.count} besoin${d.count > 1 ? "s" : ""} enregistré${d.count > 1 ? "s" : ""} lui correspond${d.count > 1 ? "ent" : ""}` : "aucun besoin enregistré ne lui correspond";
-    $("inverse-resultats").innerHTML = `<p>${esc(d.name)} : ${titre}.</p>` + (d.count ? `<table><thead><tr><th>Acheteur</th><th>Besoin</th><th>Rang de la start-up</th><th>Raisons</th></tr></thead><tbody>` +
-      d.data.map(n => `<tr><td>${esc(n.buyer_name || n.buyer_id)}</td><td>${esc(n.title)}</td><td>${n.rank}</td><td>${n.reasons.map(esc).join("<br>")}</td></tr>`).join("") + "</tbody></table>" : ""); }
-  catch (e){ $("inverse-resultats").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
+    $("inverse-resultats").innerHTML = `<p>${esc(d.name)} : ${titre}.</p>` + (d.count ? tableau("Besoins qui correspondent à " + d.name, ["Acheteur", "Besoin", "Rang de la start-up", "Raisons"],
+      d.data.map(n => `<tr><td>${esc(n.buyer_name || n.buyer_id)}</td><td>${esc(n.title)}</td><td>${n.rank}</td><td>${n.reasons.map(esc).join("<br>")}</td></tr>`)) : ""); }
+  catch (e){ $("inverse-resultats").innerHTML = alerte(e.message); }
 }
 $("voir-inverse").addEventListener("click", async () => {
   const texte = $("inverse-id").value.trim(); if (!texte) return;
-  if (texte.length < 2){ $("inverse-resultats").innerHTML = `<span class="erreur">Tapez au moins deux caractères du nom.</span>`; return; }
+  if (texte.length < 2){ $("inverse-resultats").innerHTML = alerte("Tapez au moins deux caractères du nom."); return; }
   try { const d = await api(`/suppliers?q=${encodeURIComponent(texte)}&limit=20`);
     if (!d.count){ $("inverse-resultats").innerHTML = `<p>Aucune start-up du catalogue ne porte un nom, un SIREN ou un identifiant proche de « ${esc(texte)} ».</p>`; return; }
     if (d.count === 1){ besoinsDe(d.data[0].supplier_id); return; }
     $("inverse-resultats").innerHTML = `<p>${d.count >= 20 ? "Au moins 20" : d.count} start-up correspondent : choisissez.</p><ul class="choix">` +
-      d.data.map(s => `<li><button type="button" class="secondaire" data-fournisseur="${esc(s.supplier_id)}">${esc(s.name)}</button> <span class="meta">${esc(s.region || "")}${s.siren ? " · SIREN " + esc(s.siren) : ""}</span></li>`).join("") + "</ul>";
+      d.data.map(s => `<li class="fr-mb-1w"><button type="button" class="fr-btn fr-btn--sm fr-btn--secondary" data-fournisseur="${esc(s.supplier_id)}">${esc(s.name)}</button> <span class="meta">${esc(s.region || "")}${s.siren ? " · SIREN " + esc(s.siren) : ""}</span></li>`).join("") + "</ul>";
     document.querySelectorAll("#inverse-resultats [data-fournisseur]").forEach(b => b.addEventListener("click", () => besoinsDe(b.dataset.fournisseur))); }
-  catch (e){ $("inverse-resultats").innerHTML = `<span class="erreur">${esc(e.message)}</span>`; }
+  catch (e){ $("inverse-resultats").innerHTML = alerte(e.message); }
 });
 if (cle()) connecter();
