@@ -7,34 +7,16 @@ the statistics. Screenshots go to ``test-artifacts/`` (or $MATCHER_TEST_ARTIFACT
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import openpyxl
 import pytest
+from browser import ARTIFACTS, Console, contrast, login, screen
 from live_server import serving
 
 from matcher.app import Engine
 from matcher.settings import Settings
 from service.app import create_app
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = Path(os.environ.get("MATCHER_TEST_ARTIFACTS", REPO / "test-artifacts"))
-CHROMIUM = os.environ.get("MATCHER_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-# as root in a sandbox, and without the background connections a closed network refuses
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -49,82 +31,9 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         yield base, tokens, engine
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium package (or set MATCHER_CHROMIUM)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-class Console:
-    """What the page said in the browser console: every error and uncaught exception, CSP violations first."""
-
-    def __init__(self, page) -> None:
-        self.errors: list[str] = []
-        page.on(
-            "console",
-            lambda msg: (
-                self.errors.append(f"console.{msg.type}: {msg.text}")
-                if msg.type == "error" or "Content Security Policy" in msg.text
-                else None
-            ),
-        )
-        page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        page.on(
-            "response",
-            lambda resp: self.errors.append(f"HTTP {resp.status}: {resp.request.method} {resp.url}") if resp.status >= 400 else None,
-        )
-
-    def assert_clean(self) -> None:
-        assert not self.errors, "the page reported errors (CSP violations included):\n" + "\n".join(self.errors)
-
-
-def _login(browser, base: str, token: str, width: int = 1280):
-    context = browser.new_context(accept_downloads=True, viewport={"width": width, "height": 1000}, locale="fr-FR")
-    page = context.new_page()
-    page.console = Console(page)  # checked at the end of each test: the page runs under the service's strict CSP
-    response = page.goto(base + "/")
-    assert (
-        "script-src 'self'" in response.headers["content-security-policy"]
-        and "frame-ancestors 'none'" in response.headers["content-security-policy"]
-    )
-    page.fill("#cle", token)
-    page.click("#form-cle button[type=submit]")
-    page.wait_for_selector("#onglets:not(.cache)", state="attached")
-    page.wait_for_selector("section#recherche:not(.cache)")
-    return context, page
-
-
-def _screen(page, name: str) -> None:
-    """Open a screen from the header's menu (behind the « Menu » button on a phone)."""
-    burger = page.locator("#bouton-menu")
-    if burger.is_visible():
-        burger.click()
-        page.wait_for_selector("#menu-ecrans.fr-modal--opened")
-    page.click(f"#onglets [data-onglet={name}]")
-    page.wait_for_selector(f"section#{name}:not(.cache)")
-    page.wait_for_selector("#menu-ecrans:not(.fr-modal--opened)", state="attached")
-
-
-def _contrast(color: str, background: str) -> float:
-    """WCAG contrast ratio of two CSS ``rgb(…)`` colours."""
-
-    def luminance(css: str) -> float:
-        channels = [int(c) / 255 for c in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
-        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-    high, low = sorted((luminance(color), luminance(background)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
 def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, browser) -> None:
     base, tokens, engine = server
-    context, page = _login(browser, base, tokens["buyer"])
+    context, page = login(browser, base, tokens["buyer"])
     assert "Acheteuse Santé" in page.inner_text("#qui")
     page.fill("#text", "Plateforme de téléconsultation pour nos centres de santé et nos EHPAD")
     page.fill("#montant", "60000")
@@ -150,7 +59,7 @@ def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, br
     chosen = first.locator("button[data-verdict=shortlisted]")
     assert chosen.get_attribute("aria-pressed") == "true"  # said to screen readers, not by colour alone
     fg, bg = (chosen.evaluate(f"b => getComputedStyle(b).{p}") for p in ("color", "backgroundColor"))
-    assert _contrast(fg, bg) >= 4.5, (fg, bg)  # WCAG AA for its text
+    assert contrast(fg, bg) >= 4.5, (fg, bg)  # WCAG AA for its text
     from matcher.data.feedback import list_feedback
 
     stored = list_feedback(engine.catalogue)[0]
@@ -167,20 +76,20 @@ def test_buyer_searches_filters_reads_explanations_and_gives_feedback(server, br
     page.click("#rechercher")
     page.wait_for_selector("#procedure .notice.non")
 
-    _screen(page, "besoins")  # the buyer's other screen: its organisation's needs
+    screen(page, "besoins")  # the buyer's other screen: its organisation's needs
     page.wait_for_selector("#table-besoins tr td")
-    screen = page.inner_text("#besoins")
+    shown = page.inner_text("#besoins")
     for internal in ("reranker", "score", "encodeur", "sante", "numerique"):
-        assert internal not in screen, internal
+        assert internal not in shown, internal
     page.console.assert_clean()
     context.close()
 
 
 def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, tmp_path: Path) -> None:
     base, tokens, engine = server
-    context, page = _login(browser, base, tokens["staff"])
+    context, page = login(browser, base, tokens["staff"])
 
-    _screen(page, "besoins")
+    screen(page, "besoins")
     page.select_option("#besoins-acheteur", "min-education")
     page.wait_for_selector("#table-besoins tr")
     page.fill("#nb-id", "web-1")
@@ -194,7 +103,7 @@ def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, 
     page.wait_for_selector("#besoin-choisi option[value='web-1']", state="attached")  # the search tab's list knows it at once
     assert page.input_value("#besoins-acheteur") == "min-education"  # and the selection stayed
 
-    _screen(page, "listes")
+    screen(page, "listes")
     page.select_option("#liste-acheteur", "min-sante")
     page.click("#voir-liste")
     page.wait_for_selector("#liste table tbody tr")
@@ -212,7 +121,7 @@ def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, 
     assert rows.nth(1).locator("td").nth(1).inner_text() == "1"  # no start-up in more than one list
     page.screenshot(path=str(ARTIFACTS / "staff-shortlists.png"), full_page=True)
 
-    _screen(page, "stats")
+    screen(page, "stats")
     page.wait_for_selector("#graphiques svg rect")
     assert page.locator("#graphiques figure").count() >= 4
     labels = page.locator("#graphiques svg text").all_text_contents()  # a label's text follows its <title> (the full name)
@@ -220,7 +129,7 @@ def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, 
     assert not any("&amp;" in t or "&#" in t for t in labels)  # never a name cut inside an escaped character
     page.screenshot(path=str(ARTIFACTS / "staff-statistics.png"), full_page=True)
 
-    _screen(page, "inverse")  # the reverse question, from a name staff know
+    screen(page, "inverse")  # the reverse question, from a name staff know
     page.fill("#inverse-id", "santé")
     page.click("#voir-inverse")
     page.wait_for_selector("#inverse-resultats [data-fournisseur]")
@@ -251,7 +160,7 @@ def test_the_api_reference_works_offline_under_the_csp(server, browser) -> None:
 def test_no_screen_overflows_sideways_on_a_phone(server, browser) -> None:
     """At 390 px (a phone), no screen is wider than the window: nothing to scroll sideways."""
     base, tokens, _ = server
-    context, page = _login(browser, base, tokens["staff"], width=390)
+    context, page = login(browser, base, tokens["staff"], width=390)
     page.fill("#text", "Plateforme de téléconsultation pour nos centres de santé et nos EHPAD")
     page.click("#rechercher")
     page.wait_for_selector(".result")
@@ -262,7 +171,7 @@ def test_no_screen_overflows_sideways_on_a_phone(server, browser) -> None:
         ("stats", "#graphiques svg"),
         ("inverse", None),
     ):
-        _screen(page, tab)
+        screen(page, tab)
         if tab == "listes":
             page.click("#voir-liste")
             ready = "#liste table"

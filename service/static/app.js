@@ -31,10 +31,11 @@ function highlight(text, terms){
   for (let i = 0; i < text.length; i++){ if (marked[i] !== open){ out += marked[i] ? "<mark>" : "</mark>"; open = marked[i]; } out += esc(text[i]); }
   return out + (open ? "</mark>" : "");
 }
-// the design system's pieces, written once: an error alert, a table with its caption, a busy button
+// the design system's pieces, written once: an error alert, a table with its caption (its scrolling
+// container reachable with the keyboard), a busy button
 const alerte = (message, type = "error") => `<div class="fr-alert fr-alert--${type} fr-alert--sm fr-my-2w"><p>${esc(message)}</p></div>`;
 function tableau(legende, tetes, lignes, id = ""){
-  return `<div class="fr-table fr-table--no-caption fr-mt-2w"${id ? ` id="${id}-cadre"` : ""}><div class="fr-table__wrapper"><div class="fr-table__container"><div class="fr-table__content">
+  return `<div class="fr-table fr-table--no-caption fr-mt-2w"${id ? ` id="${id}-cadre"` : ""}><div class="fr-table__wrapper"><div class="fr-table__container" tabindex="0" aria-label="${esc(legende)} (tableau défilant)"><div class="fr-table__content">
    <table${id ? ` id="${id}"` : ""}><caption>${esc(legende)}</caption><thead><tr>${tetes.map(t => `<th scope="col">${esc(t)}</th>`).join("")}</tr></thead>
    <tbody>${lignes.join("")}</tbody></table></div></div></div></div>`;
 }
@@ -112,7 +113,7 @@ function carte(r, versions){
     ${moi && moi.role !== "buyer" ? `<details class="meta"><summary>Détails techniques</summary>score ${r.score.toLocaleString("fr-FR", {maximumFractionDigits: 3})} · encodeur ${esc(versions.encoder)} · second étage ${esc(versions.reranker)} · index ${esc(versions.index)}</details>` : ""}
    </div>
    <div class="fr-card__end avis"><p class="fr-mb-1w" id="avis-${r.rank}">Votre avis sur ${esc(r.name)} :</p>
-    <ul class="fr-btns-group fr-btns-group--inline-sm fr-btns-group--sm" role="group" aria-labelledby="avis-${r.rank}">${AVIS.map(([v, l]) => `<li><button type="button" class="fr-btn fr-btn--sm fr-btn--tertiary" aria-pressed="false" data-verdict="${v}">${l}</button></li>`).join("")}</ul>
+    <div role="group" aria-labelledby="avis-${r.rank}"><ul class="fr-btns-group fr-btns-group--inline-sm fr-btns-group--sm">${AVIS.map(([v, l]) => `<li><button type="button" class="fr-btn fr-btn--sm fr-btn--tertiary" aria-pressed="false" data-verdict="${v}">${l}</button></li>`).join("")}</ul></div>
     <p class="avis-status" role="status"></p></div>
   </div></div></article>`;
 }
