@@ -20,11 +20,11 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from matcher.app import BatchTooLarge, Engine, Served
+from matcher.app import BatchTooLarge, Engine, Served, imports
 from matcher.app.ops import KeyStore
 from matcher.app.vocabulary import EncoderBusy
 from matcher.settings import Settings
@@ -99,6 +99,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.get("/informations", include_in_schema=False)
     def informations() -> HTMLResponse:
         return HTMLResponse(pages.render("informations.html", settings))
+
+    @app.get("/modeles/{name}", include_in_schema=False)
+    def spreadsheet_template(name: str) -> Response:
+        """The import templates (CSV as French Excel saves it, XLSX), French titles and one example row."""
+        found = imports.template(name)
+        if found is None:
+            names = ", ".join(imports.TEMPLATES)
+            return error_response(404, f"modèle « {name} » inconnu (modèles : {names})")
+        content, media_type = found
+        return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @app.get("/docs", include_in_schema=False)
     def api_reference() -> FileResponse:

@@ -84,6 +84,10 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
     ("post", "/admin/promote", {"benchmark": "none-here"}, {"none": 401, "own": 403, "staff": 403, "admin": 404}),
     ("get", "/admin/audit", None, {"none": 401, "own": 403, "staff": 403, "admin": 200}),
     ("get", "/metrics", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
+    # the import templates hold no one's data: open to all, like the page itself
+    ("get", "/modeles/besoins.xlsx", None, {"none": 200, "own": 200, "staff": 200}),
+    ("get", "/modeles/fournisseurs.csv", None, {"none": 200}),
+    ("get", "/modeles/inconnu.csv", None, {"none": 404}),
 ]
 
 

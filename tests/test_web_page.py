@@ -92,6 +92,11 @@ def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, 
     screen(page, "besoins")
     page.select_option("#besoins-acheteur", "min-education")
     page.wait_for_selector("#table-besoins tr")
+    links = page.locator("#besoins a[download]")  # the import templates, XLSX and CSV
+    assert links.count() == 4
+    for href in links.evaluate_all("links => links.map(a => a.getAttribute('href'))"):
+        answer = page.request.get(base + href)
+        assert answer.status == 200 and len(answer.body()) > 100, href
     page.fill("#nb-id", "web-1")
     page.fill("#nb-titre", "Outil d'aide à l'orientation des lycéens")
     page.select_option("#nb-segment", "numerique")

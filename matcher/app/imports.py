@@ -97,3 +97,22 @@ def _logged(tx: Writes, kind: str, source: str, report: ImportReport, actor: str
     tx.log_import(kind, source, report.read, report.accepted, report.rejected)
     if actor is not None:
         tx.audit(actor, f"{kind}.import", f"{n} {kind}", {"inserted": inserted, "updated": updated, "rejected": report.rejected})
+
+
+#: the spreadsheet templates staff download: file name → (kind, format)
+TEMPLATES = {f"{kind}.{fmt}": (kind, fmt) for kind in ("besoins", "fournisseurs") for fmt in ("csv", "xlsx")}
+TEMPLATE_MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def template(name: str) -> tuple[bytes, str] | None:
+    """The template file ``name`` (``besoins.csv``, ``fournisseurs.xlsx`` …) and its media type, or ``None``."""
+    from matcher.data import templates
+
+    if name not in TEMPLATES:
+        return None
+    kind, fmt = TEMPLATES[name]
+    content = templates.template_csv(kind) if fmt == "csv" else templates.template_xlsx(kind)  # type: ignore[arg-type]
+    return content, TEMPLATE_MEDIA_TYPES[fmt]

@@ -8,7 +8,8 @@ Parquet or XLSX file) is an ``InputFileError`` naming where.
 
 A CSV is read as a spreadsheet saves it: UTF-8 with or without a byte-order mark, or Windows-1252
 (Excel's « CSV (séparateur : point-virgule) » on a French Windows), its cells separated by commas,
-semicolons or tabs (whichever splits the header into the most columns).
+semicolons or tabs (whichever splits the header into the most columns). Its columns are named by
+the interchange format's fields or by the templates' French titles (``matcher.data.templates``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 
 from matcher.data.fields import RecordError
 from matcher.data.schema import Label, Need, Supplier, merge_suppliers
+from matcher.data.templates import Kind, canonical_row
 
 T = TypeVar("T")
 SUPPORTED = (".jsonl", ".csv", ".tsv", ".parquet", ".xlsx")
@@ -269,7 +271,10 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _read(path: str | Path, parse: Callable[[dict[str, Any]], T], key: Callable[[T], Any]) -> tuple[list[T], ImportReport]:
+def _read(
+    path: str | Path, parse: Callable[[dict[str, Any]], T], key: Callable[[T], Any], kind: Kind | None = None
+) -> tuple[list[T], ImportReport]:
+    """Records of a file; ``kind``: its columns may carry the templates' French titles."""
     report = ImportReport()
     records: dict[Any, T] = {}
     for line, row in read_rows(path):
@@ -278,7 +283,7 @@ def _read(path: str | Path, parse: Callable[[dict[str, Any]], T], key: Callable[
             report.errors.append(row)
             continue
         try:
-            record = parse(row)
+            record = parse(canonical_row(row, kind) if kind else row)
         except RecordError as exc:
             report.errors.append(RowError(str(path), line, exc.field, exc.message))
             continue
@@ -300,12 +305,12 @@ def _read(path: str | Path, parse: Callable[[dict[str, Any]], T], key: Callable[
 
 def read_suppliers(path: str | Path) -> tuple[list[Supplier], ImportReport]:
     """Suppliers of a file; duplicates of a ``supplier_id`` are merged."""
-    return _read(path, Supplier.from_raw, lambda s: s.supplier_id)
+    return _read(path, Supplier.from_raw, lambda s: s.supplier_id, "fournisseurs")
 
 
 def read_needs(path: str | Path) -> tuple[list[Need], ImportReport]:
     """Needs of a file; a repeated ``need_id`` keeps its last version."""
-    return _read(path, Need.from_raw, lambda n: n.need_id)
+    return _read(path, Need.from_raw, lambda n: n.need_id, "besoins")
 
 
 def read_labels(path: str | Path) -> tuple[list[Label], ImportReport]:
