@@ -114,6 +114,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def api_reference() -> FileResponse:
         return FileResponse(STATIC / "docs.html", media_type="text/html; charset=utf-8")
 
+    @app.get("/redoc", include_in_schema=False)
+    def api_reference_redoc() -> FileResponse:
+        return FileResponse(STATIC / "redoc.html", media_type="text/html; charset=utf-8")
+
     app.mount("/static/docs", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.design_system_dir.is_dir():

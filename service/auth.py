@@ -24,7 +24,7 @@ from matcher.app.vocabulary import Principal
 from .schemas.messages import error_response
 
 #: what anyone may read without a key: the page and its files, the health check, the API's description
-PUBLIC_PATHS = frozenset({"/", "/informations", "/health", "/openapi.json", "/docs"})
+PUBLIC_PATHS = frozenset({"/", "/informations", "/health", "/openapi.json", "/docs", "/redoc"})
 PUBLIC_PREFIXES = ("/static/", "/dsfr/", "/modeles/")
 _MISSING = "authorization : une clé d'API est requise (en-tête Authorization: Bearer mk_…)"
 _UNKNOWN = "authorization : clé d'API inconnue ou révoquée"

@@ -1,7 +1,8 @@
 """Security headers on every answer, and a strict Content-Security-Policy on HTML ones.
 
 The page's scripts and styles are files served by the service itself (``/static``): no inline
-script or style, nothing from another origin, no framing. ``Strict-Transport-Security`` is sent
+script or style, nothing from another origin, no framing (ReDoc's reference page alone allows inline
+styles, ``POLICIES``). ``Strict-Transport-Security`` is sent
 in production mode (the deployment is behind HTTPS there).
 """
 
@@ -25,6 +26,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+#: ReDoc (``/redoc``) styles itself with injected <style> elements: its page alone allows inline
+#: styles; its scripts stay the service's own files and it shows no one's data
+REDOC_POLICY = CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+#: the pages that answer under another policy than ``CONTENT_SECURITY_POLICY``
+POLICIES = {"/redoc": REDOC_POLICY}
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -47,7 +53,7 @@ class SecurityHeaders:
                 headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("X-Frame-Options", "DENY")
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+                    headers["Content-Security-Policy"] = POLICIES.get(scope["path"], CONTENT_SECURITY_POLICY)
                 if self.hsts:
                     headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)

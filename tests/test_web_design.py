@@ -201,7 +201,7 @@ def test_confidence_in_words_and_an_honest_no_clear_match(default_server, browse
     page.click("#rechercher")
     page.wait_for_selector(".result")
     strong = page.locator(".result .confiance[data-niveau=forte]")
-    assert strong.count() >= 1 and strong.first.inner_text() == "Correspondance forte"
+    assert strong.count() >= 1 and strong.first.text_content() == "Correspondance forte"  # (set in capitals by the design system)
     assert "fr-badge--success" in strong.first.get_attribute("class")  # colour beside the words, never alone
     assert page.locator("#pas-clair").count() == 0
     assert not serious_violations(page)
@@ -214,7 +214,7 @@ def test_confidence_in_words_and_an_honest_no_clear_match(default_server, browse
     assert not serious_violations(page)
     page.click("#voir-proches")
     page.wait_for_selector(".result", state="visible")
-    levels = page.locator(".result .confiance").all_inner_texts()
+    levels = page.locator(".result .confiance").all_text_contents()
     assert levels and "Correspondance forte" not in levels
     page.screenshot(path=str(ARTIFACTS / "dsfr-buyer-no-clear-match-1280.png"), full_page=True)
     page.console.assert_clean()

@@ -135,6 +135,8 @@ def test_staff_record_a_need_export_balance_and_see_statistics(server, browser, 
     page.screenshot(path=str(ARTIFACTS / "staff-statistics.png"), full_page=True)
 
     screen(page, "inverse")  # the reverse question, from a name staff know
+    page.locator("#inverse-id").press_sequentially("Neph", delay=30)  # suggestions as you type
+    page.wait_for_selector("#suggestions-startup option[value='Nephelia Santé']", state="attached")
     page.fill("#inverse-id", "santé")
     page.click("#voir-inverse")
     page.wait_for_selector("#inverse-resultats [data-fournisseur]")
@@ -158,6 +160,12 @@ def test_the_api_reference_works_offline_under_the_csp(server, browser) -> None:
     assert "script-src 'self'" in response.headers["content-security-policy"]
     page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
     assert page.locator(".swagger-ui .opblock").count() > 20
+    response = page.goto(base + "/redoc")  # the same reference in ReDoc, also from the service's own files
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.wait_for_selector("h1:has-text('Matcher')", timeout=20_000)
+    assert page.locator("[data-section-id^='tag/']").count() >= 3
+    # ReDoc always asks its maker's CDN for a logo: the policy refuses it (nothing leaves for another origin), as it should
+    console.errors = [e for e in console.errors if "cdn.redoc.ly" not in e]
     console.assert_clean()
     context.close()
 

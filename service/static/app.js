@@ -265,6 +265,19 @@ async function besoinsDe(id){
       d.data.map(n => `<tr><td>${esc(n.buyer_name || n.buyer_id)}</td><td>${esc(n.title)}</td><td>${n.rank}</td><td>${n.reasons.map(esc).join("<br>")}</td></tr>`)) : ""); }
   catch (e){ $("inverse-resultats").innerHTML = alerte(e.message); }
 }
+// suggestions as you type: the catalogue's start-ups whose name, SIREN or identifier fits (after a short pause)
+let attenteSuggestions = null;
+$("inverse-id").addEventListener("input", () => {
+  clearTimeout(attenteSuggestions);
+  const texte = $("inverse-id").value.trim(); if (texte.length < 2) return;
+  attenteSuggestions = setTimeout(async () => {
+    try { const d = await api(`/suppliers?q=${encodeURIComponent(texte)}&limit=8`);
+      if ($("inverse-id").value.trim() !== texte) return;  // typed on meanwhile
+      $("suggestions-startup").innerHTML = d.data.map(s => `<option value="${esc(s.name)}">${esc([s.region, s.siren ? "SIREN " + s.siren : ""].filter(Boolean).join(" · "))}</option>`).join(""); }
+    catch (e){ $("suggestions-startup").innerHTML = ""; }
+  }, 250);
+});
+$("inverse-id").addEventListener("keydown", ev => { if (ev.key === "Enter"){ ev.preventDefault(); $("voir-inverse").click(); } });
 $("voir-inverse").addEventListener("click", async () => {
   const texte = $("inverse-id").value.trim(); if (!texte) return;
   if (texte.length < 2){ $("inverse-resultats").innerHTML = alerte("Tapez au moins deux caractères du nom."); return; }
