@@ -210,6 +210,8 @@ def test_confidence_in_words_and_an_honest_no_clear_match(default_server, browse
     page.click("#rechercher")
     page.wait_for_selector("#pas-clair")
     assert "Aucune start-up ne correspond clairement à ce besoin." in page.inner_text("#pas-clair")
+    assert page.inner_text("#status").startswith("Aucune correspondance claire")
+    assert page.locator("#cpv-probables").count() == 0  # no CPV guessed from a need nothing fits
     assert page.locator(".result").count() > 0 and not page.locator(".result").first.is_visible()  # only on request
     assert not serious_violations(page)
     page.click("#voir-proches")

@@ -146,12 +146,14 @@ $("f").addEventListener("submit", async ev => {
       data = await api("/match", {method: "POST", json: body});
     }
     derniere = {need_id: data.need_id, text: $("text").value.trim(), versions: data.versions};
-    status.textContent = data.count ? `${data.count} start-up trouvée${data.count > 1 ? "s" : ""}` : "Aucune start-up trouvée";
+    const clair = !(data.count && data.clear_match === false);
+    status.textContent = !data.count ? "Aucune start-up trouvée" : clair ? `${data.count} start-up trouvée${data.count > 1 ? "s" : ""}`
+      : `Aucune correspondance claire : ${data.count} résultat${data.count > 1 ? "s" : ""} proche${data.count > 1 ? "s" : ""}, masqué${data.count > 1 ? "s" : ""}`;
     if (data.procurement) $("procedure").innerHTML = `<div class="fr-alert fr-alert--sm fr-mb-2w ${data.procurement.direct_award_possible ? "fr-alert--success" : "fr-alert--warning non"} notice"><p>${esc(data.procurement.message)}</p></div>`;
-    const cpvs = (data.likely_cpv || []).map(c => `<li><button type="button" class="fr-tag cpv-suggere" data-cpv="${esc(c.code)}" title="Relancer la recherche avec ce code CPV">${esc(c.division)}${c.label ? " – " + esc(c.label) : ""} (${Math.round(100 * c.probability)} %)</button></li>`).join("");
+    const cpvs = (clair ? data.likely_cpv || [] : []).map(c => `<li><button type="button" class="fr-tag cpv-suggere" data-cpv="${esc(c.code)}" title="Relancer la recherche avec ce code CPV">${esc(c.division)}${c.label ? " – " + esc(c.label) : ""} (${Math.round(100 * c.probability)} %)</button></li>`).join("");
     $("procedure").innerHTML += cpvs ? `<div id="cpv-probables" class="fr-mb-2w"><p class="fr-mb-1w">CPV probables du besoin (choisissez-en un pour relancer la recherche) :</p><ul class="fr-tags-group">${cpvs}</ul></div>` : "";
     const cartes = data.results.map(r => carte(r, data.versions)).join("");
-    if (data.count && data.clear_match === false){
+    if (!clair){
       // nothing fits clearly: say so plainly; the nearest results only on request
       box.innerHTML = `<div class="fr-notice fr-notice--info fr-mb-2w" id="pas-clair"><div class="fr-container"><div class="fr-notice__body"><p>
         <span class="fr-notice__title">Aucune start-up ne correspond clairement à ce besoin.</span>
