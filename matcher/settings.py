@@ -96,6 +96,20 @@ class Settings(BaseSettings):
         default_factory=lambda: Path(__file__).resolve().parents[1] / "node_modules" / "@gouvfr" / "dsfr" / "dist",
         description="The State's design system (npm @gouvfr/dsfr, its dist/ folder) the page is served with.",
     )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description=(
+            "Agents' sign-in with OpenID Connect: the provider's issuer (ProConnect: https://auth.agentconnect.gouv.fr/api/v2); "
+            "unset: API keys only."
+        ),
+    )
+    oidc_client_id: str = Field(default="", description="The service's client id at the OpenID Connect provider.")
+    oidc_client_secret: str = Field(default="", description="The service's client secret at the provider (client_secret_post).")
+    public_url: str | None = Field(
+        default=None,
+        description="The service's public address (https://…), for the sign-in's return and logout addresses; default: as requested.",
+    )
+    session_max_age_s: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600, description="How long a signed-in agent's session lasts.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

@@ -12,6 +12,7 @@ with its id (``service.observability``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,13 +24,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
 from matcher.app import BatchTooLarge, Engine, Served, imports
 from matcher.app.ops import KeyStore
 from matcher.app.vocabulary import EncoderBusy
 from matcher.settings import Settings
 
-from . import admin, feedback, matching, needs, observability, pages, shortlists
+from . import admin, agents, feedback, matching, needs, observability, pages, shortlists, signin
 from .auth import Authenticate
 from .body import BodyLimit
 from .headers import SecurityHeaders
@@ -93,8 +95,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         )
 
     @app.get("/", include_in_schema=False)
-    def page() -> HTMLResponse:
-        return HTMLResponse(pages.render("index.html", settings))
+    def page(request: Request) -> HTMLResponse:
+        signed_in = signin.session_principal(request.session)
+        return HTMLResponse(
+            pages.render("index.html", settings, proconnect=app.state.oidc is not None, csrf=signed_in[1] if signed_in else "")
+        )
 
     @app.get("/informations", include_in_schema=False)
     def informations() -> HTMLResponse:
@@ -124,11 +129,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.mount("/dsfr", StaticFiles(directory=settings.design_system_dir), name="dsfr")
     else:
         log.warning("the design system is missing at %s (run `make install`): the page is served unstyled", settings.design_system_dir)
-    for module in (matching, needs, shortlists, feedback, admin):
+    for module in (matching, needs, shortlists, feedback, admin, agents, signin):
         app.include_router(module.router)
-    # middleware: the last added runs first — logs, security headers, the key check, then the body cap
+    try:
+        app.state.oidc = signin.oauth_client(settings)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+    # middleware: the last added runs first — logs, security headers, the session cookie, the key (or
+    # session) check, then the body cap
     app.add_middleware(BodyLimit)
     app.add_middleware(Authenticate)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=hashlib.sha256(b"session cookie:" + secret.encode()).hexdigest(),  # not the key hashes' own secret
+        session_cookie="matcher_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",  # sent on the provider's redirect back (a top-level GET), never on another site's POST
+        https_only=settings.mode == "production",
+    )
     app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")
     observability.install(app)
 

@@ -1,4 +1,6 @@
-"""Who is calling: API keys from ``Authorization: Bearer`` or ``X-API-Key``, and role rules.
+"""Who is calling: API keys from ``Authorization: Bearer`` or ``X-API-Key`` (machine clients), or the
+session cookie of an agent signed in with ProConnect (``service.signin``; every write made with it
+carries its CSRF token, else 403), and role rules.
 
 No key or an invalid one → 401; a valid key without the role a route needs → 403; a buyer
 key asking for another organisation's needs, shortlists or feedback → 404 (as if it did not
@@ -10,6 +12,7 @@ read; the per-key rate limit is applied there too. Routes read the caller from `
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Annotated
 
@@ -22,12 +25,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from matcher.app.vocabulary import Principal
 
 from .schemas.messages import error_response
+from .signin import session_principal
 
 #: what anyone may read without a key: the page and its files, the health check, the API's description
-PUBLIC_PATHS = frozenset({"/", "/informations", "/health", "/openapi.json", "/docs", "/redoc"})
+PUBLIC_PATHS = frozenset(
+    {"/", "/informations", "/health", "/openapi.json", "/docs", "/redoc", "/connexion", "/connexion/retour", "/deconnexion"}
+)
 PUBLIC_PREFIXES = ("/static/", "/dsfr/", "/modeles/")
 _MISSING = "authorization : une clé d'API est requise (en-tête Authorization: Bearer mk_…)"
 _UNKNOWN = "authorization : clé d'API inconnue ou révoquée"
+_CSRF = "csrf : jeton anti-falsification manquant ou invalide (en-tête X-CSRF-Token) ; rechargez la page"
+#: what a session cookie may do without its CSRF token
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def token_of(headers: Headers) -> str | None:
@@ -51,8 +60,16 @@ class Authenticate:
             return
         received_at = time.monotonic()  # the request's time budget counts from here
         state = scope["app"].state
-        token = token_of(Headers(scope=scope))
+        headers = Headers(scope=scope)
+        token = token_of(headers)
         principal = await anyio.to_thread.run_sync(state.keys.verify, token) if token else None
+        if token is None and (signed_in := session_principal(scope.get("session") or {})) is not None:
+            # an agent signed in with ProConnect: the session cookie, and its CSRF token on every write
+            principal, csrf = signed_in
+            if scope["method"] not in SAFE_METHODS and not secrets.compare_digest(headers.get("x-csrf-token", ""), csrf):
+                response = error_response(403, _CSRF)
+                await response(scope, receive, send)
+                return
         if principal is None:
             response = error_response(401, _UNKNOWN if token else _MISSING, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)

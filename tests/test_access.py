@@ -84,6 +84,17 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
     ("post", "/admin/promote", {"benchmark": "none-here"}, {"none": 401, "own": 403, "staff": 403, "admin": 404}),
     ("get", "/admin/audit", None, {"none": 401, "own": 403, "staff": 403, "admin": 200}),
     ("get", "/metrics", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
+    # the SIRET table of agents' sign-in: staff keep it; only an admin gives the admin role
+    ("get", "/agents/organisations", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
+    (
+        "put",
+        "/agents/organisations/11000000000017",
+        {"role": "buyer", "buyer_id": A, "label": "Armées"},
+        {"none": 401, "own": 403, "staff": 200},
+    ),
+    ("put", "/agents/organisations/11000000000025", {"role": "admin"}, {"none": 401, "own": 403, "staff": 403, "admin": 200}),
+    ("put", "/agents/organisations/123", {"role": "staff"}, {"staff": 422}),
+    ("delete", "/agents/organisations/11000000000033", None, {"none": 401, "own": 403, "staff": 404}),
     # the import templates hold no one's data: open to all, like the page itself
     ("get", "/modeles/besoins.xlsx", None, {"none": 200, "own": 200, "staff": 200}),
     ("get", "/modeles/fournisseurs.csv", None, {"none": 200}),

@@ -20,12 +20,22 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from matcher.app import Engine
-from matcher.data.tables import api_keys_table, buyers_table, feedback_table, labels_table, needs_table, suppliers_table
+from matcher.app.ops import AgentDirectory
+from matcher.data.tables import (
+    agent_organisations_table,
+    api_keys_table,
+    buyers_table,
+    feedback_table,
+    labels_table,
+    needs_table,
+    suppliers_table,
+)
 from matcher.settings import Settings
 from service.app import create_app
 
 A, B = "min-armees", "min-sante"
 B_NEED, A_NEED, SUPPLIER = "demo-n05", "demo-n01", "demo-s001"
+B_SIRET = "11000000000017"  # the establishment whose agents sign in as buyers of B
 B_KEY = "<B's key id>"  # stands for the id of B's buyer key, known once the fixture created it
 
 
@@ -77,6 +87,13 @@ ATTACKS: dict[tuple[str, str], Callable[[Callable[[str], str]], list[Request]]] 
         ("post", "/feedback", {"supplier_id": SUPPLIER, "verdict": "contracted", "need_id": v(B_NEED)}),
         ("post", "/feedback", {"supplier_id": SUPPLIER, "verdict": "contracted", "query_text": "x", "buyer_id": v(B)}),
     ],
+    # the SIRET table of sign-in: a buyer key may neither send other agents into B nor take B's agents away
+    ("PUT", "/agents/organisations/{siret}"): lambda v: [
+        ("put", f"/agents/organisations/{B_SIRET}", {"role": "buyer", "buyer_id": v(A), "label": "détourné"}),
+        ("put", "/agents/organisations/11000000000025", {"role": "buyer", "buyer_id": v(B)}),
+        ("put", "/agents/organisations/11000000000025", {"role": "admin"}),
+    ],
+    ("DELETE", "/agents/organisations/{siret}"): lambda v: [("delete", f"/agents/organisations/{B_SIRET}", None)],
     ("POST", "/admin/keys"): lambda v: [("post", "/admin/keys", {"name": "pirate", "role": "buyer", "buyer_id": v(B)})],
     ("DELETE", "/admin/keys/{key_id}"): lambda v: [("delete", f"/admin/keys/{_p(v(B_KEY))}", None)],
     ("POST", "/admin/suppliers/import"): lambda v: [
@@ -103,6 +120,8 @@ def wall(tmp_path_factory: pytest.TempPathFactory):
         b_key_id, b_token = keys.create("Acheteur Santé", "buyer", B)
         attacker = keys.create("Acheteuse Armées", "buyer", A)[1]
         staff = keys.create("Équipe", "staff")[1]
+        # B's agents sign in through the SIRET table
+        AgentDirectory(client.app.state.served.engine.catalogue).set(B_SIRET, "buyer", B, "Ministère de la Santé", "test")
         # B owns feedback too
         client.post(
             "/feedback",
@@ -120,6 +139,7 @@ def organisation_rows(client: TestClient, buyer_id: str) -> dict[str, list[tuple
         "buyers": sa.select(buyers_table).where(buyers_table.c.buyer_id == buyer_id),
         "feedback": sa.select(feedback_table).where(feedback_table.c.buyer_id == buyer_id).order_by(feedback_table.c.id),
         "keys": sa.select(api_keys_table).where(api_keys_table.c.buyer_id == buyer_id).order_by(api_keys_table.c.key_id),
+        "agents": sa.select(agent_organisations_table).order_by(agent_organisations_table.c.siret),
         "suppliers": sa.select(suppliers_table).order_by(suppliers_table.c.supplier_id),
         "labels": sa.select(labels_table).order_by(labels_table.c.need_id, labels_table.c.supplier_id),
     }
@@ -147,7 +167,7 @@ def test_every_write_route_has_an_attack(wall) -> None:
 def test_a_buyer_of_a_changes_nothing_of_b_through_any_write_route(wall) -> None:
     client, tokens, b_key_id = wall
     before = organisation_rows(client, B)
-    assert before["needs"] and before["feedback"] and before["keys"]
+    assert before["needs"] and before["feedback"] and before["keys"] and before["agents"]
     headers = {"Authorization": f"Bearer {tokens['attacker']}"}
     sent = 0
     for route in _write_routes(client):

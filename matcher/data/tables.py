@@ -51,6 +51,17 @@ api_keys_table = sa.Table(
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("revoked_at", sa.DateTime, nullable=True),
 )
+#: the SIRET → (buyer organisation, role) table staff keep for the agents who sign in with ProConnect
+agent_organisations_table = sa.Table(
+    "agent_organisations",
+    metadata,
+    sa.Column("siret", sa.String(14), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("buyer_id", sa.String(200), nullable=True),
+    sa.Column("label", sa.String(300), nullable=False, default=""),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+)
 feedback_table = sa.Table(
     "feedback",
     metadata,

@@ -336,3 +336,17 @@ class AuditEntryOut(BaseModel):
 class AuditOut(BaseModel):
     data: list[AuditEntryOut]
     count: int
+
+
+class AgentOrganisationOut(BaseModel):
+    siret: str
+    role: str
+    buyer_id: str | None
+    label: str
+    updated_at: str
+    updated_by: str
+
+
+class AgentOrganisationsOut(BaseModel):
+    data: list[AgentOrganisationOut]
+    count: int

@@ -157,3 +157,11 @@ class KeyIn(ApiModel):
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(description=f"one of {', '.join(ROLES)}")
     buyer_id: ApiId | None = None
+
+
+class AgentOrganisationIn(ApiModel):
+    """What the agents of one SIRET get when they sign in with ProConnect."""
+
+    role: str = Field(description=f"one of {', '.join(ROLES)}")
+    buyer_id: ApiId | None = Field(default=None, description="the buyer organisation (role buyer only)")
+    label: str = Field(default="", max_length=300, description="the establishment's name, for staff")

@@ -7,9 +7,11 @@ const TAILLES = {micro:"Micro-entreprise", pme:"PME", eti:"ETI", grande:"Grande 
 const segment = code => (moi && moi.segment_labels && moi.segment_labels[code]) || code;
 let moi = null, derniere = null;
 
+// an agent signed in with ProConnect holds a session cookie, and the page its CSRF token; anyone else a key
+const CSRF = (document.querySelector("meta[name=csrf-token]") || {}).content || "";
 function cle(){ return sessionStorage.getItem("matcher-cle") || ""; }
 async function api(path, options = {}){
-  const headers = Object.assign({"Authorization": "Bearer " + cle()}, options.headers || {});
+  const headers = Object.assign(cle() ? {"Authorization": "Bearer " + cle()} : {"X-CSRF-Token": CSRF}, options.headers || {});
   if (options.json !== undefined){ headers["Content-Type"] = "application/json"; options.body = JSON.stringify(options.json); }
   const resp = await fetch(path, Object.assign({}, options, {headers}));
   if (resp.status === 204) return null;
@@ -87,7 +89,11 @@ function erreurInattendue(message){ const el = $("erreur-globale"); $("erreur-gl
 window.addEventListener("error", ev => erreurInattendue(ev.message || "erreur"));
 window.addEventListener("unhandledrejection", ev => erreurInattendue((ev.reason && ev.reason.message) || String(ev.reason)));
 $("form-cle").addEventListener("submit", ev => { ev.preventDefault(); sessionStorage.setItem("matcher-cle", $("cle").value.trim()); $("cle").value = ""; connecter(); });
-$("deconnexion").addEventListener("click", () => { sessionStorage.removeItem("matcher-cle"); location.reload(); });
+$("deconnexion").addEventListener("click", async () => {
+  if (cle()){ sessionStorage.removeItem("matcher-cle"); location.reload(); return; }
+  const suite = await api("/deconnexion", {method: "POST"});  // the session ends here, then at the provider
+  location.assign(suite.next);
+});
 
 function filtres(){
   const f = {}, seg = $("segment").value, reg = $("region").value.trim(), taille = $("taille").value;
@@ -291,4 +297,4 @@ $("voir-inverse").addEventListener("click", async () => {
     document.querySelectorAll("#inverse-resultats [data-fournisseur]").forEach(b => b.addEventListener("click", () => besoinsDe(b.dataset.fournisseur))); }
   catch (e){ $("inverse-resultats").innerHTML = alerte(e.message); }
 });
-if (cle()) connecter();
+if (cle() || CSRF) connecter();
