@@ -22,7 +22,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 #: the screens of the page, each with what shows it is ready once opened
-SCREENS = ("recherche", "besoins", "listes", "stats", "inverse")
+SCREENS = ("recherche", "besoins", "listes", "stats", "inverse", "agents")
 
 
 class Console:

@@ -17,7 +17,7 @@ import urllib.request
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser import REPO, open_page
+from browser import ARTIFACTS, REPO, login, open_page, screen, serious_violations
 from live_server import serving
 
 from matcher.app import Engine
@@ -127,6 +127,8 @@ def _through_provider(page, login: str) -> None:
 
 def _sign_in(browser, base: str, issuer: str, login: str):
     context, page = open_page(browser, base, "/")
+    assert not serious_violations(page)  # the sign-in screen, with the ProConnect button
+    page.screenshot(path=str(ARTIFACTS / "dsfr-connexion-proconnect.png"))
     page.click("#connexion-proconnect")
     _through_provider(page, login)
     page.wait_for_url(lambda url: url.startswith(base))
@@ -190,6 +192,8 @@ def test_who_gets_no_account_is_told_why(signin, browser, login: str, status: in
     _through_provider(page, login)
     page.wait_for_selector("#titre-refus")
     assert answers[-1] == status and says in page.inner_text("#raison")
+    assert not serious_violations(page)  # the refusal page, in the design system too
+    page.screenshot(path=str(ARTIFACTS / f"dsfr-refus-{login}.png"))
     assert page.evaluate("() => fetch('/me').then(r => r.status)") == 401  # no account, no session
     context.close()
 
@@ -255,3 +259,27 @@ def test_the_session_cookie_is_secure_in_production(tmp_path) -> None:
     app = create_app(Settings(data_dir=tmp_path / "data", encoder="hashing", mode="production", secret_key="s" * 40))
     (session,) = [m for m in app.user_middleware if m.cls is SessionMiddleware]
     assert session.kwargs["https_only"] is True and session.kwargs["same_site"] == "lax"
+
+
+def test_staff_register_an_establishment_and_its_agents_can_sign_in(signin, browser) -> None:
+    """Staff inscribe the unknown establishment on their screen; its agent then signs in as its buyer."""
+    base, issuer, app = signin
+    staff_key = app.state.keys.create("Équipe French Tech", "staff")[1]
+    context, page = login(browser, base, staff_key)
+    screen(page, "agents")
+    page.wait_for_selector(f"#table-agents td:has-text('{SIRET_SANTE}')")
+    page.fill("#ag-siret", "9999 9999 9999 99")
+    page.select_option("#ag-role", "buyer")
+    page.select_option("#ag-acheteur", "min-education")
+    page.fill("#ag-libelle", "Rectorat de l'exemple")
+    page.click("#ag-enregistrer")
+    page.wait_for_selector(f"#table-agents td:has-text('{SIRET_INCONNU}')")
+    assert "Rectorat de l'exemple" in page.inner_text("#table-agents")
+    page.console.assert_clean()
+    context.close()
+
+    context, page = _sign_in(browser, base, issuer, "dominique")
+    page.wait_for_selector("section#recherche:not(.cache)")
+    assert "Dominique Durand" in page.inner_text("#qui") and "min-education" in page.inner_text("#qui")
+    context.close()
+    assert AgentDirectory(app.state.served.engine.catalogue).remove(SIRET_INCONNU, "test")  # the refusal test expects it unknown

@@ -52,6 +52,8 @@ def _fill_screen(page, name: str) -> None:
         page.wait_for_selector("#table-exposition")
     elif name == "stats":
         page.wait_for_selector("#graphiques svg rect")
+    elif name == "agents":
+        page.wait_for_selector("#table-agents tbody tr")
     elif name == "inverse":
         page.fill("#inverse-id", "santé")
         page.click("#voir-inverse")

@@ -53,6 +53,7 @@ function montrer(onglet){
   if (window.dsfr && menu.classList.contains("fr-modal--opened")) window.dsfr(menu).modal.conceal();
   if (onglet === "besoins") chargerBesoins();
   if (onglet === "stats") chargerStats();
+  if (onglet === "agents") chargerAgents();
 }
 document.querySelectorAll("#onglets [data-onglet]").forEach(a => a.addEventListener("click", ev => { ev.preventDefault(); montrer(a.dataset.onglet); }));
 
@@ -74,7 +75,7 @@ async function connecter(){
 // the buyers' and needs' drop-downs, read again after every change of the needs (kept selections stay selected)
 async function chargerChoix(){
   const acheteurs = (await api("/buyers")).data;
-  for (const sel of ["besoins-acheteur", "liste-acheteur"]){ const avant = $(sel).value;
+  for (const sel of ["besoins-acheteur", "liste-acheteur", "ag-acheteur"]){ const avant = $(sel).value;
     $(sel).innerHTML = acheteurs.map(b => `<option value="${esc(b.buyer_id)}">${esc(b.buyer_name || b.buyer_id)} (${b.n_needs} besoin${b.n_needs > 1 ? "s" : ""})</option>`).join("");
     if (avant && acheteurs.some(b => b.buyer_id === avant)) $(sel).value = avant; }
   const choix = [], avant = $("besoin-choisi").value;
@@ -296,5 +297,29 @@ $("voir-inverse").addEventListener("click", async () => {
       d.data.map(s => `<li class="fr-mb-1w"><button type="button" class="fr-btn fr-btn--sm fr-btn--secondary" data-fournisseur="${esc(s.supplier_id)}">${esc(s.name)}</button> <span class="meta">${esc(s.region || "")}${s.siren ? " · SIREN " + esc(s.siren) : ""}</span></li>`).join("") + "</ul>";
     document.querySelectorAll("#inverse-resultats [data-fournisseur]").forEach(b => b.addEventListener("click", () => besoinsDe(b.dataset.fournisseur))); }
   catch (e){ $("inverse-resultats").innerHTML = alerte(e.message); }
+});
+// the SIRET table of agents' sign-in (staff)
+const ROLES = {buyer: "Acheteur", staff: "Équipe French Tech", admin: "Administration"};
+async function chargerAgents(){
+  try { const d = await api("/agents/organisations");
+    const lignes = d.data.map(o => `<tr><td>${esc(o.siret)}</td><td>${esc(o.label)}</td><td>${esc(ROLES[o.role] || o.role)}</td><td>${esc(o.buyer_id || "")}</td><td>${esc(o.updated_by)}</td>
+      <td><button type="button" class="fr-btn fr-btn--sm fr-btn--tertiary" data-retirer="${esc(o.siret)}" title="Retirer l'établissement ${esc(o.siret)}">Retirer</button></td></tr>`);
+    $("table-agents-cadre").innerHTML = tableau("Établissements dont les agents peuvent se connecter", ["SIRET", "Établissement", "Rôle", "Organisation acheteuse", "Modifié par", "Actions"],
+      lignes.length ? lignes : [`<tr><td colspan="6">Aucun établissement inscrit.</td></tr>`], "table-agents"); }
+  catch (e){ $("table-agents-cadre").innerHTML = alerte(e.message); }
+}
+$("ag-role").addEventListener("change", () => { $("ag-acheteur").disabled = $("ag-role").value !== "buyer"; });
+$("form-agents").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const siret = $("ag-siret").value.replace(/\s/g, ""), role = $("ag-role").value;
+  const body = {role, label: $("ag-libelle").value.trim()}; if (role === "buyer") body.buyer_id = $("ag-acheteur").value;
+  try { await occupe($("ag-enregistrer"), () => api(`/agents/organisations/${encodeURIComponent(siret)}`, {method: "PUT", json: body}));
+    $("ag-status").innerHTML = alerte(`Établissement ${siret} enregistré.`, "success"); $("ag-siret").value = ""; $("ag-libelle").value = ""; chargerAgents(); }
+  catch (e){ $("ag-status").innerHTML = alerte(e.message); }
+});
+$("table-agents-cadre").addEventListener("click", async ev => {
+  const b = ev.target.closest("button[data-retirer]"); if (!b || !confirm("Retirer l'établissement " + b.dataset.retirer + " ?")) return;
+  try { await api(`/agents/organisations/${encodeURIComponent(b.dataset.retirer)}`, {method: "DELETE"}); chargerAgents(); }
+  catch (e){ $("ag-status").innerHTML = alerte(e.message); }
 });
 if (cle() || CSRF) connecter();
