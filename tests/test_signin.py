@@ -283,3 +283,17 @@ def test_staff_register_an_establishment_and_its_agents_can_sign_in(signin, brow
     assert "Dominique Durand" in page.inner_text("#qui") and "min-education" in page.inner_text("#qui")
     context.close()
     assert AgentDirectory(app.state.served.engine.catalogue).remove(SIRET_INCONNU, "test")  # the refusal test expects it unknown
+
+
+def test_a_plain_userinfo_is_read_as_well_as_a_signed_one(signin, browser) -> None:
+    """ProConnect answers the userinfo as a signed JWT when the client registered an algorithm, plain
+    JSON otherwise: both sign the agent in (the signed one is what the other tests get)."""
+    base, issuer, _ = signin
+    _mode(issuer, "plain-userinfo")
+    try:
+        context, page = _sign_in(browser, base, issuer, "camille")
+        page.wait_for_selector("section#recherche:not(.cache)")
+        assert "Camille Martin" in page.inner_text("#qui")
+        context.close()
+    finally:
+        _mode(issuer, "none")

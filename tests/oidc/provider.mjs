@@ -6,7 +6,8 @@
 //   node tests/oidc/provider.mjs PORT CLIENT_JSON ACCOUNTS_JSON
 //
 // It prints "ready ISSUER" once it listens. A test may make its token endpoint misbehave, to check that
-// the service refuses what it must: GET /__test/mode?set=wrong-audience | wrong-key | expired | none.
+// the service refuses what it must: GET /__test/mode?set=wrong-audience | wrong-key | expired | none;
+// plain-userinfo answers the userinfo as plain JSON instead of a signed JWT (both are ProConnect's).
 // The ID token is then re-signed after the provider made it (with another audience, with a key that is
 // not in the provider's JWKS, or already expired); everything else is the real provider's.
 import Provider from "oidc-provider";
@@ -59,6 +60,11 @@ provider.use(async (ctx, next) => {
     return;
   }
   await next();
+  if (ctx.path === "/me" && mode === "plain-userinfo" && ctx.status === 200 && typeof ctx.body === "string") {
+    ctx.body = decodeJwt(ctx.body);  // the same claims as plain JSON, as ProConnect answers a client without a signing algorithm
+    ctx.type = "application/json";
+    return;
+  }
   if (ctx.path === "/token" && ctx.status === 200 && mode !== "none" && ctx.body && ctx.body.id_token) {
     const claims = decodeJwt(ctx.body.id_token);
     const header = decodeProtectedHeader(ctx.body.id_token);
