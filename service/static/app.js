@@ -290,7 +290,7 @@ $("inverse-id").addEventListener("keydown", ev => { if (ev.key === "Enter"){ ev.
 $("voir-inverse").addEventListener("click", async () => {
   const texte = $("inverse-id").value.trim(); if (!texte) return;
   if (texte.length < 2){ $("inverse-resultats").innerHTML = alerte("Tapez au moins deux caractères du nom."); return; }
-  try { const d = await api(`/suppliers?q=${encodeURIComponent(texte)}&limit=20`);
+  try { const d = await occupe($("voir-inverse"), () => api(`/suppliers?q=${encodeURIComponent(texte)}&limit=20`));
     if (!d.count){ $("inverse-resultats").innerHTML = `<p>Aucune start-up du catalogue ne porte un nom, un SIREN ou un identifiant proche de « ${esc(texte)} ».</p>`; return; }
     if (d.count === 1){ besoinsDe(d.data[0].supplier_id); return; }
     $("inverse-resultats").innerHTML = `<p>${d.count >= 20 ? "Au moins 20" : d.count} start-up correspondent : choisissez.</p><ul class="choix">` +
