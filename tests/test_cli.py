@@ -177,3 +177,17 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_agents_table_from_the_command_line(tmp_path: Path) -> None:
+    """Operators inscribe the first establishments (the mission's own, say) before anyone signs in."""
+    out = _matcher(tmp_path, "agents", "set", "110 000 000 00017", "--role", "staff", "--label", "Mission French Tech")
+    assert out.returncode == 0 and "11000000000017" in out.stdout and "staff" in out.stdout
+    listed = _matcher(tmp_path, "agents", "list")
+    assert "Mission French Tech" in listed.stdout
+    refused = _matcher(tmp_path, "agents", "set", "123", "--role", "buyer", "--buyer", "min-armees")
+    assert refused.returncode != 0 and "SIRET (14 chiffres)" in refused.stderr
+    refused = _matcher(tmp_path, "agents", "set", "11000000000025", "--role", "buyer")
+    assert refused.returncode != 0 and "buyer_id" in refused.stderr
+    assert _matcher(tmp_path, "agents", "remove", "11000000000017").returncode == 0
+    assert _matcher(tmp_path, "agents", "remove", "11000000000017").returncode != 0

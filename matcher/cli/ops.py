@@ -1,4 +1,4 @@
-"""``matcher serve | keys | backup | restore | encoders``: running the service and keeping it safe."""
+"""``matcher serve | keys | agents | backup | restore | encoders``: running the service and keeping it safe."""
 
 from __future__ import annotations
 
@@ -109,6 +109,34 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agents(args: argparse.Namespace) -> int:
+    """The SIRET table of agents' sign-in, for operators (the first staff establishment, say)."""
+    from matcher.app import open_catalogue
+    from matcher.app.ops import AgentDirectory
+
+    directory = AgentDirectory(open_catalogue(settings_from(args)))
+    actor = f"cli:{os.environ.get('USER', 'local')}"
+    if args.action == "set":
+        try:
+            o = directory.set(args.siret, args.role, args.buyer, args.label or "", actor=actor)
+        except ValueError as exc:
+            raise SystemExit(f"agents : {exc}") from None
+        print(f"Établissement {o.siret} : ses agents se connectent avec le rôle {o.role}{' pour ' + o.buyer_id if o.buyer_id else ''}.")
+    elif args.action == "list":
+        print(f"{'SIRET':<15} {'rôle':<6} {'acheteur':<22} {'modifié le':<20} établissement")
+        for o in directory.list():
+            print(f"{o.siret:<15} {o.role:<6} {(o.buyer_id or '—'):<22} {o.updated_at:<20} {o.label}")
+    elif args.action == "remove":
+        try:
+            removed = directory.remove(args.siret, actor=actor)
+        except ValueError as exc:
+            raise SystemExit(f"agents : {exc}") from None
+        if not removed:
+            raise SystemExit(f"agents : aucun établissement inscrit pour le SIRET « {args.siret} »")
+        print(f"Établissement {args.siret} retiré : ses agents ne peuvent plus se connecter.")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's commands to the ``matcher`` parser."""
     p = sub.add_parser("serve", help="start the HTTP API and web page")
@@ -127,6 +155,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("key_id")
     keys.add_parser("demo", help="create one key per role on the sample catalogue (development mode)")
     p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("agents", help="agents' sign-in (ProConnect): which organisation and role each SIRET gets")
+    agents = p.add_subparsers(dest="action", required=True)
+    a = agents.add_parser("set", help="let the agents of an establishment sign in")
+    a.add_argument("siret", help="the establishment's SIRET (14 digits)")
+    a.add_argument("--role", required=True, choices=("buyer", "staff", "admin"))
+    a.add_argument("--buyer", help="the buyer organisation (role buyer)")
+    a.add_argument("--label", help="the establishment's name")
+    agents.add_parser("list", help="the establishments whose agents may sign in")
+    a = agents.add_parser("remove", help="stop an establishment's agents from signing in")
+    a.add_argument("siret")
+    p.set_defaults(func=cmd_agents)
 
     p = sub.add_parser("backup", help="back up the catalogue, MLflow store and live indexes into one .tar.gz")
     p.add_argument("--out", type=Path, required=True)
