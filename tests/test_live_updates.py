@@ -138,7 +138,9 @@ def test_kill_9_during_reindex_leaves_the_previous_version_serving(tmp_path: Pat
                 killed_at.append(event)
                 break
         proc.wait()
-        assert proc.returncode == -signal.SIGKILL, f"the re-index ended before reporting {event!r}"
+        assert killed_at[-1:] == [event], f"the re-index ended before reporting {event!r}"
+        # killed at once, or — the last steps are short — it finished between its report and the signal
+        assert proc.returncode in (-signal.SIGKILL, 0), proc.returncode
         # whatever the moment: CURRENT names a complete version that loads, with a consistent manifest
         index, manifest, name = store.load(expect_encoder=None)
         assert len(index) == manifest.size and (store.root / name / "manifest.json").is_file()
