@@ -218,6 +218,7 @@ def test_confidence_in_words_and_an_honest_no_clear_match(default_server, browse
     assert not serious_violations(page)
     page.click("#voir-proches")
     page.wait_for_selector(".result", state="visible")
+    assert page.inner_text("#status").endswith("à vérifier")
     levels = page.locator(".result .confiance").all_text_contents()
     assert levels and "Correspondance forte" not in levels
     page.screenshot(path=str(ARTIFACTS / "dsfr-buyer-no-clear-match-1280.png"), full_page=True)

@@ -167,7 +167,8 @@ $("f").addEventListener("submit", async ev => {
         <span class="fr-notice__desc">Précisez le besoin (ce qu'il faut faire, pour qui, avec quelles contraintes) pour de meilleures correspondances.</span></p></div></div></div>
         <button type="button" class="fr-btn fr-btn--secondary fr-mb-2w" id="voir-proches" aria-expanded="false" aria-controls="resultats-proches">Afficher quand même les ${data.count} résultats les plus proches</button>
         <div id="resultats-proches" class="cache">${cartes}</div>`;
-      $("voir-proches").addEventListener("click", () => { $("resultats-proches").classList.remove("cache"); $("voir-proches").setAttribute("aria-expanded", "true"); $("voir-proches").remove(); });
+      $("voir-proches").addEventListener("click", () => { $("resultats-proches").classList.remove("cache"); $("voir-proches").setAttribute("aria-expanded", "true"); $("voir-proches").remove();
+        status.textContent = `Aucune correspondance claire : ${data.count} résultat${data.count > 1 ? "s" : ""} proche${data.count > 1 ? "s" : ""}, à vérifier`; });
     } else box.innerHTML = cartes || "<p>Aucune start-up ne correspond à ces filtres.</p>";
   } catch (e){ status.innerHTML = alerte("Erreur : " + e.message); }
   finally { $("rechercher").disabled = false; $("rechercher").removeAttribute("aria-busy"); box.removeAttribute("aria-busy"); }
