@@ -21,7 +21,7 @@ router = APIRouter(prefix="/agents/organisations", tags=["staff"], responses=ERR
 
 
 def _directory(request: Request) -> AgentDirectory:
-    return AgentDirectory(request.app.state.served.engine.catalogue)
+    return request.app.state.agents  # one per service: its changes reach open sessions at once
 
 
 @router.get("", response_model=AgentOrganisationsOut)

@@ -27,12 +27,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from matcher.app import BatchTooLarge, Engine, Served, imports
-from matcher.app.ops import KeyStore
+from matcher.app.ops import AgentDirectory, KeyStore
 from matcher.app.vocabulary import EncoderBusy
 from matcher.settings import Settings
 
 from . import admin, agents, feedback, matching, needs, observability, pages, shortlists, signin
-from .auth import Authenticate
+from .auth import Authenticate, session_principal
 from .body import BodyLimit
 from .headers import SecurityHeaders
 from .ratelimit import RateLimit, parse_rate_limit
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.served = Served(engine or Engine.open(settings))
         app.state.keys = KeyStore(app.state.served.engine.catalogue, secret)
+        app.state.agents = AgentDirectory(app.state.served.engine.catalogue)
         log.info("engine ready: %s", app.state.served.engine.versions())
         yield
 
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/", include_in_schema=False)
     def page(request: Request) -> HTMLResponse:
-        signed_in = signin.session_principal(request.session)
+        signed_in = session_principal(request.session, app.state.agents)
         return HTMLResponse(
             pages.render("index.html", settings, proconnect=app.state.oidc is not None, csrf=signed_in[1] if signed_in else "")
         )

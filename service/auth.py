@@ -22,16 +22,16 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from matcher.app.ops import AgentDirectory
 from matcher.app.vocabulary import Principal
 
 from .schemas.messages import error_response
-from .signin import session_principal
 
 #: what anyone may read without a key: the page and its files, the health check, the API's description
-PUBLIC_PATHS = frozenset(
-    {"/", "/informations", "/health", "/openapi.json", "/docs", "/redoc", "/connexion", "/connexion/retour", "/deconnexion"}
-)
+PUBLIC_PATHS = frozenset({"/", "/informations", "/health", "/openapi.json", "/docs", "/redoc", "/connexion", "/connexion/retour"})
 PUBLIC_PREFIXES = ("/static/", "/dsfr/", "/modeles/")
+#: where the session cookie keeps the agent signed in with ProConnect (``service.signin``)
+SESSION_KEY = "agent"
 _MISSING = "authorization : une clé d'API est requise (en-tête Authorization: Bearer mk_…)"
 _UNKNOWN = "authorization : clé d'API inconnue ou révoquée"
 _CSRF = "csrf : jeton anti-falsification manquant ou invalide (en-tête X-CSRF-Token) ; rechargez la page"
@@ -44,6 +44,19 @@ def token_of(headers: Headers) -> str | None:
     scheme, _, value = headers.get("authorization", "").partition(" ")
     token = value.strip() if scheme.lower() == "bearer" else ""
     return token or headers.get("x-api-key", "").strip() or None
+
+
+def session_principal(session: dict, agents: AgentDirectory) -> tuple[Principal, str] | None:
+    """The agent a session cookie holds, as the SIRET table says now, and the session's CSRF token;
+    ``None`` for no session, or one whose SIRET staff removed since."""
+    agent = session.get(SESSION_KEY)
+    if not isinstance(agent, dict):
+        return None
+    try:
+        principal = agents.session_principal(agent)
+        return (principal, agent["csrf"]) if principal is not None else None
+    except (KeyError, TypeError):
+        return None
 
 
 class Authenticate:
@@ -63,7 +76,7 @@ class Authenticate:
         headers = Headers(scope=scope)
         token = token_of(headers)
         principal = await anyio.to_thread.run_sync(state.keys.verify, token) if token else None
-        if token is None and (signed_in := session_principal(scope.get("session") or {})) is not None:
+        if token is None and (signed_in := session_principal(scope.get("session") or {}, state.agents)) is not None:
             # an agent signed in with ProConnect: the session cookie, and its CSRF token on every write
             principal, csrf = signed_in
             if scope["method"] not in SAFE_METHODS and not secrets.compare_digest(headers.get("x-csrf-token", ""), csrf):

@@ -9,7 +9,9 @@ staff keep (``matcher.ops.agents``). Anyone the table does not know, or who is n
 gets a French page that says why — never an account. The session is a signed cookie (HttpOnly,
 SameSite=Lax, Secure in production) holding the principal and a CSRF token that every write made
 with the cookie must send back (``X-CSRF-Token``); API keys stay for machine clients.
-``/deconnexion`` ends the session here and at the provider (its end-session endpoint).
+``/deconnexion`` ends the session here and at the provider (its end-session endpoint). The session
+keeps who signed in and their SIRET; the role and organisation are read from the table on each
+request, so that staff's changes reach open sessions.
 """
 
 from __future__ import annotations
@@ -25,16 +27,14 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from matcher.app.ops import AgentDirectory, Principal, SignInRefused
+from matcher.app.ops import SignInRefused
 from matcher.settings import Settings
 
 from . import pages
-from .schemas.messages import error_response
+from .auth import SESSION_KEY, Caller
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
-#: where the session keeps the signed-in agent
-SESSION_KEY = "agent"
 SCOPES = "openid email given_name usual_name siret organization_label roles uid"
 
 
@@ -54,17 +54,6 @@ def oauth_client(settings: Settings) -> Any | None:
         client_kwargs={"scope": SCOPES, "code_challenge_method": "S256", "token_endpoint_auth_method": "client_secret_post"},
     )
     return oauth.create_client("proconnect")
-
-
-def session_principal(session: dict) -> tuple[Principal, str] | None:
-    """The agent a session cookie holds and its CSRF token, or ``None``."""
-    agent = session.get(SESSION_KEY)
-    if not isinstance(agent, dict):
-        return None
-    try:
-        return Principal(agent["key_id"], agent["name"], agent["role"], agent.get("buyer_id")), agent["csrf"]
-    except (KeyError, TypeError):
-        return None
 
 
 def _refusal(request: Request, status: int, title: str, reason: str) -> HTMLResponse:
@@ -140,33 +129,24 @@ async def signin_callback(request: Request) -> Response:
     if claims.get("sub") != token["userinfo"].get("sub"):
         return _refusal(request, 400, failed, "Les informations d'identité ne correspondent pas au jeton : connexion refusée.")
     try:
-        principal = AgentDirectory(request.app.state.served.engine.catalogue).principal(claims)
+        agent = request.app.state.agents.sign_in(claims)
     except SignInRefused as exc:
         return _refusal(request, 403, "Accès refusé", str(exc))
-    request.session[SESSION_KEY] = {
-        "key_id": principal.key_id,
-        "name": principal.name,
-        "role": principal.role,
-        "buyer_id": principal.buyer_id,
-        "csrf": secrets.token_urlsafe(32),
-        "id_token": token.get("id_token", ""),
-    }
+    request.session[SESSION_KEY] = {**agent, "csrf": secrets.token_urlsafe(32), "id_token": token.get("id_token", "")}
+    principal = request.app.state.agents.session_principal(agent)
     log.info("signed in: %s", principal.label)
     return RedirectResponse("/", status_code=303)
 
 
 @router.post("/deconnexion")
-async def signout(request: Request) -> Response:
-    """End the session (a write: its CSRF token is required); answers where to send the browser next:
-    the provider's end-session endpoint, back to the page afterwards."""
-    found = session_principal(request.session)
-    if found is None or not secrets.compare_digest(request.headers.get("x-csrf-token", ""), found[1]):
-        return error_response(403, "csrf : jeton anti-falsification manquant ou invalide (en-tête X-CSRF-Token) ; rechargez la page")
-    id_token = request.session.get(SESSION_KEY, {}).get("id_token", "")
+async def signout(request: Request, principal: Caller) -> Response:
+    """End the session (a write: ``Authenticate`` required its CSRF token); answers where to send the
+    browser next: the provider's end-session endpoint, back to the page afterwards."""
+    id_token = (request.session.get(SESSION_KEY) or {}).get("id_token", "")
     request.session.clear()
     client = request.app.state.oidc
     back = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/") + "/"
-    if client is None:
+    if client is None or not id_token:  # an API key, or no provider: nothing to end there
         return JSONResponse({"next": back})
     try:
         logout = await client.create_logout_url(post_logout_redirect_uri=back, id_token_hint=id_token, state=secrets.token_urlsafe(32))

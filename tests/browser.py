@@ -21,7 +21,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-#: the screens of the page, each with what shows it is ready once opened
+#: the screens of the page, by the id of their section (and of their link in the header's menu)
 SCREENS = ("recherche", "besoins", "listes", "stats", "inverse", "agents")
 
 

@@ -95,6 +95,8 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
     ("put", "/agents/organisations/11000000000025", {"role": "admin"}, {"none": 401, "own": 403, "staff": 403, "admin": 200}),
     ("put", "/agents/organisations/123", {"role": "staff"}, {"staff": 422}),
     ("delete", "/agents/organisations/11000000000033", None, {"none": 401, "own": 403, "staff": 404}),
+    # signing out goes through the one check (a session's CSRF token, or a key: nothing to end at a provider)
+    ("post", "/deconnexion", None, {"none": 401, "own": 200, "staff": 200}),
     # the import templates hold no one's data: open to all, like the page itself
     ("get", "/modeles/besoins.xlsx", None, {"none": 200, "own": 200, "staff": 200}),
     ("get", "/modeles/fournisseurs.csv", None, {"none": 200}),

@@ -21,7 +21,6 @@ from browser import ARTIFACTS, REPO, login, open_page, screen, serious_violation
 from live_server import serving
 
 from matcher.app import Engine
-from matcher.app.ops import AgentDirectory
 from matcher.data.feedback import list_feedback
 from matcher.settings import Settings
 from service.app import create_app
@@ -86,7 +85,7 @@ def signin(tmp_path_factory: pytest.TempPathFactory):
     )
     app = create_app(settings, engine=Engine.open(settings))
     with serving(app) as base:
-        AgentDirectory(app.state.served.engine.catalogue).set(SIRET_SANTE, "buyer", "min-sante", "Ministère de la Santé", "test")
+        app.state.agents.set(SIRET_SANTE, "buyer", "min-sante", "Ministère de la Santé", "test")
         client = {
             "client_id": "matcher",
             "client_secret": SECRET,
@@ -288,8 +287,10 @@ def test_staff_register_an_establishment_and_its_agents_can_sign_in(signin, brow
     context, page = _sign_in(browser, base, issuer, "dominique")
     page.wait_for_selector("section#recherche:not(.cache)")
     assert "Dominique Durand" in page.inner_text("#qui") and "min-education" in page.inner_text("#qui")
+    # staff take the establishment away again: the session already open loses its access at once
+    assert app.state.agents.remove(SIRET_INCONNU, "test")
+    assert page.evaluate("() => fetch('/me').then(r => r.status)") == 401
     context.close()
-    assert AgentDirectory(app.state.served.engine.catalogue).remove(SIRET_INCONNU, "test")  # the refusal test expects it unknown
 
 
 def test_a_plain_userinfo_is_read_as_well_as_a_signed_one(signin, browser) -> None:

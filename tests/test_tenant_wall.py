@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from matcher.app import Engine
-from matcher.app.ops import AgentDirectory
 from matcher.data.tables import (
     agent_organisations_table,
     api_keys_table,
@@ -121,7 +120,7 @@ def wall(tmp_path_factory: pytest.TempPathFactory):
         attacker = keys.create("Acheteuse Armées", "buyer", A)[1]
         staff = keys.create("Équipe", "staff")[1]
         # B's agents sign in through the SIRET table
-        AgentDirectory(client.app.state.served.engine.catalogue).set(B_SIRET, "buyer", B, "Ministère de la Santé", "test")
+        client.app.state.agents.set(B_SIRET, "buyer", B, "Ministère de la Santé", "test")
         # B owns feedback too
         client.post(
             "/feedback",
