@@ -129,11 +129,23 @@ def test_every_route_is_in_the_matrix(keyed_app) -> None:
     covered = {(m.upper(), p.split("?")[0]) for m, p, _, _ in MATRIX}
     operations = {(method.upper(), path) for path, ops in client.app.openapi()["paths"].items() for method in ops}
     # and the routes hidden from the API's description (/metrics), declared on the app itself
-    operations |= {(method, r.path) for r in client.app.routes if isinstance(r, APIRoute) for method in r.methods}
+    # (those of the routers too: FastAPI ≥ 0.165 keeps an included router's routes inside it)
+    operations |= {(method, r.path) for r in _api_routes(client.app.routes) for method in r.methods}
     assert len(operations) > 20 and ("GET", "/metrics") in operations
     for method, template in sorted(operations):
         if template not in PUBLIC_PATHS:
             assert any(m == method and _fits(template, p) for m, p in covered), f"{method} {template} has no role test"
+
+
+def _api_routes(routes) -> list[APIRoute]:
+    found = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            found.extend(_api_routes(inner.routes))
+    return found
 
 
 def _fits(template: str, path: str) -> bool:
