@@ -133,6 +133,8 @@ def test_confidence_says_when_no_start_up_clearly_matches(client: TestClient) ->
     for text in NONSENSE:
         body = client.post("/match", json={"text": text, "k": 5}).json()
         assert body["count"] == 5 and body["clear_match"] is False, text
+        assert body["likely_cpv"] == [], text  # nor a CPV guessed from words that say nothing of a purchase
+        assert not any(r.startswith("CPV probable") for m in body["results"] for r in m["explanation"]["reasons"]), text
         assert all(r["confidence"] in ("possible", "faible") and 0 <= r["probability"] < 1 for r in body["results"])
     for need_id in ("demo-n01", "demo-n02", "demo-n03", "demo-n04", "demo-n05"):
         body = client.get(f"/needs/{need_id}/matches", params={"k": 5}).json()  # recorded needs: the award regime
@@ -140,6 +142,7 @@ def test_confidence_says_when_no_start_up_clearly_matches(client: TestClient) ->
         assert body["likely_cpv"] == []  # recorded with its CPV codes: nothing to guess
     body = client.post("/match", json={"text": "plateforme de téléconsultation pour nos centres de santé", "k": 5}).json()
     assert body["clear_match"] is True and body["results"][0]["confidence"] == "forte"  # free text: the text regime
+    assert all(c["division"] != "45" for c in body["likely_cpv"])  # not « travaux » for want of a better class
     assert "régimes : award, text" in body["versions"]["scorers"]
 
 

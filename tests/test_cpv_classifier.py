@@ -56,6 +56,21 @@ def test_fitted_on_earlier_awards_it_finds_the_division_of_later_ones(tmp_path: 
     assert best == "45" and p > 0.5 and [c for c, _ in rest] and all(q <= p for _, q in rest)
 
 
+def test_it_suggests_a_class_only_when_the_text_speaks_of_a_purchase(tmp_path: Path) -> None:
+    awards, _ = read_awards([_decp_file(tmp_path / "decp.json")])
+    classifier, figures = train_time_split(awards, "2019-01-01", "division")
+    threshold = classifier.manifest["suggest_min_gain"]
+    chosen = figures["validation_suggestions_by_gain"][str(threshold)]
+    assert chosen["precision"] >= 0.85 and chosen["suggested"] >= 20 and threshold >= 0.3  # keeps the promise, and a floor
+    assert 0 < figures["held_out_suggestions"]["coverage"] <= 1 and figures["held_out_suggestions"]["precision"] >= 0.85
+    assert sum(classifier.manifest["shares"].values()) == pytest.approx(1.0, abs=1e-4)
+    [roof, nothing] = classifier.suggest(["Réfection de toiture et étanchéité de l'école", "girafe parapluie violon"])
+    assert roof[0][0] == "45"
+    assert nothing == []  # probabilities near the classes' shares: nothing worth suggesting
+    gains = classifier.gains(["girafe parapluie violon"])[0]
+    assert abs(gains).max() < threshold
+
+
 def test_saved_and_loaded_it_predicts_the_same(tmp_path: Path) -> None:
     awards, _ = read_awards([_decp_file(tmp_path / "decp.json")])
     texts, codes = award_examples(awards, end="2019-01-01")
@@ -64,6 +79,7 @@ def test_saved_and_loaded_it_predicts_the_same(tmp_path: Path) -> None:
     probe = ["Maintenance applicative du logiciel de paie", "Seringues et pansements"]
     assert again.level == "group" and again.classes == classifier.classes
     assert again.predict_proba(probe) == pytest.approx(classifier.predict_proba(probe))
+    assert again.gains(probe) == pytest.approx(classifier.gains(probe))
 
 
 def test_examples_are_split_in_time_and_deduplicated(tmp_path: Path) -> None:

@@ -121,7 +121,8 @@ def match_many(
             MatchResult(m.rank, m.score, engine.corpus.suppliers[m.supplier], m.features, engine.explain(q, m), m.probability, m.level)
             for m in ranker.rank(q, k, f, qvec=v)
         ]
-        for result in ranking if divisions else []:
+        # the need's likely CPV is a reason of its matches only where they answer it
+        for result in ranking if divisions and confidence.clear_match([r.level for r in ranking]) is not False else []:
             result.explanation.reasons.append(divisions[0].reason())
         out.append(ranking)
     return out

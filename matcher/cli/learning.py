@@ -192,6 +192,12 @@ def cmd_train_cpv(args: argparse.Namespace) -> int:
             f"  {figures['held_out_awards']} marchés tenus à l'écart : top-1 {h['top1']:.3f}, top-3 {h['top3']:.3f} "
             f"(classe la plus fréquente : {figures['majority_top1']:.3f})"
         )
+        sug = figures["held_out_suggestions"]
+        print(
+            f"  Suggéré quand le texte éloigne la classe de sa part des marchés d'au moins {m['suggest_min_gain']:g} "
+            f"(choisi sur le mois précédent) : {100 * sug['coverage']:.1f} % des marchés tenus à l'écart reçoivent une suggestion, "
+            f"juste {100 * sug['precision']:.1f} % des fois".replace(".", ",")
+        )
     return 0
 
 

@@ -5,6 +5,13 @@ likely CPV divisions (the code's first 2 digits) or groups (first 3) of any text
 probabilities. A scikit-learn pipeline — word and character n-gram TF-IDF over the folded text,
 then a multinomial logistic regression — fitted on award objects and their CPV codes, split in
 time (trained on the awards before a date, measured on later ones).
+
+A text that says nothing of a purchase (a recipe, random words) still gets probabilities: close
+to the classes' shares of the training awards (works, 45, a third of them). So a class is
+*suggested* only when the text moves it well above its share: its gain
+``(p − share) / (1 − share)`` (0 at the share, 1 at certainty) must reach a threshold chosen on
+the validation month, the smallest whose suggestions are right ``SUGGESTION_PRECISION`` of the time
+(and at least ``MIN_GAIN``).
 """
 
 from __future__ import annotations
@@ -30,6 +37,15 @@ LEVELS = {"division": 2, "group": 3}
 #: a class needs this many training texts (rarer codes are left out: too few to learn from)
 MIN_EXAMPLES = 3
 MODEL_FILE = "cpv-classifier.joblib"
+#: how often a suggested class must be the right one on the validation month (the gain threshold's criterion)
+SUGGESTION_PRECISION = 0.85
+#: the gain thresholds tried on the validation month
+GAIN_GRID = tuple(round(0.05 * i, 2) for i in range(20))
+#: a threshold is chosen only where at least this many validation texts get a suggestion
+MIN_SUGGESTED = 20
+#: the least gain a suggestion needs whatever the validation month says (on data as easy as a test's,
+#: any threshold keeps the precision promise: a text must still move its class a third of the way)
+MIN_GAIN = 0.3
 
 
 def _pipeline(C: float, seed: int) -> Pipeline:  # noqa: N803 - scikit-learn's name
@@ -61,7 +77,15 @@ class CpvClassifier:
         if len({labels[i] for i in kept}) < 2:
             raise ValueError(f"codes : il faut au moins deux classes CPV ayant chacune {MIN_EXAMPLES} textes")
         pipeline = _pipeline(C, seed).fit([texts[i] for i in kept], [labels[i] for i in kept])
-        manifest = {"level": level, "texts": len(kept), "left_out": len(labels) - len(kept), "classes": len(pipeline.classes_), "C": C}
+        shares = Counter(labels[i] for i in kept)
+        manifest = {
+            "level": level,
+            "texts": len(kept),
+            "left_out": len(labels) - len(kept),
+            "classes": len(pipeline.classes_),
+            "C": C,
+            "shares": {str(c): round(shares[c] / len(kept), 6) for c in pipeline.classes_},
+        }
         return cls(level, pipeline, manifest)
 
     @property
@@ -78,6 +102,41 @@ class CpvClassifier:
         order = np.argsort(-proba, axis=1)[:, :k]
         classes = self.classes
         return [[(classes[j], float(p[j])) for j in row] for p, row in zip(proba, order)]
+
+    def gains(self, texts: Sequence[str]) -> np.ndarray:
+        """How far each text moves each class above its share of the training texts (texts × ``classes``):
+        ``(p − share) / (1 − share)``, 0 for a text that says nothing, 1 at certainty, negative below the share."""
+        shares = np.asarray([self.manifest["shares"][c] for c in self.classes])
+        return (self.predict_proba(texts) - shares) / (1.0 - shares)
+
+    def suggest(self, texts: Sequence[str], k: int = 3) -> list[list[tuple[str, float]]]:
+        """The classes worth suggesting for each text (gain at least ``manifest["suggest_min_gain"]``),
+        with their probabilities, likeliest first, at most ``k``; none for a text that says nothing
+        of a purchase. A classifier saved without a threshold suggests its ``k`` likeliest classes."""
+        threshold = self.manifest.get("suggest_min_gain")
+        if threshold is None or "shares" not in self.manifest:
+            return self.top(texts, k)
+        proba, gains = self.predict_proba(texts), self.gains(texts)
+        classes = self.classes
+        out = []
+        for p, g in zip(proba, gains):
+            order = [j for j in np.argsort(-p)[:k] if g[j] >= threshold]
+            out.append([(classes[j], float(p[j])) for j in order])
+        return out
+
+    def suggestion_figures(self, texts: Sequence[str], codes: Sequence[str], threshold: float) -> dict[str, float]:
+        """Of texts with known codes: the share whose likeliest class reaches the gain ``threshold``
+        (coverage), and how often that class is the right one (precision)."""
+        truth = np.asarray([code[: LEVELS[self.level]] for code in codes])
+        proba, gains = self.predict_proba(texts), self.gains(texts)
+        best = proba.argmax(axis=1)
+        suggested = gains[np.arange(len(best)), best] >= threshold
+        right = np.asarray(self.classes)[best] == truth
+        return {
+            "coverage": float(suggested.mean()),
+            "precision": float(right[suggested].mean()) if suggested.any() else 0.0,
+            "suggested": int(suggested.sum()),
+        }
 
     def accuracy(self, texts: Sequence[str], codes: Sequence[str], ks: Sequence[int] = (1, 3)) -> dict[str, float]:
         """Top-k accuracy on texts with known codes (a code of a class never seen counts as a miss)."""
@@ -140,20 +199,29 @@ def train_time_split(awards: Sequence[Award], until: str, level: str = "division
     val = [(t, c) for t, c in zip(*award_examples(awards, start=validation_start, end=until)) if fold(t) not in seen_fit]
     if not fit_t or not val:
         raise ValueError(f"until : aucun marché à valider le mois précédant le {until} (ou aucun avant)")
-    scores = {C: CpvClassifier.fit(fit_t, fit_c, level, C=C, seed=seed).accuracy(*zip(*val))["top1"] for C in C_GRID}
+    fitted = {C: CpvClassifier.fit(fit_t, fit_c, level, C=C, seed=seed) for C in C_GRID}
+    scores = {C: model.accuracy(*zip(*val))["top1"] for C, model in fitted.items()}
     best = max(C_GRID, key=lambda C: (scores[C], -C))
+    by_gain = {g: fitted[best].suggestion_figures(*zip(*val), g) for g in GAIN_GRID}
+    good = [g for g, f in by_gain.items() if f["precision"] >= SUGGESTION_PRECISION and f["suggested"] >= MIN_SUGGESTED]
+    min_gain = max(MIN_GAIN, min(good) if good else GAIN_GRID[-1])
     classifier = CpvClassifier.fit(train_t, train_c, level, C=best, seed=seed)
+    classifier.manifest["suggest_min_gain"] = min_gain
     seen = {fold(t) for t in train_t}
     held_out = [(t, c) for t, c in zip(*award_examples(awards, start=until)) if fold(t) not in seen]
     figures: dict[str, Any] = {
         "split": f"trained on awards notified before {until}; C chosen on {validation_start}..{until} "
         f"(fitted on the earlier ones); measured on awards from {until} on, objects unseen in training",
         "validation_top1_by_C": {str(C): round(v, 4) for C, v in scores.items()},
+        "suggestion": f"a class is suggested when its gain over its training share reaches {min_gain}: the smallest "
+        f"whose validation suggestions are right at least {SUGGESTION_PRECISION:.0%} of the time (and at least {MIN_GAIN})",
+        "validation_suggestions_by_gain": {str(g): {k: round(v, 4) for k, v in f.items()} for g, f in by_gain.items()},
         "held_out_awards": len(held_out),
     }
     if held_out:
         texts, codes = zip(*held_out)
         figures["held_out"] = {k: round(v, 4) for k, v in classifier.accuracy(texts, codes).items()}
+        figures["held_out_suggestions"] = {k: round(v, 4) for k, v in classifier.suggestion_figures(texts, codes, min_gain).items()}
         majority = Counter(c[: LEVELS[level]] for c in train_c).most_common(1)[0][0]
         figures["majority_top1"] = round(float(np.mean([c.startswith(majority) for c in codes])), 4)
     classifier.manifest.update(figures)

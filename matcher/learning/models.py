@@ -105,15 +105,16 @@ def open_cpv_classifier(settings: Settings) -> CpvClassifier | None:
 
 
 def likely_divisions(settings: Settings, text: str) -> list[tuple[str, float]]:
-    """The five likeliest CPV divisions of a text by the settings' classifier, likeliest first
-    (none without one); the answer and its explanations ask for the same text: cached."""
+    """The CPV divisions worth suggesting for a text by the settings' classifier (at most five,
+    likeliest first; none without one, or when the text says nothing of a purchase: see
+    ``CpvClassifier.suggest``); the answer and its explanations ask for the same text: cached."""
     folder = _cpv_classifier_folder(settings)
     return [] if folder is None else _top_divisions(folder, text)
 
 
 @functools.lru_cache(maxsize=1024)
 def _top_divisions(folder: str, text: str) -> list[tuple[str, float]]:
-    return _load_cpv_classifier(folder).top([text], 5)[0]
+    return _load_cpv_classifier(folder).suggest([text], 5)[0]
 
 
 @functools.lru_cache(maxsize=4)

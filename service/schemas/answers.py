@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class EvidenceOut(BaseModel):
@@ -58,11 +58,19 @@ class LikelyCpvOut(BaseModel):
 
 class MatchesOut(BaseModel):
     need_id: str | None = None
-    likely_cpv: list[LikelyCpvOut] = []
+    likely_cpv: list[LikelyCpvOut] = Field(
+        default=[],
+        description="A free-text need's likely CPV divisions, likeliest first: only those its words move well above "
+        "their share of past awards (none for a need that names its codes, or whose text says nothing of a purchase)",
+    )
     procurement: ProcurementOut | None = None
     results: list[MatchOut]
     count: int
-    clear_match: bool | None = None
+    clear_match: bool | None = Field(
+        default=None,
+        description="Whether a match is « forte » (calibrated); false: no start-up answers this need clearly; "
+        "null without a calibrator",
+    )
     versions: dict[str, str]
 
 
