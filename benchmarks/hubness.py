@@ -2,14 +2,17 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/hubness.py [--sizes 10000,50000,200000] [--dim 384]
 
-Random unit vectors (one supplier per row), the table built from nothing (what a service start
-pays) and then again from itself with 1 % new rows (what a live update pays). Prints a Markdown table.
+Random unit vectors (one supplier per row), the table built from nothing (what a new index
+version pays), then again from itself with 1 % new rows (what a live update pays), and read back
+from the file it is saved in with its index version (what a service start on that version pays).
+Prints a Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     print(f"exact up to {MAX_EXACT_ROWS:,} rows, else against a {SAMPLE_ROWS:,}-row sample\n")
-    print("| evidence rows | build from nothing | live update (+1 % rows) |")
-    print("|---:|---:|---:|")
+    print("| evidence rows | build from nothing | live update (+1 % rows) | start: read with the version |")
+    print("|---:|---:|---:|---:|")
     for n in (int(s) for s in args.sizes.split(",")):
         grown = n + n // 100
         vectors = rng.normal(size=(grown, args.dim)).astype(np.float32)
@@ -40,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         HubnessTable.build(keys, vectors.__getitem__, owners, previous=table)
         update = time.perf_counter() - t0
-        print(f"| {n:,} | {built:.1f} s | {update:.2f} s |", flush=True)
+        with tempfile.TemporaryDirectory() as folder:
+            table.save(folder)
+            t0 = time.perf_counter()
+            HubnessTable.load(folder)
+            read = time.perf_counter() - t0
+        print(f"| {n:,} | {built:.1f} s | {update:.2f} s | {1000 * read:.1f} ms |", flush=True)
     return 0
 
 

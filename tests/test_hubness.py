@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from matcher.ranking.hubness import HubnessTable, hubness
 from matcher.ranking.regime import RegimeScorer, regime_of, scorer_for
+from matcher.settings import Settings
 
 
 def _unit(rows: list[list[float]]) -> np.ndarray:
@@ -33,7 +36,10 @@ def test_few_foreign_rows_average_what_there_is() -> None:
     assert hubness(np.zeros((0, 2), np.float32), np.zeros(0, np.int64)).shape == (0,)
 
 
-def test_table_reuses_the_rows_it_knows() -> None:
+def test_table_reuses_the_rows_it_knows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.ranking import hubness as module
+
+    monkeypatch.setattr(module, "REFRESH_GROWTH", 0.5)  # three rows growing to four: within the reuse band
     vectors = _unit([[1, 1, 1], [1, 0, 0], [0, 1, 0]])
     owners = np.array([0, 1, 2])
     first = HubnessTable.build(np.array([10, 11, 12]), lambda rows: vectors[rows], owners, k=1)
@@ -52,6 +58,43 @@ def test_table_reuses_the_rows_it_knows() -> None:
     unchanged = HubnessTable.build(second.keys, vectors_of, np.array([0, 1, 2, 3]), previous=second, k=1)
     assert unchanged.values.tolist() == second.values.tolist()
     assert len(read) == before  # no vector read again when every key is known
+
+
+def test_a_catalogue_grown_past_the_band_is_computed_again(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(30, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    owners = np.arange(30)
+    small = HubnessTable.build(np.arange(20), lambda rows: vectors[rows], owners[:20])
+    assert small.basis == 20
+    near = HubnessTable.build(np.arange(22), lambda rows: vectors[rows], owners[:22], previous=small)  # +10 %: reused
+    np.testing.assert_array_equal(near.values[:20], small.values)
+    assert near.basis == 20
+    grown = HubnessTable.build(np.arange(30), lambda rows: vectors[rows], owners, previous=near)  # +50 %: all again
+    np.testing.assert_allclose(grown.values, hubness(vectors, owners), rtol=1e-6)
+    assert grown.basis == 30
+    again = HubnessTable.load(grown.save(tmp_path).parent)
+    assert again is not None and again.basis == 30
+    np.testing.assert_array_equal(again.keys, grown.keys)
+    np.testing.assert_array_equal(again.values, grown.values)
+    assert HubnessTable.load(tmp_path / "nowhere") is None
+
+
+def test_a_start_on_a_saved_index_version_computes_no_hubness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.app import Engine
+    from matcher.ranking import hubness as module
+
+    settings = Settings(data_dir=tmp_path / "data", encoder="hashing", reranker="none")
+    first = Engine.open(settings)
+    folder = settings.index_dir / "hashing" / first.index_version
+    assert (folder / module.HUBNESS_FILE).is_file()  # published with the version
+    computed: list[int] = []
+    real = module._against
+    monkeypatch.setattr(module, "_against", lambda v, *rest: computed.append(len(v)) or real(v, *rest))
+    second = Engine.open(settings)
+    assert second.index_version == first.index_version and computed == []
+    np.testing.assert_array_equal(second.ranker.hubness.values, first.ranker.hubness.values)
+    np.testing.assert_array_equal(second.ranker.hubness.keys, first.ranker.hubness.keys)
 
 
 def test_large_catalogues_are_estimated_against_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,8 @@ from matcher.index.keyed import KeyedIndex, SyncStats
 from matcher.index.manifest import IndexManifest, IndexMismatchError, new_manifest
 from matcher.index.store import IndexStore
 from matcher.ranking.corpus import Corpus
-from matcher.ranking.rank import Ranker, RankingConfig
+from matcher.ranking.hubness import HubnessTable
+from matcher.ranking.rank import Ranker, RankingConfig, evidence_hubness
 from matcher.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,11 +66,12 @@ def synced_ranker(
                 index, manifest, version = store.load(expect_encoder=encoder.key)
             except (FileNotFoundError, IndexMismatchError) as exc:
                 log.info("building the index (%s)", exc)
+        saved = HubnessTable.load(current) if current is not None and index is not None else None
         if index is not None and manifest.catalogue_hash == fingerprint:
             unchanged = {"texts": {"encoded": 0, "from_cache": 0}, "index": SyncStats(kept=len(index)).as_dict()}
             if previous is not None and previous.corpus is corpus and previous.index is index:
                 return previous, manifest, version, unchanged
-            return Ranker(corpus, encoder, index, config, previous=previous), manifest, version, unchanged
+            return Ranker(corpus, encoder, index, config, previous=previous, hubness=saved), manifest, version, unchanged
         keys, texts = corpus.index_texts()
         budget = settings.index_memory_bytes
         if index is None:
@@ -81,8 +83,11 @@ def synced_ranker(
             text_of = dict(zip(keys.tolist(), texts))
             index, stats = index.synced(keys, lambda new: encode([text_of[k] for k in new.tolist()]), budget)
         manifest = new_manifest(encoder.name, encoder.version, encoder.dim, index.n_slots, fingerprint, kind=index.kind)
-        version = store.publish(index, manifest)
-    ranker = Ranker(corpus, encoder, index, config, previous=previous)
+        # the evidence rows' hubness is kept with the version: a start on it computes none
+        known = previous.hubness if previous is not None else saved
+        hubness = evidence_hubness(corpus, index, None if stats.rebuilt else known)
+        version = store.publish(index, manifest, extra=hubness.save)
+    ranker = Ranker(corpus, encoder, index, config, previous=previous, hubness=hubness)
     update = {"texts": counts, "index": stats.as_dict()}
     log.info("index version %s published: %s", version, update)
     return ranker, manifest, version, update

@@ -17,7 +17,7 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from matcher.index.keyed import KeyedIndex
@@ -86,8 +86,11 @@ class IndexStore:
                 self._holding = False
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def publish(self, index: KeyedIndex, manifest: IndexManifest) -> str:
-        """Write a new version beside the live one, then make it live; returns its name."""
+    def publish(self, index: KeyedIndex, manifest: IndexManifest, extra: Callable[[Path], object] | None = None) -> str:
+        """Write a new version beside the live one, then make it live; returns its name.
+
+        ``extra(folder)`` writes what later stages keep with this version (the evidence rows'
+        hubness) into its folder, before it is flushed and made live."""
         with self.writer():
             self._remove_partial()
             previous = self.current()
@@ -96,6 +99,8 @@ class IndexStore:
             # each step is logged as it starts ("publish: …"): what a crash test waits for before killing
             log.info("publish: writing %s", tmp.name)
             index.save(tmp, manifest)
+            if extra is not None:
+                extra(tmp)
             log.info("publish: flushing %s", tmp.name)
             _fsync_tree(tmp)
             log.info("publish: renaming %s into place", tmp.name)

@@ -101,6 +101,15 @@ def feature_matrix(f: dict[str, np.ndarray], scorer: Any) -> np.ndarray:
     return np.column_stack([f[str(name)] for name in (AWARD_FEATURES if names is None else names)])
 
 
+def evidence_hubness(corpus: Corpus, index: KeyedIndex, known: HubnessTable | None = None, slots: np.ndarray | None = None) -> HubnessTable:
+    """The hubness of every evidence row of ``corpus`` in ``index`` (rows ``known`` holds keep their
+    value: see ``HubnessTable.build``); ``slots``: the rows' slots in the index when already looked up."""
+    slots = index.slots_of(corpus.evidence_keys) if slots is None else slots
+    return HubnessTable.build(
+        corpus.evidence_keys, lambda rows: index.vectors_of(slots[np.asarray(rows, dtype=np.int64)]), corpus.evidence_supplier, known
+    )
+
+
 class Ranker:
     """Ranks the suppliers of a ``Corpus`` for queries (the search engine of the matcher)."""
 
@@ -112,9 +121,11 @@ class Ranker:
         config: RankingConfig | None = None,
         reranker: Any = None,
         previous: Ranker | None = None,
+        hubness: HubnessTable | None = None,
     ) -> None:
         """``previous``: a ranker over the corpus this one was derived from (``Corpus(…, reuse=…)``),
-        whose lexical index is reused for the unchanged suppliers."""
+        whose lexical index is reused for the unchanged suppliers. ``hubness``: the table saved with
+        the index version (``evidence_hubness``), whose rows are not computed again."""
         try:
             #: slot of each evidence row in the dense index (rows change with the catalogue, slots do not)
             self.evidence_slots = index.slots_of(corpus.evidence_keys)
@@ -142,10 +153,8 @@ class Ranker:
         #: the hubness of every evidence row (rows ``previous`` knew keep their value)
         self.hubness: HubnessTable = (
             previous.hubness  # same texts (only the reranker or the index copy changed)
-            if previous is not None and previous.corpus is corpus
-            else HubnessTable.build(
-                corpus.evidence_keys, self.evidence_vectors, corpus.evidence_supplier, previous.hubness if previous is not None else None
-            )
+            if previous is not None and previous.corpus is corpus and hubness is None
+            else evidence_hubness(corpus, index, hubness or (previous.hubness if previous is not None else None), self.evidence_slots)
         )
 
     @classmethod
