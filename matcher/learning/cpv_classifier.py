@@ -202,7 +202,8 @@ def train_time_split(awards: Sequence[Award], until: str, level: str = "division
     fitted = {C: CpvClassifier.fit(fit_t, fit_c, level, C=C, seed=seed) for C in C_GRID}
     scores = {C: model.accuracy(*zip(*val))["top1"] for C, model in fitted.items()}
     best = max(C_GRID, key=lambda C: (scores[C], -C))
-    by_gain = {g: fitted[best].suggestion_figures(*zip(*val), g) for g in GAIN_GRID}
+    val_texts, val_codes = [t for t, _ in val], [c for _, c in val]
+    by_gain = {g: fitted[best].suggestion_figures(val_texts, val_codes, g) for g in GAIN_GRID}
     good = [g for g, f in by_gain.items() if f["precision"] >= SUGGESTION_PRECISION and f["suggested"] >= MIN_SUGGESTED]
     min_gain = max(MIN_GAIN, min(good) if good else GAIN_GRID[-1])
     classifier = CpvClassifier.fit(train_t, train_c, level, C=best, seed=seed)

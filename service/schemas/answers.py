@@ -68,8 +68,7 @@ class MatchesOut(BaseModel):
     count: int
     clear_match: bool | None = Field(
         default=None,
-        description="Whether a match is « forte » (calibrated); false: no start-up answers this need clearly; "
-        "null without a calibrator",
+        description="Whether a match is « forte » (calibrated); false: no start-up answers this need clearly; null without a calibrator",
     )
     versions: dict[str, str]
 
