@@ -66,11 +66,11 @@ def synced_ranker(
                 index, manifest, version = store.load(expect_encoder=encoder.key)
             except (FileNotFoundError, IndexMismatchError) as exc:
                 log.info("building the index (%s)", exc)
-        saved = HubnessTable.load(current) if current is not None and index is not None else None
         if index is not None and manifest.catalogue_hash == fingerprint:
             unchanged = {"texts": {"encoded": 0, "from_cache": 0}, "index": SyncStats(kept=len(index)).as_dict()}
             if previous is not None and previous.corpus is corpus and previous.index is index:
                 return previous, manifest, version, unchanged
+            saved = HubnessTable.load(current) if current is not None else None
             return Ranker(corpus, encoder, index, config, previous=previous, hubness=saved), manifest, version, unchanged
         keys, texts = corpus.index_texts()
         budget = settings.index_memory_bytes
@@ -84,8 +84,10 @@ def synced_ranker(
             index, stats = index.synced(keys, lambda new: encode([text_of[k] for k in new.tolist()]), budget)
         manifest = new_manifest(encoder.name, encoder.version, encoder.dim, index.n_slots, fingerprint, kind=index.kind)
         # the evidence rows' hubness is kept with the version: a start on it computes none
-        known = previous.hubness if previous is not None else saved
-        hubness = evidence_hubness(corpus, index, None if stats.rebuilt else known)
+        known = None
+        if not stats.rebuilt:  # an index synced in place: the rows it kept keep their hubness
+            known = previous.hubness if previous is not None else HubnessTable.load(current) if current is not None else None
+        hubness = evidence_hubness(corpus, index, known)
         version = store.publish(index, manifest, extra=hubness.save)
     ranker = Ranker(corpus, encoder, index, config, previous=previous, hubness=hubness)
     update = {"texts": counts, "index": stats.as_dict()}

@@ -122,7 +122,7 @@ def match_many(
             for m in ranker.rank(q, k, f, qvec=v)
         ]
         # the need's likely CPV is a reason of its matches only where they answer it
-        for result in ranking if divisions and confidence.clear_match([r.level for r in ranking]) is not False else []:
+        for result in ranking if divisions and clear_match(ranking) is not False else []:
             result.explanation.reasons.append(divisions[0].reason())
         out.append(ranking)
     return out

@@ -106,8 +106,11 @@ class CpvClassifier:
     def gains(self, texts: Sequence[str]) -> np.ndarray:
         """How far each text moves each class above its share of the training texts (texts × ``classes``):
         ``(p − share) / (1 − share)``, 0 for a text that says nothing, 1 at certainty, negative below the share."""
+        return self._gains(self.predict_proba(texts))
+
+    def _gains(self, proba: np.ndarray) -> np.ndarray:
         shares = np.asarray([self.manifest["shares"][c] for c in self.classes])
-        return (self.predict_proba(texts) - shares) / (1.0 - shares)
+        return (proba - shares) / (1.0 - shares)
 
     def suggest(self, texts: Sequence[str], k: int = 3) -> list[list[tuple[str, float]]]:
         """The classes worth suggesting for each text (gain at least ``manifest["suggest_min_gain"]``),
@@ -116,7 +119,8 @@ class CpvClassifier:
         threshold = self.manifest.get("suggest_min_gain")
         if threshold is None or "shares" not in self.manifest:
             return self.top(texts, k)
-        proba, gains = self.predict_proba(texts), self.gains(texts)
+        proba = self.predict_proba(texts)
+        gains = self._gains(proba)
         classes = self.classes
         out = []
         for p, g in zip(proba, gains):
@@ -124,19 +128,23 @@ class CpvClassifier:
             out.append([(classes[j], float(p[j])) for j in order])
         return out
 
-    def suggestion_figures(self, texts: Sequence[str], codes: Sequence[str], threshold: float) -> dict[str, float]:
-        """Of texts with known codes: the share whose likeliest class reaches the gain ``threshold``
-        (coverage), and how often that class is the right one (precision)."""
+    def suggestion_figures(self, texts: Sequence[str], codes: Sequence[str], thresholds: Sequence[float]) -> dict[float, dict[str, float]]:
+        """Of texts with known codes, per gain threshold: the share whose likeliest class reaches it
+        (coverage), and how often that class is the right one (precision). The texts are read once."""
         truth = np.asarray([code[: LEVELS[self.level]] for code in codes])
-        proba, gains = self.predict_proba(texts), self.gains(texts)
+        proba = self.predict_proba(texts)
         best = proba.argmax(axis=1)
-        suggested = gains[np.arange(len(best)), best] >= threshold
+        best_gain = self._gains(proba)[np.arange(len(best)), best]
         right = np.asarray(self.classes)[best] == truth
-        return {
-            "coverage": float(suggested.mean()),
-            "precision": float(right[suggested].mean()) if suggested.any() else 0.0,
-            "suggested": int(suggested.sum()),
-        }
+        figures = {}
+        for threshold in thresholds:
+            suggested = best_gain >= threshold
+            figures[threshold] = {
+                "coverage": float(suggested.mean()),
+                "precision": float(right[suggested].mean()) if suggested.any() else 0.0,
+                "suggested": int(suggested.sum()),
+            }
+        return figures
 
     def accuracy(self, texts: Sequence[str], codes: Sequence[str], ks: Sequence[int] = (1, 3)) -> dict[str, float]:
         """Top-k accuracy on texts with known codes (a code of a class never seen counts as a miss)."""
@@ -203,7 +211,7 @@ def train_time_split(awards: Sequence[Award], until: str, level: str = "division
     scores = {C: model.accuracy(*zip(*val))["top1"] for C, model in fitted.items()}
     best = max(C_GRID, key=lambda C: (scores[C], -C))
     val_texts, val_codes = [t for t, _ in val], [c for _, c in val]
-    by_gain = {g: fitted[best].suggestion_figures(val_texts, val_codes, g) for g in GAIN_GRID}
+    by_gain = fitted[best].suggestion_figures(val_texts, val_codes, GAIN_GRID)
     good = [g for g, f in by_gain.items() if f["precision"] >= SUGGESTION_PRECISION and f["suggested"] >= MIN_SUGGESTED]
     min_gain = max(MIN_GAIN, min(good) if good else GAIN_GRID[-1])
     classifier = CpvClassifier.fit(train_t, train_c, level, C=best, seed=seed)
@@ -222,7 +230,8 @@ def train_time_split(awards: Sequence[Award], until: str, level: str = "division
     if held_out:
         texts, codes = zip(*held_out)
         figures["held_out"] = {k: round(v, 4) for k, v in classifier.accuracy(texts, codes).items()}
-        figures["held_out_suggestions"] = {k: round(v, 4) for k, v in classifier.suggestion_figures(texts, codes, min_gain).items()}
+        suggestions = classifier.suggestion_figures(texts, codes, [min_gain])[min_gain]
+        figures["held_out_suggestions"] = {k: round(v, 4) for k, v in suggestions.items()}
         majority = Counter(c[: LEVELS[level]] for c in train_c).most_common(1)[0][0]
         figures["majority_top1"] = round(float(np.mean([c.startswith(majority) for c in codes])), 4)
     classifier.manifest.update(figures)
