@@ -90,3 +90,45 @@ def test_the_compiled_calibrator_gives_scikit_learns_probabilities() -> None:
     Z = np.random.default_rng(3).normal(size=(50, len(CONFIDENCE_FEATURES)))
     np.testing.assert_allclose(regime.probabilities(Z), regime.calibrator.predict_proba(Z)[:, 1], rtol=1e-9, atol=1e-12)
     assert compile_calibrator(object()) is None  # anything else is called as it is
+
+
+def test_an_award_need_with_more_competitors_gets_a_lower_probability() -> None:
+    """The award regime's calibrator reads how many suppliers compete for the need; the text regime's does not."""
+    rng = np.random.default_rng(5)
+    n_groups, per_group = 400, 10
+    X = np.zeros((n_groups * per_group, len(FEATURES)))
+    groups = np.repeat(np.arange(n_groups), per_group)
+    y = np.zeros(len(X), dtype=int)
+    cos = rng.normal(0.75, 0.03, len(X))
+    crowded = rng.random(n_groups) < 0.5  # 2,000 suppliers able to answer, else 20
+    for g in range(n_groups):
+        first = g * per_group
+        cos[first] += 0.1
+        y[first] = int(rng.random() < (0.2 if crowded[g] else 0.8))  # among more competitors, the best is less often the winner
+    X[:, FEATURES.index("dense_raw")] = cos
+    X[:, FEATURES.index("dense_hub")] = cos - 0.3
+    X[:, FEATURES.index("competitors")] = np.repeat(np.log1p(np.where(crowded, 2000, 20)), per_group)
+    scorer = LinearRanker(features=("dense_raw",))
+    award = fit_confidence(X, y, groups, scorer, regime="award")
+    text = fit_confidence(X, y, groups, scorer, regime="text")
+    assert award.report["features"][-1] == "competitors" and "competitors" not in text.report["features"]
+    best = {name: 0.0 for name in FEATURES} | {"dense_raw": 0.85, "dense_hub": 0.55}
+    few, many = ({**best, "competitors": float(np.log1p(n))} for n in (20, 2000))
+    p_few, p_many = award.probabilities(confidence_matrix([1.0, 1.0], [1, 1], [few, many], award.features))
+    assert p_few > 0.6 > 0.35 > p_many
+    p_text = text.probabilities(confidence_matrix([1.0, 1.0], [1, 1], [few, many], text.features))
+    assert p_text[0] == pytest.approx(p_text[1])  # the text regime cannot tell them apart
+
+
+def test_a_need_counts_the_suppliers_able_to_answer_it() -> None:
+    from matcher.data.schema import Supplier
+    from matcher.ranking.corpus import Corpus
+    from matcher.ranking.features import SupplierTable
+
+    def supplier(i: int, cpv: str) -> Supplier:
+        references = [{"objet": f"Marché {i}", "cpv": cpv, "buyer_id": "21750001600019"}] if cpv else []
+        return Supplier.from_raw({"supplier_id": f"s{i}", "name": f"Société {i}", "description": "Logiciels.", "references": references})
+
+    table = SupplierTable(Corpus([supplier(0, "72200000"), supplier(1, "72500000"), supplier(2, "45000000"), supplier(3, "")]))
+    assert table.competitors(["72000000"]) == 2 and table.competitors(["72000000", "45210000"]) == 3
+    assert table.competitors(["33000000"]) == 0 and table.competitors([]) == 4  # no codes: the whole catalogue

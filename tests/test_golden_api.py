@@ -3,7 +3,8 @@
 Golden answers (``tests/golden/api-<encoder>.json``) were recorded before the redesign of
 issue 13 with ``MATCHER_WRITE_GOLDEN=1 .venv/bin/pytest tests/test_golden_api.py``, and again
 when issue 14 changed the rankings on purpose (long needs encoded as documents, the text regime)
-and added fields (``probability``, ``confidence``, ``clear_match``, the hubness features). Index
+and added fields (``probability``, ``confidence``, ``clear_match``, the hubness features), and when
+the award calibrator learnt the ``competitors`` count (probabilities and levels, the new feature). Index
 versions carry their build time: they are blanked before comparing; scores compare within 1e-6.
 """
 

@@ -3,7 +3,7 @@
 The calibrator must learn on scores the scorer did not fit: the training needs are cut into
 ``folds`` groups of needs; a scorer fitted on the other folds scores each fold (out-of-fold
 scores, as in stacking). The ``top`` best candidates of every need (what people see) then train
-a standardised logistic regression on ``CONFIDENCE_FEATURES`` inside scikit-learn's ``CalibratedClassifierCV``
+a standardised logistic regression on the regime's ``REGIME_CONFIDENCE_FEATURES`` inside scikit-learn's ``CalibratedClassifierCV``
 (sigmoid, i.e. Platt scaling: a few thousand needs are too few for isotonic steps to be stable).
 The level thresholds are chosen on the same held-out predictions, cross-validated once more:
 ``forte`` where at least ``STRONG_PRECISION`` (per regime) of the matches above it (among those with textual
@@ -22,9 +22,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from tqdm.auto import tqdm
 
 from matcher.evaluation.metrics import expected_calibration_error
-from matcher.ranking.confidence import CONFIDENCE_FEATURES, TEXT_EVIDENCE, RegimeConfidence
+from matcher.ranking.confidence import REGIME_CONFIDENCE_FEATURES, TEXT_EVIDENCE, RegimeConfidence
 from matcher.ranking.features import FEATURES
 
 #: the share of pertinent matches a level promises, per regime. Award labels mark only the winner of
@@ -32,6 +33,8 @@ from matcher.ranking.features import FEATURES
 #: pertinence (a top-1 award match is pertinent in ~1 need of 4 at best): their targets are lower.
 STRONG_PRECISION = {"text": 0.5, "award": 0.3}
 POSSIBLE_PRECISION = {"text": 0.2, "award": 0.1}
+#: past this many training candidates, fitting shows a bar over its folds (unless told otherwise)
+PROGRESS_ROWS = 100_000
 #: the grid the thresholds are chosen on
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
 
@@ -71,23 +74,28 @@ def fit_confidence(
     folds: int = 5,
     top: int = 10,
     regime: str = "text",
+    progress: bool | None = None,
 ) -> RegimeConfidence:
     """Fit the confidence of one regime on its training candidates (``X``: every column of ``FEATURES``).
 
     ``scorer``: the regime's estimator (a ``LinearRanker`` and its ``features``), cloned and fitted
-    per fold for the out-of-fold scores."""
+    per fold for the out-of-fold scores (a bar over the folds with ``progress``; by default past
+    ``PROGRESS_ROWS`` candidates)."""
     X, y, groups = np.asarray(X, dtype=np.float64), np.asarray(y), np.asarray(groups)
     columns = [FEATURES.index(name) for name in scorer.features]
     oof = np.zeros(len(y))
     n_groups = len(np.unique(groups))
-    for train, held in GroupKFold(n_splits=min(folds, n_groups)).split(X, y, groups):
+    splits = GroupKFold(n_splits=min(folds, n_groups)).split(X, y, groups)
+    show = len(y) > PROGRESS_ROWS if progress is None else progress
+    for train, held in tqdm(splits, total=min(folds, n_groups), desc=f"confiance {regime} : plis", unit="pli", disable=not show):
         model = clone(scorer)
         weight = None if sample_weight is None else sample_weight[train]
         model.fit(X[train][:, columns], y[train], groups[train], weight)
         oof[held] = model.decision_function(X[held][:, columns])
     rows = _top_rows(oof, groups, top)
     rank = _ranks(oof[rows], groups[rows])
-    Z = np.column_stack([oof[rows], 1.0 / rank, X[rows][:, [FEATURES.index(n) for n in CONFIDENCE_FEATURES[2:]]]])
+    names = REGIME_CONFIDENCE_FEATURES[regime]
+    Z = np.column_stack([oof[rows], 1.0 / rank, X[rows][:, [FEATURES.index(n) for n in names[2:]]]])
     label = (y[rows] > 0).astype(int)
     base = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     calibrator = CalibratedClassifierCV(base, method="sigmoid", cv=5)
@@ -104,7 +112,7 @@ def fit_confidence(
     best = _top_rows(held_p, groups[rows], 1)  # each need's best match
     report = {
         "method": "sigmoid (Platt), CalibratedClassifierCV(LogisticRegression, cv=5)",
-        "features": list(CONFIDENCE_FEATURES),
+        "features": list(names),
         "needs": n_groups,
         "matches": int(len(rows)),
         "top": top,

@@ -29,6 +29,11 @@ if TYPE_CHECKING:  # pragma: no cover
 #: what the calibrator reads of a match: the scorer's score, its reciprocal rank, then these features
 #: (its textual evidence, relative to the need's other candidates and absolute; no history feature)
 CONFIDENCE_FEATURES = ("score", "reciprocal_rank", "dense", "lexical", "dense_raw", "dense_hub", "lexical_raw")
+#: each regime's columns. An award need also says how many suppliers compete for it (those with a
+#: code in its CPV divisions: more of them, each less likely the winner), which varies from need to
+#: need in training and grows with the catalogue served; a text need's count would be the whole
+#: catalogue, one value per training benchmark, telling the benchmarks apart rather than the needs
+REGIME_CONFIDENCE_FEATURES = {"award": (*CONFIDENCE_FEATURES, "competitors"), "text": CONFIDENCE_FEATURES}
 #: the features whose floors a ``forte`` match must reach one of (its text must match the need)
 TEXT_EVIDENCE = ("dense_raw", "lexical_raw")
 LEVELS = ("forte", "possible", "faible")
@@ -46,6 +51,11 @@ class RegimeConfidence:
     #: per TEXT_EVIDENCE feature, the lower quartile of the pertinent held-out matches': a match under
     #: all of them has no textual evidence of its own and is at most ``possible``, whatever its history
     text_floor: dict[str, float] | None = None
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The columns this calibrator was fitted on (calibrators saved before ``competitors`` lack it)."""
+        return tuple(self.report.get("features", CONFIDENCE_FEATURES))
 
     def probabilities(self, X: np.ndarray) -> np.ndarray:
         """The calibrated probability of each row of ``X`` (``CONFIDENCE_FEATURES`` columns)."""
@@ -98,10 +108,12 @@ def compile_calibrator(calibrator: Any) -> tuple[np.ndarray, ...] | None:
     return mean, scale, coef, intercept, a, b
 
 
-def confidence_matrix(scores: Sequence[float], ranks: Sequence[int], features: Sequence[dict[str, float]]) -> np.ndarray:
-    """The calibrator's input for matches: their scores, reciprocal ranks and ``CONFIDENCE_FEATURES``' other columns."""
-    rows = [[s, 1.0 / max(r, 1), *(f[name] for name in CONFIDENCE_FEATURES[2:])] for s, r, f in zip(scores, ranks, features)]
-    return np.asarray(rows, dtype=np.float64).reshape(len(scores), len(CONFIDENCE_FEATURES))
+def confidence_matrix(
+    scores: Sequence[float], ranks: Sequence[int], features: Sequence[dict[str, float]], names: Sequence[str] = CONFIDENCE_FEATURES
+) -> np.ndarray:
+    """The calibrator's input for matches: their scores, reciprocal ranks and the other columns ``names`` lists."""
+    rows = [[s, 1.0 / max(r, 1), *(f[name] for name in names[2:])] for s, r, f in zip(scores, ranks, features)]
+    return np.asarray(rows, dtype=np.float64).reshape(len(scores), len(names))
 
 
 class Confidence:
@@ -119,7 +131,7 @@ class Confidence:
         if regime is None or not matches:
             return
         probabilities = regime.probabilities(
-            confidence_matrix([m.score for m in matches], [m.rank for m in matches], [m.features for m in matches])
+            confidence_matrix([m.score for m in matches], [m.rank for m in matches], [m.features for m in matches], regime.features)
         )
         for match, p in zip(matches, probabilities.tolist()):
             match.probability = round(p, 4)

@@ -40,6 +40,7 @@ FEATURES = (
     "amount_known",  # both amounts known
     "dense_hub",  # best evidence similarity less half its hubness (CSLS: cos - r/2, see ranking/hubness.py)
     "dense_hub_scaled",  # dense_hub, min-max scaled over the query's candidates
+    "competitors",  # log(1 + suppliers able to answer: those with a code in the need's CPV divisions, else all); one value per need
 )
 
 #: the columns of the award regime's scorer (the need has CPV codes; the first version of the features)
@@ -84,6 +85,13 @@ class SupplierTable:
     def cpv_depth(self, need_codes: list[str], row: int) -> int:
         """How deep the need's CPV codes and the supplier's agree (0, 2..8)."""
         return max((agreement(a, b) for a in need_codes for b in self.codes[row]), default=0)
+
+    def competitors(self, need_codes: list[str]) -> int:
+        """How many suppliers could answer a need: those with a code in one of its CPV divisions (all without codes)."""
+        divisions = {c[:2] for c in need_codes}
+        if not divisions:
+            return len(self.activity)
+        return len(set().union(*(self.by_division.get(d, np.zeros(0, np.int64)).tolist() for d in divisions)))
 
     def served(self, lookup: dict[str, np.ndarray], key: str | None, cand: np.ndarray) -> np.ndarray:
         """1.0 for the candidates in ``lookup[key]``, else 0.0."""
@@ -143,6 +151,7 @@ def candidate_features(
         need_codes = set(cpv)
         f["cpv"] = np.asarray([min(table.cpv_depth(cpv, int(i)), 5) / 5.0 for i in cand], dtype=np.float32)
         f["cpv_exact"] = np.asarray([bool(need_codes & table.code_sets[int(i)]) for i in cand], dtype=np.float32)
+    f["competitors"][:] = math.log1p(table.competitors(cpv))
     f["same_buyer"] = table.served(table.by_buyer, buyer_id, cand)
     f["department"] = table.served(table.by_department, buyer_department(buyer_id), cand)
     f["buyer_kind"] = table.served(table.by_buyer_kind, buyer_kind(buyer_id), cand)
