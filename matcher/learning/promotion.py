@@ -107,7 +107,7 @@ def train_reranker(
         model.fit(data.columns(model.features), data.y, data.groups)
     else:
         model = award_model
-    regimes = {"award": fit_confidence(data.X, data.y, data.groups, model, regime="award")}
+    regimes = {"award": fit_confidence(data.X, data.y, data.groups, model, regime="award", progress=progress)}
     text_model: LinearRanker | None = None
     text_manifest: dict[str, Any] = {}
     if text_train:
@@ -115,7 +115,9 @@ def train_reranker(
         text_model = LinearRanker(objective="pairwise", C=C, random_state=seed, features=TEXT_FEATURES)
         weights = text_data.balanced_weights()
         text_model.fit(text_data.columns(TEXT_FEATURES), text_data.y, text_data.groups, weights)
-        regimes["text"] = fit_confidence(text_data.X, text_data.y, text_data.groups, text_model, sample_weight=weights, regime="text")
+        regimes["text"] = fit_confidence(
+            text_data.X, text_data.y, text_data.groups, text_model, sample_weight=weights, regime="text", progress=progress
+        )
         text_manifest = {
             "benchmarks": [str(b.folder) for b in text_train],
             "needs": text_data.n_needs,

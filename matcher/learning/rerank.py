@@ -21,8 +21,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from tqdm.auto import tqdm
 
 from embeddings import Encoder
+from embeddings.base import PROGRESS_THRESHOLD
 from matcher.data.cpv import CpvVocabulary
 from matcher.ranking.confidence import Confidence
 from matcher.ranking.corpus import Corpus
@@ -200,7 +202,10 @@ def training_set(
         ranker = Ranker.build(corpus, encoder, config, progress=progress)
         needs = [n for n in bench.needs if n.need_id in bench.qrels]
         queries = [Query.from_need(n) for n in needs]
+        show = len(queries) > PROGRESS_THRESHOLD if progress is None else progress
+        bar = tqdm(total=len(queries), desc=f"candidats {Path(str(bench.folder)).name}", unit="besoin", disable=not show)
         for query, qvec in zip(queries, ranker.query_vectors(queries, progress=progress)):
+            bar.update()
             cand, X = ranker.candidate_features(query, qvec)
             labels = bench.qrels[query.need_id]
             y = np.asarray([labels.get(corpus.suppliers[i].supplier_id, 0) for i in cand])
@@ -212,6 +217,7 @@ def training_set(
             ys.append(y)
             gs.append(np.full(len(y), f"{b_index}:{query.need_id}", dtype=object))
             ss.append(np.full(len(y), b_index))
+        bar.close()
     if not xs:
         raise ValueError("no labelled need has a relevant supplier among its candidates")
     return TrainingSet(np.vstack(xs), np.concatenate(ys), np.concatenate(gs), n_needs, missed, np.concatenate(ss))
