@@ -74,6 +74,7 @@ class SupplierTable:
         self.by_buyer = _rows_by([f.buyers for f in facts])
         #: CPV division (2 digits) → rows of the suppliers with a code in it
         self.by_division = _rows_by([{c[:2] for c in codes} for codes in self.codes])
+        self._competitors: dict[frozenset[str], int] = {}
         self.by_department = _rows_by([f.departments for f in facts])
         self.by_buyer_kind = _rows_by([f.buyer_kinds for f in facts])
         self.by_segment = {s: np.asarray([s in sup.segments for sup in suppliers], dtype=bool) for s in SEGMENTS}
@@ -88,10 +89,18 @@ class SupplierTable:
 
     def competitors(self, need_codes: list[str]) -> int:
         """How many suppliers could answer a need: those with a code in one of its CPV divisions (all without codes)."""
-        divisions = {c[:2] for c in need_codes}
+        divisions = frozenset(c[:2] for c in need_codes)
         if not divisions:
             return len(self.activity)
-        return len(set().union(*(self.by_division.get(d, np.zeros(0, np.int64)).tolist() for d in divisions)))
+        if len(divisions) == 1:  # most needs: the length of a lookup the table holds
+            return len(self.by_division.get(next(iter(divisions)), ()))
+        if divisions not in self._competitors:  # rows of several divisions, counted once per set of divisions
+            if len(self._competitors) >= 1024:  # bounded whatever combinations callers send
+                self._competitors.clear()
+            self._competitors[divisions] = int(
+                np.unique(np.concatenate([self.by_division.get(d, np.zeros(0, np.int64)) for d in divisions])).size
+            )
+        return self._competitors[divisions]
 
     def served(self, lookup: dict[str, np.ndarray], key: str | None, cand: np.ndarray) -> np.ndarray:
         """1.0 for the candidates in ``lookup[key]``, else 0.0."""
