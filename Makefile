@@ -64,7 +64,7 @@ train: install
 	  $(foreach w,$(TRAIN_MONTHS),--view data/bench/decp-$(firstword $(subst :, ,$(w)))) --out data/bench
 	$(BIN)/matcher train-reranker $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))) \
 	  --text data/bench/ilab-long-train data/bench/ilab-pitch-train $(foreach w,$(TRAIN_MONTHS),data/bench/decp-$(firstword $(subst :, ,$(w)))-text) \
-	  --eval $(SHARED_DATA)/bench/decp-dev
+	  --cpv-awards $(SHARED_DATA)/decp/*.json --eval $(SHARED_DATA)/bench/decp-dev
 	$(BIN)/matcher promote --eval $(SHARED_DATA)/bench/decp-dev $(if $(SHIP),--ship)
 	$(BIN)/matcher train-cpv $(SHARED_DATA)/decp/*.json --until 2019-01-01 --level division --out $(if $(SHIP),models,data/models)/cpv-division
 

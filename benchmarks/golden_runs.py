@@ -64,7 +64,7 @@ def rank(folder: Path, encoder_name: str, kind: str, scorer: str, cache: Path) -
     import faiss
 
     from embeddings import load_encoder
-    from matcher.app import open_reranker
+    from matcher.app import open_cpv_classifier, open_reranker
     from matcher.data.cpv import CpvVocabulary
     from matcher.evaluation.evaluate import Benchmark
     from matcher.index.keyed import KeyedIndex
@@ -92,7 +92,7 @@ def rank(folder: Path, encoder_name: str, kind: str, scorer: str, cache: Path) -
     reranker, _ = open_reranker(settings, encoder) if scorer == "reranker" else (None, {})
     if scorer == "reranker" and reranker is None:
         raise SystemExit(f"the shipped reranker does not load for {encoder_name}")
-    ranker = Ranker(corpus, encoder, index, reranker=reranker)
+    ranker = Ranker(corpus, encoder, index, reranker=reranker, cpv_model=open_cpv_classifier(settings) if scorer == "reranker" else None)
     rankings = ranker.rank_many([Query.from_need(n) for n in bench.needs], k=DEPTH, progress=False)
     return {
         need.need_id: [(corpus.suppliers[m.supplier].supplier_id, m.score) for m in matches] for need, matches in zip(bench.needs, rankings)

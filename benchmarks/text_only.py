@@ -7,7 +7,7 @@
 
 For each benchmark folder (FORMATS.md layout), one row per ranking: the system as served (the
 champion reranker when it loads for the encoder), its ablations (the award scorer for every need
-instead of the text regime's; every need encoded as a search query), the hand-set weights, dense
+instead of the text regime's; the predicted CPV agreement at 0; every need encoded as a search query), the hand-set weights, dense
 alone (the encoder's best evidence similarity), and plain BM25; MRR with its bootstrap 95 %
 interval, recall@10, and each ranking's MRR difference to BM25 and to the system with paired
 randomisation tests. The encoder's vectors are
@@ -24,7 +24,7 @@ from embeddings import load_encoder
 from matcher.data.cpv import CpvVocabulary
 from matcher.evaluation.evaluate import Benchmark, bm25_baseline
 from matcher.evaluation.metrics import compare_runs, evaluate_run, run_ids
-from matcher.learning.models import open_reranker
+from matcher.learning.models import open_cpv_classifier, open_reranker
 from matcher.ranking.corpus import Corpus
 from matcher.ranking.rank import Query, Ranker, RankingConfig
 from matcher.ranking.regime import RegimeScorer
@@ -42,8 +42,9 @@ def rows_for(folder: Path, encoder_name: str, cache: Path | None, cpv_file: Path
         raise SystemExit(f"{folder}: no qrels.tsv, nothing to score")
     encoder = load_encoder(encoder_name, models_dir=REPO / "models", cache_path=cache)
     corpus = Corpus(bench.suppliers, CpvVocabulary.load(cpv_file))
-    reranker, info = open_reranker(Settings(encoder=encoder_name, models_dir=REPO / "models"), encoder)
-    ranker = Ranker.build(corpus, encoder)  # a progress bar while the texts are encoded
+    settings = Settings(encoder=encoder_name, models_dir=REPO / "models")
+    reranker, info = open_reranker(settings, encoder)
+    ranker = Ranker.build(corpus, encoder, cpv_model=open_cpv_classifier(settings))  # a progress bar while the texts are encoded
     queries = [Query.from_need(n) for n in bench.needs]
     qvecs = ranker.query_vectors(queries)
     ranker.config = RankingConfig(document_query_tokens=0)
@@ -61,6 +62,10 @@ def rows_for(folder: Path, encoder_name: str, cache: Path | None, cpv_file: Path
     variants = {f"system ({info['reranker']})": system}
     if isinstance(reranker, RegimeScorer) and reranker.text is not None:
         variants["− text regime (award scorer for every need)"] = run(RankingConfig(), reranker.award)
+    if ranker.predicted_cpv is not None:
+        predicted, ranker.predicted_cpv = ranker.predicted_cpv, None
+        variants["− predicted CPV (feature at 0)"] = run(RankingConfig(), reranker)
+        ranker.predicted_cpv = predicted
     variants["− long needs as documents (all encoded as queries)"] = run(RankingConfig(document_query_tokens=0), reranker, as_queries)
     variants |= {
         "hand-set weights": run(RankingConfig(), None),

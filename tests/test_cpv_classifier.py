@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from embeddings import load_encoder
 from matcher.cli import main
 from matcher.data.decp import read_awards
-from matcher.learning.cpv_classifier import CpvClassifier, award_examples, train_time_split
+from matcher.data.schema import Supplier
+from matcher.learning.cpv_classifier import CpvClassifier, award_examples, cross_fitted, train_time_split
+from matcher.ranking.corpus import Corpus
+from matcher.ranking.rank import Query, Ranker
 
 #: three CPV divisions, each with its own words (72 IT services, 45 construction work, 33 medical equipment)
 TOPICS = {
@@ -105,3 +109,39 @@ def test_the_command_trains_saves_and_reports(tmp_path: Path, capsys: pytest.Cap
     assert "Classifieur CPV (division)" in out and "40 marchés tenus à l'écart" in out and "top-3" in out
     assert CpvClassifier.load(tmp_path / "data" / "models" / "cpv-division").manifest["held_out"]["top1"] >= 0.9
     assert main(["--data-dir", str(tmp_path / "data"), "train-cpv", str(decp), "--until", "2018-10-01"]) == 2  # nothing before it
+
+
+def test_cross_fitted_it_has_never_seen_the_needs_it_is_asked_about(tmp_path: Path) -> None:
+    awards, _ = read_awards([_decp_file(tmp_path / "decp.json")])
+    classifier, _ = train_time_split(awards, "2019-01-01", "division")
+    november = [a for a in awards if a.date and a.date.startswith("2018-11")]
+    refit = cross_fitted(awards, classifier, [a.objet for a in november], [a.date or "" for a in november])
+    assert refit is not classifier and refit.manifest["C"] == classifier.manifest["C"] and refit.manifest["until"] == "2019-01-01"
+    assert refit.manifest["texts"] == classifier.manifest["texts"] - 40  # November's 40 objects left out, nothing else
+    later = [a for a in awards if a.date and a.date >= "2019-01-01"]  # texts it never saw: the same classifier
+    assert cross_fitted(awards, classifier, [a.objet for a in later], ["2019-01-05"]) is classifier
+    del classifier.manifest["until"]
+    with pytest.raises(ValueError, match="until"):
+        cross_fitted(awards, classifier, ["x"], [])
+
+
+def test_predicted_cpv_agreement_is_a_feature_of_suppliers_without_codes(tmp_path: Path) -> None:
+    awards, _ = read_awards([_decp_file(tmp_path / "decp.json")])
+    classifier, _ = train_time_split(awards, "2019-01-01", "division")
+    suppliers = [  # no CPV code, no contract: words only
+        Supplier.from_raw(
+            {"supplier_id": "roofs", "name": "Toitures Martin", "description": "Réfection de toiture, étanchéité et maçonnerie."}
+        ),
+        Supplier.from_raw({"supplier_id": "soft", "name": "Logimed", "description": "Logiciel, hébergement et maintenance applicative."}),
+    ]
+    ranker = Ranker.build(Corpus(suppliers), load_encoder("hashing"), cpv_model=classifier)
+    assert ranker.predicted_cpv is not None and not ranker.predicted_cpv.known.any()  # nothing classified before it is needed
+    [roofs, soft] = [ranker.corpus.position[s] for s in ("roofs", "soft")]
+    by_supplier = {m.supplier: m.features["cpv_predicted"] for m in ranker.rank(Query("Travaux de démolition et de gros œuvre"), k=2)}
+    assert by_supplier[roofs] > 0.5 > by_supplier[soft]
+    assert ranker.predicted_cpv.known.all()  # classified once as candidates, kept for the next query
+    live = Ranker(ranker.corpus.updated([], ["soft"]), ranker.encoder, ranker.index, previous=ranker)  # a live update
+    assert live.predicted_cpv is not None and live.predicted_cpv.model is classifier
+    assert live.predicted_cpv.known.all() and live.predicted_cpv.proba[0] == pytest.approx(ranker.predicted_cpv.proba[roofs])
+    plain = Ranker.build(Corpus(suppliers), load_encoder("hashing"))
+    assert plain.predicted_cpv is None and all(m.features["cpv_predicted"] == 0.0 for m in plain.rank(Query("toiture"), k=2))

@@ -18,7 +18,7 @@ from matcher.app.engine import Engine, Served
 from matcher.app.errors import BatchTooLarge, NotFoundError, Overloaded
 from matcher.app.matching import MatchResult
 from matcher.app.sample import load_sample, sample_data_dir
-from matcher.learning.models import open_encoder, open_registry, open_reranker
+from matcher.learning.models import open_cpv_classifier, open_encoder, open_registry, open_reranker
 
 __all__ = [
     "BatchTooLarge",
@@ -31,6 +31,7 @@ __all__ = [
     "open_catalogue",
     "open_encoder",
     "open_registry",
+    "open_cpv_classifier",
     "open_reranker",
     "sample_data_dir",
 ]

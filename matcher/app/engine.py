@@ -22,7 +22,7 @@ from matcher.app.indexing import synced_ranker
 from matcher.data.catalogue import Catalogue
 from matcher.data.cpv import CpvVocabulary
 from matcher.index.manifest import IndexManifest
-from matcher.learning.models import open_encoder, open_reranker
+from matcher.learning.models import open_cpv_classifier, open_encoder, open_reranker
 from matcher.ranking.corpus import Corpus
 from matcher.ranking.explain import Explanation, explain
 from matcher.ranking.rank import Match, Query, Ranker, RankingConfig
@@ -64,7 +64,9 @@ class Engine:
         encoder = open_encoder(settings)
         suppliers, stamps = catalogue.supplier_snapshot()
         corpus = Corpus(suppliers, CpvVocabulary.load(settings.cpv_file))
-        ranker, manifest, version, update = synced_ranker(settings, corpus, encoder, config, progress)
+        ranker, manifest, version, update = synced_ranker(
+            settings, corpus, encoder, config, progress, cpv_model=open_cpv_classifier(settings)
+        )
         ranker.reranker, reranker_info = open_reranker(settings, encoder)
         update["suppliers"] = {"read": len(suppliers)}
         return cls(settings, catalogue, ranker, manifest, reranker_info, version, stamps, update)

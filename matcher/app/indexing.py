@@ -32,6 +32,7 @@ def synced_ranker(
     progress: bool | None,
     live: tuple[KeyedIndex, IndexManifest, str] | None = None,
     previous: Ranker | None = None,
+    cpv_model: Any = None,
 ) -> tuple[Ranker, IndexManifest, str, dict[str, Any]]:
     """A ranker over ``corpus`` with the published index brought up to date; its manifest, version,
     and what was done (``{"texts": {"encoded", "from_cache"}, "index": SyncStats.as_dict()}``, empty
@@ -40,7 +41,8 @@ def synced_ranker(
     Under the index store's writer lock: the live version (``live`` when it is still the
     published one, else read from disk) is kept when it holds exactly the corpus's texts;
     otherwise a synced copy — only new texts encoded and appended, removed ones tombstoned
-    (:meth:`KeyedIndex.synced`) — or, with no usable index, a new one is published.
+    (:meth:`KeyedIndex.synced`) — or, with no usable index, a new one is published. ``cpv_model``:
+    the ranker's text → CPV classifier (``previous``'s when not given).
     """
     store = IndexStore(settings.index_dir / encoder.name)
     fingerprint = corpus.fingerprint()
@@ -71,7 +73,12 @@ def synced_ranker(
             if previous is not None and previous.corpus is corpus and previous.index is index:
                 return previous, manifest, version, unchanged
             saved = HubnessTable.load(current) if current is not None else None
-            return Ranker(corpus, encoder, index, config, previous=previous, hubness=saved), manifest, version, unchanged
+            return (
+                Ranker(corpus, encoder, index, config, previous=previous, hubness=saved, cpv_model=cpv_model),
+                manifest,
+                version,
+                unchanged,
+            )
         keys, texts = corpus.index_texts()
         budget = settings.index_memory_bytes
         if index is None:
@@ -89,7 +96,7 @@ def synced_ranker(
             known = previous.hubness if previous is not None else HubnessTable.load(current) if current is not None else None
         hubness = evidence_hubness(corpus, index, known)
         version = store.publish(index, manifest, extra=hubness.save)
-    ranker = Ranker(corpus, encoder, index, config, previous=previous, hubness=hubness)
+    ranker = Ranker(corpus, encoder, index, config, previous=previous, hubness=hubness, cpv_model=cpv_model)
     update = {"texts": counts, "index": stats.as_dict()}
     log.info("index version %s published: %s", version, update)
     return ranker, manifest, version, update

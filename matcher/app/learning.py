@@ -16,7 +16,7 @@ from matcher.data.cpv import CpvVocabulary
 from matcher.data.decp import read_awards
 from matcher.data.feedback import write_feedback_benchmark
 from matcher.evaluation.evaluate import Benchmark, EvaluationResult, log_to_mlflow, log_training_to_mlflow, run_benchmark, write_trec_run
-from matcher.learning.cpv_classifier import CpvClassifier, train_time_split
+from matcher.learning.cpv_classifier import CpvClassifier, cross_fitted, train_time_split
 from matcher.learning.encoder_training import (
     EncoderTrainingData,
     benchmark_pairs,
@@ -25,7 +25,7 @@ from matcher.learning.encoder_training import (
     ilab_pairs,
     train_static_encoder,
 )
-from matcher.learning.models import open_encoder, open_reranker
+from matcher.learning.models import open_cpv_classifier, open_encoder, open_reranker
 from matcher.learning.promotion import (
     REGISTERED_NAME,
     PromotionReport,
@@ -90,6 +90,7 @@ def evaluate(
         reranker=reranker,
         reranker_info=reranker_info,
         split=split,
+        cpv_model=open_cpv_classifier(settings),
     )
     if run_out:
         write_trec_run(result.run, run_out, "matcher")
@@ -112,14 +113,20 @@ def train_and_register_reranker(
     track: bool = True,
     text_train: list[Path] | None = None,
     award_from: Path | None = None,
+    cpv_awards: list[Path] | None = None,
 ) -> tuple[TrainedReranker, Path, str | None]:
     """Fit the reranker on the ``train`` benchmarks (and the text regime's on ``text_train``, text-only
     benchmarks), measured on the later ``held_out`` one, save it
     and, with ``track``, register it as the MLflow ``candidate``: (trained, its folder, registry version).
 
     ``award_from``: a reranker folder whose award scorer is kept as it is (only the text regime and
-    the confidences are fitted). ``TimeSplitError`` when a held-out need is not later than every training need."""
+    the confidences are fitted). ``cpv_awards``: the DECP files the settings' CPV classifier was fitted
+    on — each text training benchmark is then ranked with that classifier fitted again without its
+    needs (``cross_fitted``); without them the classifier is used as it is, which the manifest says.
+    ``TimeSplitError`` when a held-out need is not later than every training need."""
     encoder = open_encoder(settings)
+    cpv_model = open_cpv_classifier(settings)
+    cpv_model_for, cpv_note = _training_cpv_models(cpv_model, cpv_awards)
     trained = train_reranker(
         [Benchmark.load(f) for f in train],
         encoder,
@@ -131,13 +138,41 @@ def train_and_register_reranker(
         seed=seed,
         text_train=[Benchmark.load(f) for f in text_train or []],
         award_model=_award_model(award_from, encoder) if award_from else None,
+        cpv_model=cpv_model,
+        cpv_model_for=cpv_model_for,
     )
+    if "text_regime" in trained.manifest:
+        trained.manifest["text_regime"]["cpv_predicted"] = cpv_note
     if award_from:
         trained.manifest["training"]["award_scorer"] = (
             f"kept from {award_from} (not refitted; its training benchmarks serve its confidence)"
         )
     folder = out or settings.data_dir / "models" / f"{name}-{trained.manifest['version']}"
     return trained, folder, register_reranker(trained, folder, settings, mlflow=track)
+
+
+def _training_cpv_models(cpv_model: CpvClassifier | None, decp_files: list[Path] | None) -> tuple[Any, str]:
+    """The classifier each training benchmark is ranked with (``cpv_predicted``), and how it was chosen."""
+    if cpv_model is None:
+        return None, "no CPV classifier (MATCHER_CPV_CLASSIFIER=none or absent): the feature is 0"
+    if not decp_files:
+        return None, (
+            f"the service's classifier ({cpv_model.manifest.get('until', '?')}) as it is: not cross-fitted "
+            "(no --cpv-awards), it may have seen the training needs"
+        )
+    awards, _ = read_awards(decp_files)
+    fitted: dict[str, CpvClassifier] = {}
+
+    def for_bench(bench: Benchmark) -> CpvClassifier:
+        key = str(bench.folder)
+        if key not in fitted:
+            fitted[key] = cross_fitted(awards, cpv_model, [n.text for n in bench.needs], [n.date or "" for n in bench.needs])
+        return fitted[key]
+
+    return for_bench, (
+        f"the service's classifier (awards before {cpv_model.manifest.get('until', '?')}), fitted again for each "
+        "training benchmark without its needs' objects and months (cross-fitted)"
+    )
 
 
 def _award_model(folder: Path, encoder: Encoder) -> LinearRanker:

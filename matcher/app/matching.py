@@ -112,6 +112,7 @@ def match_many(
     # the likely CPV divisions first: right after an encode, the encoder's OpenMP threads still spin
     # on the cores and the classifier's single-threaded work takes several times longer (measured)
     likely = [likely_cpv(engine, q) for q in queries]
+    ranker.classify_queries(queries)
     qvecs = ranker.query_vectors(queries, progress=False, deadline=deadline)
     out = []
     for q, v, k, f, divisions in zip(queries, qvecs, ks, filters, likely):

@@ -88,6 +88,7 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
             track=not args.no_mlflow,
             text_train=args.text,
             award_from=args.award_from,
+            cpv_awards=args.cpv_awards,
         )
     except learning.TimeSplitError as exc:
         raise SystemExit(f"train-reranker: {exc}") from exc
@@ -242,6 +243,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--award-from", type=Path, help="keep the award scorer of this reranker folder (fit only the text regime and the confidences)"
+    )
+    p.add_argument(
+        "--cpv-awards",
+        type=Path,
+        nargs="*",
+        help="the DECP files the CPV classifier was fitted on: each text training benchmark is ranked with it refitted without its needs",
     )
     p.add_argument("--name", default="reranker", help="model name (folder data/models/<name>-<version>)")
     p.add_argument("--out", type=Path, help="write the model folder here instead")

@@ -161,16 +161,18 @@ def run_benchmark(
     reranker: Any = None,
     reranker_info: dict[str, Any] | None = None,
     split: str = "as given by the benchmark folder",
+    cpv_model: Any = None,
 ) -> EvaluationResult:
     """Rank the benchmark's suppliers for its needs; score when it has labels.
 
     ``reranker``: a fitted second stage (``matcher.learning.rerank``); ``None`` uses the hand-set weights.
+    ``cpv_model``: the text → CPV classifier of the ``cpv_predicted`` feature (``None``: the feature stays 0).
     ``split``: how the benchmark was split from what the models learnt on, recorded with the result.
     """
     timings = {}
     t0 = time.perf_counter()
     corpus = Corpus(bench.suppliers, cpv)
-    ranker = Ranker.build(corpus, encoder, config, progress=progress, reranker=reranker)
+    ranker = Ranker.build(corpus, encoder, config, progress=progress, reranker=reranker, cpv_model=cpv_model)
     timings["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     rankings = ranker.rank_many([Query.from_need(n) for n in bench.needs], k=depth, progress=progress)

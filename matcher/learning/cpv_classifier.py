@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,15 +167,18 @@ class CpvClassifier:
         return cls(manifest["level"], joblib.load(folder / MODEL_FILE), manifest)
 
 
-def award_examples(awards: Sequence[Award], start: str | None = None, end: str | None = None) -> tuple[list[str], list[str]]:
-    """(objects, CPV codes) of the awards notified in [``start``, ``end``) that carry both, each object once."""
+def award_examples(
+    awards: Sequence[Award], start: str | None = None, end: str | None = None, skip: Callable[[Award], bool] | None = None
+) -> tuple[list[str], list[str]]:
+    """(objects, CPV codes) of the awards notified in [``start``, ``end``) that carry both, each object
+    once; ``skip``: awards left out besides."""
     texts: list[str] = []
     codes: list[str] = []
     seen: set[str] = set()
     for award in awards:
         if not award.objet or not award.cpv or not award.date:
             continue
-        if (start and award.date < start) or (end and award.date >= end):
+        if (start and award.date < start) or (end and award.date >= end) or (skip is not None and skip(award)):
             continue
         key = fold(award.objet)
         if key in seen:
@@ -216,6 +219,7 @@ def train_time_split(awards: Sequence[Award], until: str, level: str = "division
     min_gain = max(MIN_GAIN, min(good) if good else GAIN_GRID[-1])
     classifier = CpvClassifier.fit(train_t, train_c, level, C=best, seed=seed)
     classifier.manifest["suggest_min_gain"] = min_gain
+    classifier.manifest["until"] = until
     seen = {fold(t) for t in train_t}
     held_out = [(t, c) for t, c in zip(*award_examples(awards, start=until)) if fold(t) not in seen]
     figures: dict[str, Any] = {
@@ -236,3 +240,30 @@ def train_time_split(awards: Sequence[Award], until: str, level: str = "division
         figures["majority_top1"] = round(float(np.mean([c.startswith(majority) for c in codes])), 4)
     classifier.manifest.update(figures)
     return classifier, figures
+
+
+def cross_fitted(
+    awards: Sequence[Award], classifier: CpvClassifier, texts: Sequence[str], dates: Sequence[str], seed: int = 0
+) -> CpvClassifier:
+    """``classifier`` fitted again without the awards it could have learnt ``texts`` from (same level,
+    ``C`` and awards before its ``until``, less the awards whose object is one of ``texts`` or that were
+    notified between the first and last of ``dates``); ``classifier`` itself when it saw none of them.
+
+    What a reranker trained on award needs reads of their predicted CPV must come from a classifier
+    that never saw those needs, as at serving time (cross-fitting, as for stacking)."""
+    until = classifier.manifest.get("until")
+    if not until:
+        raise ValueError("classifier: its manifest names no 'until' date (refit it with `matcher train-cpv`)")
+    keys = {fold(t) for t in texts}
+    known = [d for d in dates if d]
+    first, last = (min(known), max(known)) if known else ("", "")
+
+    def seen(award: Award) -> bool:
+        return fold(award.objet) in keys or bool(first and first <= (award.date or "")[:10] <= last)
+
+    kept = award_examples(awards, end=until, skip=seen)
+    if len(kept[0]) == len(award_examples(awards, end=until)[0]):
+        return classifier
+    refit = CpvClassifier.fit(*kept, level=classifier.level, C=classifier.manifest["C"], seed=seed)
+    refit.manifest.update(until=until, cross_fitted=f"without the {len(keys)} texts given and the awards of {first}..{last}")
+    return refit

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from matcher.data.cpv import CpvVocabulary
 from matcher.evaluation.evaluate import Benchmark, EvaluationResult, run_benchmark
 from matcher.evaluation.metrics import compare_runs, run_ids
 from matcher.learning.calibration import fit_confidence
-from matcher.learning.models import open_encoder, open_registry, open_reranker
+from matcher.learning.models import open_cpv_classifier, open_encoder, open_registry, open_reranker
 from matcher.learning.registry import REGISTERED_NAME, Decision, ModelRegistry, promotion_decision
 from matcher.learning.rerank import LinearRanker, save_model, training_set
 from matcher.ranking.confidence import Confidence
@@ -88,6 +88,8 @@ def train_reranker(
     progress: bool | None = None,
     text_train: Sequence[Benchmark] = (),
     award_model: LinearRanker | None = None,
+    cpv_model: Any = None,
+    cpv_model_for: Callable[[Benchmark], Any] | None = None,
 ) -> TrainedReranker:
     """Fit a reranker on ``train``; when ``held_out`` is given (later in time), measure it there.
 
@@ -96,6 +98,11 @@ def train_reranker(
     ``held_out`` too. The held-out figures (model, hand-set weights, BM25, paired test against the
     hand-set weights) go into the manifest with the split they come from. ``award_model``: keep this
     fitted award scorer (not refitted: ``train`` then serves its confidence only).
+
+    ``cpv_model``: the text → CPV classifier the service ranks with (its ``cpv_predicted`` feature,
+    read by the text regime), used on ``held_out``; ``cpv_model_for(benchmark)``: the one each text
+    training benchmark is ranked with — a classifier that never saw its needs
+    (``cpv_classifier.cross_fitted``); ``cpv_model`` for all when not given.
     """
     dates = need_dates(train)
     text_dates = need_dates(text_train)
@@ -111,7 +118,7 @@ def train_reranker(
     text_model: LinearRanker | None = None
     text_manifest: dict[str, Any] = {}
     if text_train:
-        text_data = training_set(text_train, encoder, cpv, progress=progress)
+        text_data = training_set(text_train, encoder, cpv, progress=progress, cpv_model_for=cpv_model_for or (lambda _: cpv_model))
         text_model = LinearRanker(objective="pairwise", C=C, random_state=seed, features=TEXT_FEATURES)
         weights = text_data.balanced_weights()
         text_model.fit(text_data.columns(TEXT_FEATURES), text_data.y, text_data.groups, weights)
@@ -147,7 +154,7 @@ def train_reranker(
     trained = TrainedReranker(model, manifest, text_model=text_model, confidence=Confidence(regimes))
     if held_out is None:
         return trained
-    with_model = run_benchmark(held_out, encoder, cpv, reranker=trained.scorer, progress=progress)
+    with_model = run_benchmark(held_out, encoder, cpv, reranker=trained.scorer, progress=progress, cpv_model=cpv_model)
     hand = run_benchmark(held_out, encoder, cpv, progress=progress)
     eval_dates = need_dates([held_out])
     trained.held_out, trained.hand_weights = with_model, hand
@@ -213,8 +220,9 @@ def compare_with_champion(
     if bench.qrels is None:
         raise ValueError(f"{bench.folder} has no qrels.tsv: nothing to compare on")
     cpv = CpvVocabulary.load(settings.cpv_file)
-    cand = run_benchmark(bench, encoder, cpv, reranker=cand_model, progress=progress)
-    champ = run_benchmark(bench, encoder, cpv, reranker=champ_model, progress=progress)
+    cpv_model = open_cpv_classifier(settings)
+    cand = run_benchmark(bench, encoder, cpv, reranker=cand_model, progress=progress, cpv_model=cpv_model)
+    champ = run_benchmark(bench, encoder, cpv, reranker=champ_model, progress=progress, cpv_model=cpv_model)
     comparison = compare_runs(_ids(cand), _ids(champ), bench.qrels, bench.slices)
     champion = champ_info["reranker"] if champ_model is not None else "poids manuels"
     return PromotionReport(version, champion, cand, champ, comparison, promotion_decision(comparison))

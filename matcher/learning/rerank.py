@@ -13,9 +13,10 @@ same need.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -187,8 +188,12 @@ def training_set(
     cpv: CpvVocabulary | None = None,
     config: RankingConfig | None = None,
     progress: bool | None = None,
+    cpv_model_for: Callable[[Any], Any] | None = None,
 ) -> TrainingSet:
     """Candidate features and grades of every labelled need of the benchmarks.
+
+    ``cpv_model_for(benchmark)``: the text → CPV classifier of its ``cpv_predicted`` feature (one that
+    never saw its needs: ``cpv_classifier.cross_fitted``); without it the feature stays 0.
 
     Needs whose relevant suppliers are all missed by the first stage teach nothing and are
     counted apart (the first stage's recall bounds what a reranker can do).
@@ -199,7 +204,7 @@ def training_set(
         if bench.qrels is None:
             raise ValueError(f"{bench.folder}: a training benchmark needs qrels.tsv")
         corpus = Corpus(bench.suppliers, cpv)
-        ranker = Ranker.build(corpus, encoder, config, progress=progress)
+        ranker = Ranker.build(corpus, encoder, config, progress=progress, cpv_model=cpv_model_for(bench) if cpv_model_for else None)
         needs = [n for n in bench.needs if n.need_id in bench.qrels]
         queries = [Query.from_need(n) for n in needs]
         show = len(queries) > PROGRESS_THRESHOLD if progress is None else progress

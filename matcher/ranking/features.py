@@ -41,12 +41,13 @@ FEATURES = (
     "dense_hub",  # best evidence similarity less half its hubness (CSLS: cos - r/2, see ranking/hubness.py)
     "dense_hub_scaled",  # dense_hub, min-max scaled over the query's candidates
     "competitors",  # log(1 + suppliers able to answer: those with a code in the need's CPV divisions, else all); one value per need
+    "cpv_predicted",  # probability that need and supplier fall in the same CPV division, by their words (ranking/predicted_cpv.py)
 )
 
 #: the columns of the award regime's scorer (the need has CPV codes; the first version of the features)
 AWARD_FEATURES = FEATURES[:16]
 #: the columns of the text regime's scorer (a need of words only: no CPV, buyer, amount or segment to agree with)
-TEXT_FEATURES = ("dense", "lexical", "dense_raw", "dense_top3", "lexical_raw", "activity", "dense_hub", "dense_hub_scaled")
+TEXT_FEATURES = ("dense", "lexical", "dense_raw", "dense_top3", "lexical_raw", "activity", "dense_hub", "dense_hub_scaled", "cpv_predicted")
 
 #: each candidate's best evidence rows (up to three, best first) and their cosines
 BestRows = list[tuple[list[int], list[float]]]
@@ -116,6 +117,7 @@ def candidate_features(
     lexical_scores: np.ndarray,
     evidence_hub: np.ndarray,
     *,
+    cpv_predicted: np.ndarray | None = None,
     buyer_id: str,
     cpv: list[str],
     segment: str,
@@ -127,8 +129,9 @@ def candidate_features(
 
     ``supplier_rows(cand)``: the candidates' evidence rows and how many each has;
     ``evidence_sims(rows)``: the query's cosine with each evidence row; ``lexical_scores``: BM25 of
-    every supplier; ``evidence_hub``: the hubness ``r`` of every evidence row. Returns the columns
-    (float32) and each candidate's best evidence rows.
+    every supplier; ``evidence_hub``: the hubness ``r`` of every evidence row; ``cpv_predicted``: the
+    candidates' predicted CPV agreement (``PredictedCpv.agreement``; 0 without a classifier). Returns
+    the columns (float32) and each candidate's best evidence rows.
     """
     n = len(cand)
     f = {name: np.zeros(n, np.float32) for name in FEATURES}
@@ -161,6 +164,8 @@ def candidate_features(
         f["cpv"] = np.asarray([min(table.cpv_depth(cpv, int(i)), 5) / 5.0 for i in cand], dtype=np.float32)
         f["cpv_exact"] = np.asarray([bool(need_codes & table.code_sets[int(i)]) for i in cand], dtype=np.float32)
     f["competitors"][:] = math.log1p(table.competitors(cpv))
+    if cpv_predicted is not None:
+        f["cpv_predicted"] = np.asarray(cpv_predicted, dtype=np.float32)
     f["same_buyer"] = table.served(table.by_buyer, buyer_id, cand)
     f["department"] = table.served(table.by_department, buyer_department(buyer_id), cand)
     f["buyer_kind"] = table.served(table.by_buyer_kind, buyer_kind(buyer_id), cand)

@@ -24,6 +24,7 @@ from matcher.ranking.corpus import Corpus
 from matcher.ranking.features import AWARD_FEATURES, FEATURES, BestRows, SupplierTable, candidate_features
 from matcher.ranking.hubness import HubnessTable
 from matcher.ranking.lexical import BM25
+from matcher.ranking.predicted_cpv import PredictedCpv, predicted_cpv
 from matcher.ranking.regime import RegimeScorer, scorer_for
 
 
@@ -122,10 +123,13 @@ class Ranker:
         reranker: Any = None,
         previous: Ranker | None = None,
         hubness: HubnessTable | None = None,
+        cpv_model: Any = None,
     ) -> None:
         """``previous``: a ranker over the corpus this one was derived from (``Corpus(…, reuse=…)``),
         whose lexical index is reused for the unchanged suppliers. ``hubness``: the table saved with
-        the index version (``evidence_hubness``), whose rows are not computed again."""
+        the index version (``evidence_hubness``), whose rows are not computed again. ``cpv_model``:
+        the text → CPV classifier of the ``cpv_predicted`` feature (``None``: the feature stays 0;
+        ``previous``'s when not given)."""
         try:
             #: slot of each evidence row in the dense index (rows change with the catalogue, slots do not)
             self.evidence_slots = index.slots_of(corpus.evidence_keys)
@@ -156,15 +160,25 @@ class Ranker:
             if previous is not None and previous.corpus is corpus and hubness is None
             else evidence_hubness(corpus, index, hubness or (previous.hubness if previous is not None else None), self.evidence_slots)
         )
+        if cpv_model is None and previous is not None and previous.predicted_cpv is not None:
+            cpv_model = previous.predicted_cpv.model
+        #: the suppliers' and needs' CPV divisions predicted from their words (``None`` without a classifier)
+        self.predicted_cpv: PredictedCpv | None = predicted_cpv(cpv_model, corpus, previous.predicted_cpv if previous is not None else None)
 
     @classmethod
     def build(
-        cls, corpus: Corpus, encoder: Encoder, config: RankingConfig | None = None, progress: bool | None = None, reranker: Any = None
+        cls,
+        corpus: Corpus,
+        encoder: Encoder,
+        config: RankingConfig | None = None,
+        progress: bool | None = None,
+        reranker: Any = None,
+        cpv_model: Any = None,
     ) -> Ranker:
         """Encode the corpus evidence and index it in FAISS."""
         keys, texts = corpus.index_texts()
         vectors = encoder.encode_passages(texts, progress=progress)
-        return cls(corpus, encoder, KeyedIndex.build(keys, vectors, encoder.dim), config, reranker)
+        return cls(corpus, encoder, KeyedIndex.build(keys, vectors, encoder.dim), config, reranker, cpv_model=cpv_model)
 
     def evidence_vectors(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         """Dense vectors of evidence ``rows`` (read from the index's storage, not copied whole)."""
@@ -219,6 +233,13 @@ class Ranker:
             out[rows] = self.encoder.encode_queries([texts[i] for i in rows], progress=progress, deadline=deadline, as_documents=flag)
         return out
 
+    def classify_queries(self, queries: Sequence[Query]) -> None:
+        """Predict the queries' CPV divisions in one batch (kept for their ranking). Call it before
+        encoding them: right after an encode the encoder's threads still spin on the cores, and the
+        classifier's single-threaded work takes several times longer (measured on /match)."""
+        if self.predicted_cpv is not None and queries:
+            self.predicted_cpv.needs([self.query_text(q) for q in queries])
+
     def rank(self, query: Query, k: int = 10, filters: Filters | None = None, qvec: np.ndarray | None = None) -> list[Match]:
         """The ``k`` best suppliers for one query (fewer only if fewer pass the filters).
 
@@ -232,6 +253,7 @@ class Ranker:
         self, queries: Sequence[Query], k: int = 10, filters: Filters | None = None, progress: bool | None = None
     ) -> list[list[Match]]:
         """Rankings for many queries, with their texts encoded in one batched pass."""
+        self.classify_queries(queries)
         qvecs = self.query_vectors(queries, progress=progress)
         return [self._rank(q, v, k, filters) for q, v in zip(queries, qvecs)]
 
@@ -317,6 +339,7 @@ class Ranker:
             lambda rows: self.evidence_vectors(rows) @ qvec,
             self.bm25.scores(text),
             self.hubness.values,
+            cpv_predicted=None if self.predicted_cpv is None else self.predicted_cpv.agreement(text, cand),
             buyer_id=query.buyer_id,
             cpv=query.cpv,
             segment=query.segment,
