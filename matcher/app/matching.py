@@ -79,7 +79,7 @@ def likely_cpv(engine: Engine, query: Query, k: int = 3) -> list[LikelyCpv]:
     if query.cpv or not query.text.strip():
         return []
     out = []
-    for division, p in likely_divisions(engine.settings, query.text)[:k]:
+    for division, p in likely_divisions(engine.settings, query.text, engine.ranker.predicted_cpv)[:k]:
         if p < MIN_CPV_PROBABILITY:
             continue
         code = division.ljust(8, "0")

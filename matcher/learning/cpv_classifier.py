@@ -116,12 +116,17 @@ class CpvClassifier:
         """The classes worth suggesting for each text (gain at least ``manifest["suggest_min_gain"]``),
         with their probabilities, likeliest first, at most ``k``; none for a text that says nothing
         of a purchase. A classifier saved without a threshold suggests its ``k`` likeliest classes."""
+        return self.suggest_from(self.predict_proba(texts), k)
+
+    def suggest_from(self, proba: np.ndarray, k: int = 3) -> list[list[tuple[str, float]]]:
+        """``suggest`` from probabilities already computed (texts × ``classes``)."""
+        proba = np.atleast_2d(np.asarray(proba))
         threshold = self.manifest.get("suggest_min_gain")
-        if threshold is None or "shares" not in self.manifest:
-            return self.top(texts, k)
-        proba = self.predict_proba(texts)
-        gains = self._gains(proba)
         classes = self.classes
+        if threshold is None or "shares" not in self.manifest:
+            order = np.argsort(-proba, axis=1)[:, :k]
+            return [[(classes[j], float(p[j])) for j in row] for p, row in zip(proba, order)]
+        gains = self._gains(proba)
         out = []
         for p, g in zip(proba, gains):
             order = [j for j in np.argsort(-p)[:k] if g[j] >= threshold]

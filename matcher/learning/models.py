@@ -17,6 +17,7 @@ from matcher.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from matcher.learning.cpv_classifier import CpvClassifier
+    from matcher.ranking.predicted_cpv import PredictedCpv
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,19 @@ def open_cpv_classifier(settings: Settings) -> CpvClassifier | None:
     return None if folder is None else _load_cpv_classifier(folder)
 
 
-def likely_divisions(settings: Settings, text: str) -> list[tuple[str, float]]:
+def likely_divisions(settings: Settings, text: str, predicted: PredictedCpv | None = None) -> list[tuple[str, float]]:
     """The CPV divisions worth suggesting for a text by the settings' classifier (at most five,
     likeliest first; none without one, or when the text says nothing of a purchase: see
-    ``CpvClassifier.suggest``); the answer and its explanations ask for the same text: cached."""
+    ``CpvClassifier.suggest``); the answer and its explanations ask for the same text: cached.
+    ``predicted``: the ranker's predicted CPV — when it holds the same classifier, the text is
+    classified once for both the suggestion and the ranking's ``cpv_predicted`` feature."""
     folder = _cpv_classifier_folder(settings)
-    return [] if folder is None else _top_divisions(folder, text)
+    if folder is None:
+        return []
+    classifier = _load_cpv_classifier(folder)
+    if predicted is not None and predicted.model is classifier:
+        return classifier.suggest_from(predicted.need(text), 5)[0]
+    return _top_divisions(folder, text)
 
 
 @functools.lru_cache(maxsize=1024)
