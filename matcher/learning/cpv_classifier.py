@@ -124,8 +124,8 @@ class CpvClassifier:
         threshold = self.manifest.get("suggest_min_gain")
         classes = self.classes
         if threshold is None or "shares" not in self.manifest:
-            order = np.argsort(-proba, axis=1)[:, :k]
-            return [[(classes[j], float(p[j])) for j in row] for p, row in zip(proba, order)]
+            best = np.argsort(-proba, axis=1)[:, :k]
+            return [[(classes[j], float(p[j])) for j in row] for p, row in zip(proba, best)]
         gains = self._gains(proba)
         out = []
         for p, g in zip(proba, gains):
