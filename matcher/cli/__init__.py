@@ -1,7 +1,8 @@
 """The ``matcher`` command line, one module per command group.
 
 ``catalogue`` (imports, benchmarks from award data), ``matching`` (index, match, shortlists),
-``learning`` (evaluate, train, promote), ``ops`` (serve, keys, backup, restore). Each command parses
+``learning`` (evaluate, train, promote), ``ops`` (serve, keys, backup, restore), ``barometer``
+(the observatory of purchases won by innovative companies). Each command parses
 its arguments, calls the application layer and prints what staff read, in French.
 """
 
@@ -21,7 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``matcher`` parser: global options, then every group's commands."""
-    from matcher.cli import catalogue, learning, matching, ops
+    from matcher.cli import barometer, catalogue, learning, matching, ops
 
     parser = argparse.ArgumentParser(prog="matcher", description="Matchmaking besoins d'acheteurs publics ↔ start-up.")
     parser.add_argument("--data-dir", type=Path, help="working folder (default: $MATCHER_DATA_DIR or ./data)")
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mlflow-uri", help="MLflow tracking URI")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (catalogue, matching, learning, ops):
+    for group in (catalogue, matching, learning, ops, barometer):
         group.register(sub)
     return parser
 

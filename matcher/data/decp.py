@@ -50,7 +50,7 @@ def supplier_id_of(identifier: Any, kind: Any) -> str | None:
     if not ident:
         return None
     if ident.isdigit():
-        if len(set(ident)) == 1:  # 00000000000000, 99999999999999 …
+        if len(set(ident)) == 1 or len(set(ident[:9])) == 1:  # 00000000000000, 99999999999999, 00000000000019 …
             return None
         if len(ident) in (9, 14) and kind in ("", "SIRET", "SIREN"):
             return ident[:9]
