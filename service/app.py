@@ -31,7 +31,7 @@ from matcher.app.ops import AgentDirectory, KeyStore
 from matcher.app.vocabulary import EncoderBusy
 from matcher.settings import Settings
 
-from . import admin, agents, feedback, matching, needs, observability, pages, shortlists, signin
+from . import admin, agents, barometer, feedback, matching, needs, observability, pages, shortlists, signin
 from .auth import Authenticate, session_principal
 from .body import BodyLimit
 from .headers import SecurityHeaders
@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.mount("/dsfr", StaticFiles(directory=settings.design_system_dir), name="dsfr")
     else:
         log.warning("the design system is missing at %s (run `make install`): the page is served unstyled", settings.design_system_dir)
-    for module in (matching, needs, shortlists, feedback, admin, agents, signin):
+    for module in (matching, needs, shortlists, feedback, admin, agents, signin, barometer):
         app.include_router(module.router)
     try:
         app.state.oidc = signin.oauth_client(settings)

@@ -22,7 +22,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 #: the screens of the page, by the id of their section (and of their link in the header's menu)
-SCREENS = ("recherche", "besoins", "listes", "stats", "inverse", "agents")
+SCREENS = ("recherche", "besoins", "listes", "stats", "barometre", "inverse", "agents")
 
 
 class Console:

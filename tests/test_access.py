@@ -59,6 +59,11 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
     ("get", "/shortlists", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
     ("get", "/shortlists/export?format=csv", None, {"none": 401, "own": 403, "staff": 200}),
     ("get", "/stats", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
+    # the barometer: the mission's figures over every buyer's awards — staff only
+    ("get", "/barometer", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
+    ("get", "/barometer?by=ministry,year&state=true", None, {"own": 403, "staff": 200}),
+    ("get", "/barometer?by=planete", None, {"staff": 422}),
+    ("get", "/barometer/export?format=xlsx", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
     ("post", "/feedback", {**FEEDBACK, "need_id": A_NEED}, {"none": 401, "own": 201, "staff": 201}),
     ("post", "/feedback", {**FEEDBACK, "need_id": B_NEED}, {"other": 404, "staff": 201}),
     ("post", "/feedback", {**FEEDBACK, "query_text": "drones", "buyer_id": B}, {"other": 404, "staff": 201}),

@@ -324,3 +324,38 @@ def test_the_command_imports_labels_and_prints_the_tables(tmp_path: Path, capsys
     assert "Économie et Finances | 2024" in table and "20,00 %" in table and "Cible" in table
     with pytest.raises(SystemExit, match="by : planète inconnu"):
         main(["--data-dir", str(data), "barometer", "show", "--by", "planète"])
+
+
+def test_the_service_serves_the_figures_and_their_export_to_staff(tmp_path: Path) -> None:
+    import io
+
+    from fastapi.testclient import TestClient
+    from openpyxl import load_workbook
+
+    from matcher.app import Engine
+    from matcher.settings import Settings
+    from service.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "data", encoder="hashing", reranker="none")
+    with TestClient(create_app(settings, engine=Engine.open(settings))) as client:
+        staff = {"Authorization": f"Bearer {client.app.state.keys.create('Équipe', 'staff')[1]}"}
+        empty = client.get("/barometer", headers=staff)
+        assert empty.status_code == 200 and empty.json()["rows"] == [] and empty.json()["totals"]["contracts"] == 0  # before any import
+        store = BarometerStore(settings.barometer_path)
+        store.import_files([_sample_2022(tmp_path)], TODAY)
+        store.set_buyer(MINISTRY, "Économie et Finances")
+        store.add_labels([(LABELLED, "i-Lab", "test", 2020)])
+        store.close()
+        answer = client.get("/barometer?by=ministry,year&state=true", headers=staff).json()
+        assert [(r["ministry"], r["year"]) for r in answer["rows"]] == [("Économie et Finances", 2024), ("Économie et Finances", None)]
+        row = answer["rows"][0]  # the award notified in the future has no year: a group of its own
+        assert (row["ministry"], row["year"], row["innovative_share"], row["target_share"]) == ("Économie et Finances", 2024, 0.2, 0.024)
+        assert answer["totals"]["concessions"] == 1 and answer["state_only"] is True
+        bad = client.get("/barometer?by=ministry,ministry", headers=staff)
+        assert bad.status_code == 422 and "by" in bad.text
+        csv_export = client.get("/barometer/export?format=csv&by=year", headers=staff)
+        assert csv_export.status_code == 200 and 'filename="barometre-year.csv"' in csv_export.headers["content-disposition"]
+        assert csv_export.content.decode("utf-8-sig").splitlines()[0].startswith("Année,Contrats,Montant (€ HT)")
+        xlsx = client.get("/barometer/export?format=xlsx&by=region&state=true", headers=staff)
+        sheet = load_workbook(io.BytesIO(xlsx.content)).active
+        assert sheet.title == "Baromètre" and sheet["A1"].value == "Région" and sheet["A2"].value == "Île-de-France"

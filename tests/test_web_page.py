@@ -194,3 +194,35 @@ def test_no_screen_overflows_sideways_on_a_phone(server, browser) -> None:
         assert width[0] <= width[1], (tab, width)
     page.console.assert_clean()
     context.close()
+
+
+def test_staff_read_the_barometer_chart_tables_and_export(server, browser, tmp_path: Path) -> None:
+    from test_barometer import LABELLED, MINISTRY, TODAY, _sample_2022
+
+    from matcher.barometer.store import BarometerStore
+
+    base, tokens, engine = server
+    store = BarometerStore(engine.settings.barometer_path)
+    store.import_files([_sample_2022(tmp_path)], TODAY)
+    store.set_buyer(MINISTRY, "Économie et Finances")
+    store.add_labels([(LABELLED, "i-Lab", "test", 2020)])
+    store.close()
+    context, page = login(browser, base, tokens["staff"])
+    screen(page, "barometre")
+    page.wait_for_selector("#barometre-resultats svg.courbes circle.serie-cible")  # one year here: one point per series
+    years = page.locator("#baro-annees tbody tr").first.locator("td").all_inner_texts()
+    assert years[0] == "2024" and years[3] == "20 %" and years[-1] == "2,4 %"  # the share beside the trajectory, in French
+    ministries = page.locator("#baro-ministeres tbody tr").first.locator("td").all_inner_texts()
+    assert ministries[0] == "Économie et Finances" and ministries[3] == "20 %"
+    page.select_option("#baro-perimetre", "false")  # every buyer: the town's award joins
+    page.click("#voir-barometre")
+    page.locator("#baro-ministeres td", has_text="Collectivités territoriales").wait_for()
+    with page.expect_download() as download:
+        page.click("#baro-xlsx")
+    path = tmp_path / "barometre.xlsx"
+    download.value.save_as(path)
+    sheet = openpyxl.load_workbook(path).active
+    assert [c.value for c in sheet[1]][:3] == ["Ministère ou famille d'acheteurs", "Année", "Contrats"]
+    page.screenshot(path=str(ARTIFACTS / "staff-barometer.png"), full_page=True)
+    page.console.assert_clean()
+    context.close()

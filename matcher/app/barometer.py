@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.app.catalogue import open_catalogue
-from matcher.barometer.figures import DIMENSIONS, figures, totals, trajectory, unmapped_buyers
+from matcher.barometer.figures import DIMENSIONS, EMPTY_TOTALS, figures, totals, trajectory, unmapped_buyers
 from matcher.barometer.labels import CATALOGUE_SOURCE, ILAB_SOURCE, LabelRead, catalogue_labels, file_labels, ilab_labels
 from matcher.barometer.store import BarometerStore, ImportResult
 from matcher.data.ingest import RowError, read_rows
@@ -23,6 +23,7 @@ from matcher.settings import Settings
 
 __all__ = [
     "DIMENSIONS",
+    "BarometerBusy",
     "BuyerMapping",
     "LabelLoad",
     "barometer_figures",
@@ -127,16 +128,33 @@ def buyers_csv(settings: Settings, unmapped_only: bool = False) -> str:
     return out.getvalue()
 
 
+class BarometerBusy(RuntimeError):
+    """The barometer's database is being written (an import runs): its figures cannot be read now."""
+
+
 def barometer_figures(
     settings: Settings, by: list[str] | tuple[str, ...] = ("year",), state_only: bool = False, year: int | None = None
 ) -> dict[str, Any]:
-    """The figures grouped by ``by``, with what the database holds and the buyers left unmapped."""
-    with _store(settings) as store:
-        return {
-            "by": list(by),
-            "state_only": state_only,
-            "year": year,
+    """The figures grouped by ``by``, with what the database holds and the buyers left unmapped; the
+    database opened read-only (empty figures before any import; ``BarometerBusy`` while one runs).
+    ``ValueError`` naming an unknown dimension."""
+    unknown = [d for d in by if d not in DIMENSIONS]
+    if unknown:
+        raise ValueError(f"by : {', '.join(unknown)} inconnu (possibles : {', '.join(DIMENSIONS)})")
+    report: dict[str, Any] = {"by": list(by), "state_only": state_only, "year": year}
+    try:
+        store = BarometerStore(settings.barometer_path, read_only=True)
+    except FileNotFoundError:
+        return report | {"rows": [], "totals": EMPTY_TOTALS, "unmapped_buyers": []}
+    except Exception as exc:  # duckdb.IOException: the file is locked by the process importing into it
+        if "lock" in str(exc).lower():
+            raise BarometerBusy("le baromètre est en cours d'import : réessayez dans quelques minutes") from None
+        raise
+    try:
+        return report | {
             "rows": figures(store, by, state_only, year),
             "totals": totals(store),
             "unmapped_buyers": unmapped_buyers(store, 20),
         }
+    finally:
+        store.close()

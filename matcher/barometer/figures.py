@@ -43,23 +43,22 @@ TARGET_SHARE, TARGET_YEAR = 0.04, 2027
 #: one row per (contract, holder) with what the figures read
 ROWS = f"""
 CREATE OR REPLACE TEMP VIEW barometer_rows AS
-WITH base AS (
-    SELECT a.*, b.ministry,
-        coalesce(b.region, a.region) AS region_final,
-        CASE WHEN regexp_full_match(coalesce(a.holder_id, ''), '[0-9]{{9}}') THEN a.holder_id END AS siren,
-        a.amount / count(*) OVER (PARTITION BY a.contract_key, a.date) AS amount_share
-    FROM awards a LEFT JOIN buyers b ON b.buyer_id = a.buyer_id
-    WHERE a.kind = 'marché'
-)
-SELECT base.* EXCLUDE (region), region_final AS region,
-    year(date) AS year,
-    CAST(year(date) AS VARCHAR) || '-T' || CAST(quarter(date) AS VARCHAR) AS quarter,
-    substr(cpv, 1, 2) AS division,
-    (amount IS NOT NULL AND holder_id IS NOT NULL AND date IS NOT NULL) AS usable,
-    EXISTS (SELECT 1 FROM labels l WHERE l.siren = base.siren AND (l.year IS NULL OR l.year <= year(base.date))) AS labelled,
-    (SELECT c.sme FROM companies c WHERE c.siren = base.siren) AS sme,
-    (ministry IS NOT NULL AND ministry NOT IN ('{LOCAL}', '{HOSPITALS.replace("'", "''")}')) AS is_state
-FROM base
+SELECT a.* EXCLUDE (region), b.ministry,
+    coalesce(b.region, a.region) AS region,
+    a.amount / a.holders AS amount_share,
+    year(a.date) AS year,
+    CAST(year(a.date) AS VARCHAR) || '-T' || CAST(quarter(a.date) AS VARCHAR) AS quarter,
+    substr(a.cpv, 1, 2) AS division,
+    (a.amount IS NOT NULL AND a.holder_id IS NOT NULL AND a.date IS NOT NULL) AS usable,
+    coalesce(l.since <= year(a.date), false) AS labelled,
+    c.sme,
+    (b.ministry IS NOT NULL AND b.ministry NOT IN ('{LOCAL}', '{HOSPITALS.replace("'", "''")}')) AS is_state
+FROM awards a
+LEFT JOIN buyers b ON b.buyer_id = a.buyer_id
+-- a company counts as innovative from the first year one of its labels names (always when none names one)
+LEFT JOIN (SELECT siren, min(coalesce(year, 0)) AS since FROM labels GROUP BY siren) l ON l.siren = a.holder_id
+LEFT JOIN companies c ON c.siren = a.holder_id
+WHERE a.kind = 'marché'
 """
 
 _MEASURES = """
@@ -100,7 +99,7 @@ def figures(
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown:
         raise ValueError(f"by : {', '.join(unknown)} inconnu (possibles : {', '.join(DIMENSIONS)})")
-    store.con.execute(ROWS)
+    store.run(ROWS)
     where = ["TRUE"]
     params: list[Any] = []
     if state_only:
@@ -133,9 +132,23 @@ def unmapped_buyers(store: BarometerStore, limit: int = 100) -> list[dict[str, A
     )
 
 
+#: ``totals`` of a barometer without any import
+EMPTY_TOTALS: dict[str, Any] = {
+    "rows": 0,
+    "contracts": 0,
+    "first_year": None,
+    "last_year": None,
+    "unusable": 0,
+    "concessions": 0,
+    "buyers": 0,
+    "buyers_unmapped": 0,
+    "labelled_companies": 0,
+}
+
+
 def totals(store: BarometerStore) -> dict[str, Any]:
     """What the database holds: awards, contracts, buyers mapped and not, labels, years covered."""
-    store.con.execute(ROWS)
+    store.run(ROWS)
     row = store.query(
         "SELECT count(*) AS rows, count(DISTINCT contract_key) AS contracts, min(year) AS first_year, max(year) AS last_year, "
         "count(*) FILTER (WHERE NOT usable) AS unusable FROM barometer_rows"

@@ -2,8 +2,10 @@
 
 Tables:
 
-- ``raw_awards``: every row read, appended by file (a file imported again with the same content
-  is skipped; with new content, its earlier rows are replaced);
+- ``raw_awards``: every row read, appended by file in committed batches, counted once its import
+  completes (a file imported again with the same content is skipped; with new content, its
+  earlier rows are replaced when the new import completes; an import that fails or is killed
+  leaves what was there before);
 - ``awards``: ``raw_awards`` deduplicated by the **tabular consolidation's rule**
   (REFERENCES.md): a contract is its buyer id + its contract id (cleaned of spaces, commas, dots
   and slashes), and one row is kept per (contract, holder, notification date) — the one published
@@ -25,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -37,14 +40,15 @@ from matcher.data.text import fold
 
 #: rows sent to DuckDB at once
 BATCH_ROWS = 50_000
-#: what DuckDB may use (it spills to disk beyond)
-MEMORY_LIMIT = "1GB"
+#: what DuckDB's buffer manager may use (it spills to disk beyond; measured: 5 million awards import
+#: within 2 GB of resident memory, benchmarks/barometer_import.py)
+MEMORY_LIMIT = "512MB"
 
 _ROW_FIELDS = [f.name for f in fields(AwardRow) if f.name != "where"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS raw_awards (
-    file VARCHAR, position BIGINT,
+    file VARCHAR, import_id VARCHAR, position BIGINT,
     source VARCHAR, layout VARCHAR, kind VARCHAR, contract_id VARCHAR, buyer_id VARCHAR, buyer_name VARCHAR,
     holder_id VARCHAR, holder_name VARCHAR, objet VARCHAR, cpv VARCHAR, procedure VARCHAR, amount DOUBLE,
     date DATE, published DATE, department VARCHAR, region VARCHAR, innovative_flag BOOLEAN, objet_key VARCHAR
@@ -53,24 +57,28 @@ CREATE TABLE IF NOT EXISTS labels (siren VARCHAR NOT NULL, label VARCHAR NOT NUL
     PRIMARY KEY (siren, label, source));
 CREATE TABLE IF NOT EXISTS companies (siren VARCHAR PRIMARY KEY, sme BOOLEAN, source VARCHAR);
 CREATE TABLE IF NOT EXISTS buyers (buyer_id VARCHAR PRIMARY KEY, name VARCHAR, ministry VARCHAR, region VARCHAR, origin VARCHAR);
-CREATE TABLE IF NOT EXISTS imports (file VARCHAR PRIMARY KEY, sha256 VARCHAR, rows BIGINT, contracts BIGINT, rejected BIGINT,
-    anomalies VARCHAR, imported_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS imports (file VARCHAR PRIMARY KEY, sha256 VARCHAR, import_id VARCHAR, rows BIGINT, contracts BIGINT,
+    rejected BIGINT, anomalies VARCHAR, imported_at TIMESTAMP);
 """
 
 #: the deduplicated awards, from raw_awards (see the module's docstring for the rule)
 DEDUP = """
 CREATE OR REPLACE TABLE awards AS
 WITH keyed AS (
-    SELECT *,
+    SELECT r.* EXCLUDE (import_id),
         CASE WHEN contract_id <> '' THEN buyer_id || '|' || contract_id
              ELSE buyer_id || '|' || objet_key || '|' || coalesce(CAST(date AS VARCHAR), '') || '|' || coalesce(CAST(amount AS VARCHAR), '')
         END AS contract_key
-    FROM raw_awards
+    FROM raw_awards r JOIN imports i ON i.import_id = r.import_id  -- the rows of each file's completed import only
 )
-SELECT * EXCLUDE (objet_key) FROM keyed
-QUALIFY row_number() OVER (
-    PARTITION BY contract_key, coalesce(holder_id, ''), date ORDER BY published DESC NULLS LAST, file, position
-) = 1
+, kept AS (
+    SELECT * EXCLUDE (objet_key) FROM keyed
+    QUALIFY row_number() OVER (
+        PARTITION BY contract_key, coalesce(holder_id, ''), date ORDER BY published DESC NULLS LAST, file, position
+    ) = 1
+)
+-- holders: how many holders share the contract's amount (co-contracting)
+SELECT *, count(*) OVER (PARTITION BY contract_key, date) AS holders FROM kept
 """
 
 
@@ -125,19 +133,24 @@ def _sha256(path: Path) -> str:
 class BarometerStore:
     """The barometer's DuckDB file (created on first use)."""
 
-    def __init__(self, path: str | Path, memory_limit: str = MEMORY_LIMIT, threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, memory_limit: str = MEMORY_LIMIT, threads: int | None = None, read_only: bool = False) -> None:
+        """Open (or create) the database; ``read_only``: an existing one, for reading figures while
+        nothing writes (``FileNotFoundError`` when there is none yet)."""
         import duckdb  # the embedded analytical engine: imported when the barometer is used
 
         self.path = Path(path)
+        if read_only and not self.path.is_file():
+            raise FileNotFoundError(f"{self.path} : aucun import DECP pour l'instant (matcher barometer import)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path))
-        self.con.execute(f"SET memory_limit = '{memory_limit}'")
-        self.con.execute("SET preserve_insertion_order = false")
+        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        self.run(f"SET memory_limit = '{memory_limit}'")
+        self.run("SET preserve_insertion_order = false")
         if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
-        self.con.execute(SCHEMA)
-        if not self._has_table("awards"):
-            self.con.execute(DEDUP)
+            self.run(f"SET threads = {int(threads)}")
+        if not read_only:
+            self.run(SCHEMA)
+            if not self._has_table("awards"):
+                self.run(DEDUP)
 
     def close(self) -> None:
         self.con.close()
@@ -149,11 +162,15 @@ class BarometerStore:
         self.close()
 
     def _has_table(self, name: str) -> bool:
-        return bool(self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])  # type: ignore[index]
+        return bool(self.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+
+    def run(self, sql: str, params: list[Any] | None = None) -> None:
+        """Execute a statement and consume its result (DuckDB refuses the next call on an unread one)."""
+        self.con.execute(sql, params or []).fetchall()
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
-        row = self.con.execute(sql, params or []).fetchone()
-        return None if row is None else row[0]
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Rows of a query as dicts."""
@@ -163,13 +180,13 @@ class BarometerStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
+        self.run("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self.run("ROLLBACK")
             raise
-        self.con.execute("COMMIT")
+        self.run("COMMIT")
 
     # -- awards --------------------------------------------------------------------------
     def import_files(self, paths: Iterable[str | Path], today: str | None = None) -> ImportResult:
@@ -178,6 +195,8 @@ class BarometerStore:
         content, its earlier rows are replaced. A file that cannot be read raises ``ValueError`` naming
         it, and nothing of it is kept (what was stored before stays)."""
         done: list[FileImport] = []
+        # rows of an import that never completed (the process was killed): not counted, removed now
+        self.run("DELETE FROM raw_awards WHERE import_id NOT IN (SELECT import_id FROM imports)")
         for path in paths:
             path = Path(path)
             if not path.is_file():
@@ -187,14 +206,20 @@ class BarometerStore:
                 done.append(FileImport(path.name, skipped=True))
                 continue
             summary = ImportSummary()
-            with self._transaction():
-                self.con.execute("DELETE FROM raw_awards WHERE file = ?", [path.name])
-                self._append(path.name, read_awards(path, summary, today))
-                self.con.execute(
-                    "INSERT OR REPLACE INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+            import_id = uuid.uuid4().hex
+            try:  # appended in committed batches (one transaction of millions of rows would hold them in memory) …
+                self._append(path.name, import_id, read_awards(path, summary, today))
+            except BaseException:
+                self.run("DELETE FROM raw_awards WHERE import_id = ?", [import_id])
+                raise
+            with self._transaction():  # … and made the file's rows in one short step: the earlier import's go
+                self.run("DELETE FROM raw_awards WHERE file = ? AND import_id <> ?", [path.name, import_id])
+                self.run(
+                    "INSERT OR REPLACE INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         path.name,
                         digest,
+                        import_id,
                         summary.rows,
                         summary.contracts,
                         summary.rejected,
@@ -203,14 +228,14 @@ class BarometerStore:
                     ],
                 )
             done.append(FileImport(path.name, skipped=False, summary=summary))
-        self.con.execute(DEDUP)
+        self.run(DEDUP)
         self._map_new_buyers()
         raw = int(self.scalar("SELECT count(*) FROM raw_awards"))
         awards = int(self.scalar("SELECT count(*) FROM awards"))
         contracts = int(self.scalar("SELECT count(DISTINCT contract_key) FROM awards"))
         return ImportResult(done, raw, awards, contracts, raw - awards)
 
-    def _append(self, file: str, rows: Iterable[AwardRow]) -> None:
+    def _append(self, file: str, import_id: str, rows: Iterable[AwardRow]) -> None:
         import pyarrow as pa
 
         columns: dict[str, list[Any]] = {name: [] for name in _ROW_FIELDS}
@@ -223,14 +248,15 @@ class BarometerStore:
             table = pa.table(
                 {
                     "file": pa.array([file] * len(positions), pa.string()),
+                    "import_id": pa.array([import_id] * len(positions), pa.string()),
                     "position": pa.array(positions, pa.int64()),
                     **{name: columns[name] for name in _ROW_FIELDS},
                     "objet_key": pa.array(keys, pa.string()),
                 }
             )
             self.con.register("batch", table)
-            self.con.execute(
-                "INSERT INTO raw_awards SELECT file, position, source, layout, kind, contract_id, buyer_id, buyer_name, holder_id, "
+            self.run(
+                "INSERT INTO raw_awards SELECT file, import_id, position, source, layout, kind, contract_id, buyer_id, buyer_name, holder_id, "
                 "holder_name, objet, cpv, procedure, amount, CAST(date AS DATE), TRY_CAST(published AS DATE), department, region, "
                 "innovative_flag, objet_key FROM batch"
             )
@@ -257,13 +283,29 @@ class BarometerStore:
             "GROUP BY buyer_id"
         ).fetchall()
         if new:
-            self.con.executemany(
-                "INSERT INTO buyers VALUES (?, ?, ?, NULL, 'règles')", [(b, n or "", default_ministry(n or "", b)) for b, n in new]
+            self._insert(
+                "INSERT INTO buyers SELECT buyer_id, name, ministry, NULL, 'règles' FROM batch",
+                {
+                    "buyer_id": [b for b, _ in new],
+                    "name": [n or "" for _, n in new],
+                    "ministry": [default_ministry(n or "", b) for b, n in new],
+                },
             )
+
+    def _insert(self, sql: str, columns: dict[str, list[Any]]) -> None:
+        """Run ``sql`` over ``columns`` registered as the table ``batch`` (Arrow: DuckDB's ``executemany``
+        takes seconds for ten thousand rows)."""
+        import pyarrow as pa
+
+        self.con.register("batch", pa.table(columns))
+        try:
+            self.con.execute(sql).fetchall()  # DuckDB wants every result consumed before the next call
+        finally:
+            self.con.unregister("batch")
 
     def set_buyer(self, buyer_id: str, ministry: str | None, region: str | None = None, name: str | None = None) -> None:
         """Staff's mapping of a buyer (never overwritten by the rules)."""
-        self.con.execute(
+        self.run(
             "INSERT INTO buyers VALUES (?, ?, ?, ?, 'équipe') ON CONFLICT (buyer_id) DO UPDATE SET "
             "ministry = excluded.ministry, region = excluded.region, origin = 'équipe', name = coalesce(excluded.name, buyers.name)",
             [buyer_id, name, ministry or None, region or None],
@@ -272,28 +314,40 @@ class BarometerStore:
     def remap_by_rules(self) -> int:
         """Apply the rules again to the buyers they mapped (after the rules changed); staff entries are kept."""
         rows = self.con.execute("SELECT buyer_id, name FROM buyers WHERE origin = 'règles'").fetchall()
-        self.con.executemany("UPDATE buyers SET ministry = ? WHERE buyer_id = ?", [(default_ministry(n or "", b), b) for b, n in rows])
+        self._insert(
+            "UPDATE buyers SET ministry = batch.ministry FROM batch WHERE buyers.buyer_id = batch.buyer_id",
+            {"buyer_id": [b for b, _ in rows], "ministry": [default_ministry(n or "", b) for b, n in rows]},
+        )
         return len(rows)
 
     # -- labels --------------------------------------------------------------------------
     def add_labels(self, rows: Iterable[tuple[str, str, str, int | None]]) -> int:
         """Add (or update the year of) labelled companies: ``(siren, label, source, year)``; how many were given."""
-        batch = list(rows)
+        batch = list(dict(((s, lab, src), y) for s, lab, src, y in rows).items())  # one row per key: the last year given
         if batch:
-            self.con.executemany(
-                "INSERT INTO labels VALUES (?, ?, ?, ?) ON CONFLICT (siren, label, source) DO UPDATE SET year = excluded.year", batch
+            self._insert(
+                "INSERT INTO labels SELECT siren, label, source, year FROM batch ON CONFLICT (siren, label, source) DO UPDATE SET year = excluded.year",
+                {
+                    "siren": [k[0] for k, _ in batch],
+                    "label": [k[1] for k, _ in batch],
+                    "source": [k[2] for k, _ in batch],
+                    "year": [y for _, y in batch],
+                },
             )
         return len(batch)
 
     def remove_labels(self, source: str) -> int:
         """Remove every label of one source (before loading it again)."""
         count = int(self.scalar("SELECT count(*) FROM labels WHERE source = ?", [source]))
-        self.con.execute("DELETE FROM labels WHERE source = ?", [source])
+        self.run("DELETE FROM labels WHERE source = ?", [source])
         return count
 
     def set_sme(self, rows: Iterable[tuple[str, bool, str]]) -> int:
         """Record the SME status of companies where a source says it: ``(siren, sme, source)``."""
-        batch = list(rows)
+        batch = list({siren: (sme, source) for siren, sme, source in rows}.items())
         if batch:
-            self.con.executemany("INSERT OR REPLACE INTO companies VALUES (?, ?, ?)", batch)
+            self._insert(
+                "INSERT OR REPLACE INTO companies SELECT siren, sme, source FROM batch",
+                {"siren": [s for s, _ in batch], "sme": [v[0] for _, v in batch], "source": [v[1] for _, v in batch]},
+            )
         return len(batch)

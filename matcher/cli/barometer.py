@@ -86,7 +86,7 @@ def _table(rows: list[dict[str, Any]], by: list[str]) -> list[str]:
     header = [_HEADERS[d] for d in by] + ["Contrats", "Montant", "Innovantes", "PME", "Taille inconnue", "Signalés innovants", "Cible"]
     lines = [" | ".join(header), " | ".join("---" for _ in header)]
     for row in rows:
-        cells = [str(row[d]) for d in by] + [
+        cells = [("inconnue" if row[d] is None else str(row[d])) for d in by] + [
             str(row["contracts"]),
             _euros(row["amount"]),
             _percent(row["innovative_share"]),

@@ -5,6 +5,7 @@
 from service.schemas.answers import (
     AuditEntryOut,
     AuditOut,
+    BarometerOut,
     BatchOut,
     BuyerOut,
     BuyersOut,
@@ -86,6 +87,7 @@ __all__ = [
     "MatchesOut",
     "MeOut",
     "MinistryListOut",
+    "BarometerOut",
     "MinistryStatsOut",
     "NeedId",
     "NeedIn",

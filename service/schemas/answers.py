@@ -245,6 +245,64 @@ class StatsOut(BaseModel):
     versions: dict[str, str]
 
 
+class BarometerRowOut(BaseModel):
+    """One group of the barometer's figures (its dimensions, then its measures; amounts in euros excl. VAT)."""
+
+    year: int | None = None
+    quarter: str | None = None
+    ministry: str | None = None
+    region: str | None = None
+    division: str | None = None
+    procedure: str | None = None
+    contracts: int
+    usable_contracts: int
+    unusable: int = Field(description="award rows without a usable amount, holder id or date: counted apart, not in the shares")
+    amount: float
+    innovative_amount: float
+    innovative_contracts: int
+    innovative_share: float | None = Field(description="share of the amount won by labelled innovative companies")
+    sme_amount: float
+    sme_share: float | None
+    sme_unknown_amount: float
+    sme_unknown_share: float | None = Field(description="share of the amount whose holder's size no source states")
+    flag_known_amount: float
+    flagged_amount: float
+    flagged_share: float | None = Field(
+        description="share the buyers flagged innovative (marcheInnovant), over the amount where the flag is readable"
+    )
+    flagged_not_labelled: float
+    labelled_not_flagged: float
+    target_share: float | None = Field(default=None, description="the 2.4 % → 4 % trajectory's value for the year")
+
+
+class BarometerTotalsOut(BaseModel):
+    rows: int
+    contracts: int
+    first_year: int | None
+    last_year: int | None
+    unusable: int
+    concessions: int
+    buyers: int
+    buyers_unmapped: int
+    labelled_companies: int
+
+
+class UnmappedBuyerOut(BaseModel):
+    buyer_id: str
+    name: str | None
+    contracts: int
+    amount: float
+
+
+class BarometerOut(BaseModel):
+    by: list[str]
+    state_only: bool
+    year: int | None
+    rows: list[BarometerRowOut]
+    totals: BarometerTotalsOut
+    unmapped_buyers: list[UnmappedBuyerOut]
+
+
 class StoredFeedbackOut(BaseModel):
     id: int
     need_id: str | None

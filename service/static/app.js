@@ -53,6 +53,7 @@ function montrer(onglet){
   if (window.dsfr && menu.classList.contains("fr-modal--opened")) window.dsfr(menu).modal.conceal();
   if (onglet === "besoins") chargerBesoins();
   if (onglet === "stats") chargerStats();
+  if (onglet === "barometre") chargerBarometre();
   if (onglet === "agents") chargerAgents();
 }
 document.querySelectorAll("#onglets [data-onglet]").forEach(a => a.addEventListener("click", ev => { ev.preventDefault(); montrer(a.dataset.onglet); }));
@@ -254,12 +255,60 @@ $("voir-tous").addEventListener("click", async () => {
 });
 $("export-tous").addEventListener("click", ev => telecharger(ev.currentTarget, "/shortlists/export?format=xlsx&" + paramsTous(), "listes-ministeres.xlsx"));
 
-function barres(titre, valeurs){
-  const entrees = Object.entries(valeurs), max = Math.max(1, ...entrees.map(([, v]) => v)), h = 20 * entrees.length + 10;
+function barres(titre, valeurs, format = v => v.toLocaleString("fr-FR")){
+  const entrees = Object.entries(valeurs), max = Math.max(format === pourcent ? 1e-9 : 1, ...entrees.map(([, v]) => v)), h = 20 * entrees.length + 10;
   return `<figure><figcaption><strong>${esc(titre)}</strong></figcaption><svg class="graphique" viewBox="0 0 640 ${h}" width="640" height="${h}" role="img" aria-label="${esc(titre)}">` +
     entrees.map(([k, v], i) => { const nom = k || "non renseigné", court = nom.length > 34 ? nom.slice(0, 33) + "…" : nom;
-      return `<text x="0" y="${20 * i + 14}"><title>${esc(nom)} : ${v}</title>${esc(court)}</text><rect x="220" y="${20 * i + 3}" width="${Math.round(360 * v / max)}" height="14" class="barre"></rect><text x="${226 + Math.round(360 * v / max)}" y="${20 * i + 14}">${v.toLocaleString("fr-FR")}</text>`; }).join("") + `</svg></figure>`;
+      return `<text x="0" y="${20 * i + 14}"><title>${esc(nom)} : ${esc(format(v))}</title>${esc(court)}</text><rect x="220" y="${20 * i + 3}" width="${Math.round(360 * v / max)}" height="14" class="barre"></rect><text x="${226 + Math.round(360 * v / max)}" y="${20 * i + 14}">${esc(format(v))}</text>`; }).join("") + `</svg></figure>`;
 }
+// the barometer: shares as percentages, a line chart of the years beside the State's trajectory
+const pourcent = v => v === null || v === undefined ? "—" : (100 * v).toLocaleString("fr-FR", {maximumFractionDigits: 2}) + " %";
+function courbes(titre, annees, series){
+  const w = 640, h = 220, g = 50, valeurs = series.flatMap(s => s.valeurs).filter(v => v !== null), max = Math.max(0.01, ...valeurs) * 1.15;
+  const x = i => g + (annees.length > 1 ? i * (w - 2 * g) / (annees.length - 1) : (w - 2 * g) / 2), y = v => h - 30 - (h - 50) * v / max;
+  const axes = `<line x1="${g}" y1="${h - 30}" x2="${w - g}" y2="${h - 30}" class="axe"></line>` +
+    annees.map((a, i) => `<text x="${x(i)}" y="${h - 12}" text-anchor="middle">${a}</text>`).join("") +
+    [0, max / 2, max].map(v => `<text x="${g - 6}" y="${y(v) + 4}" text-anchor="end">${esc(pourcent(v))}</text>`).join("");
+  const traces = series.map(s => `<polyline class="${s.classe}" points="${s.valeurs.map((v, i) => v === null ? "" : `${x(i)},${y(v)}`).join(" ")}"></polyline>` +
+    s.valeurs.map((v, i) => v === null ? "" : `<circle class="${s.classe}" cx="${x(i)}" cy="${y(v)}" r="3"><title>${esc(s.nom)} ${annees[i]} : ${esc(pourcent(v))}</title></circle>`).join("")).join("");
+  const legende = series.map(s => `<li><span class="pastille ${s.classe}"></span>${esc(s.nom)}</li>`).join("");
+  return `<figure><figcaption><strong>${esc(titre)}</strong></figcaption><svg class="graphique courbes" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(titre)} (les valeurs sont dans le tableau qui suit)">${axes}${traces}</svg><ul class="legende">${legende}</ul></figure>`;
+}
+function paramsBarometre(par){
+  const annee = $("baro-annee").value;
+  return `by=${par}&state=${$("baro-perimetre").value}` + (annee && !par.includes("year") ? `&year=${annee}` : "");
+}
+async function chargerBarometre(){
+  if (moi.role === "buyer") return;
+  const sortie = $("barometre-resultats");
+  try {
+    const [annees, ministeres, regions] = await Promise.all(["year", "ministry", "region"].map(par => api("/barometer?" + paramsBarometre(par))));
+    const t = annees.totals;
+    if (!t.contracts){ sortie.innerHTML = alerte("Aucun marché importé pour l'instant : l'équipe importe les données essentielles avec « matcher barometer import ».", "info"); return; }
+    const choisie = $("baro-annee").value, connues = annees.rows.filter(r => r.year !== null);
+    $("baro-annee").innerHTML = `<option value="">Toutes</option>` + connues.map(r => `<option value="${r.year}">${r.year}</option>`).join("");
+    $("baro-annee").value = choisie;
+    const lignes = (rows, cible = false) => rows.map(r => `<tr><td>${esc(r.ministry ?? r.region ?? r.year ?? "Année inconnue")}</td><td>${r.contracts.toLocaleString("fr-FR")}</td><td>${esc(euros(Math.round(r.amount)))}</td>` +
+      `<td>${esc(pourcent(r.innovative_share))}</td><td>${esc(pourcent(r.sme_share))}</td><td>${esc(pourcent(r.sme_unknown_share))}</td><td>${esc(pourcent(r.flagged_share))}</td>${cible ? `<td>${esc(pourcent(r.target_share))}</td>` : ""}</tr>`);
+    const tetes = ["Contrats", "Montant", "Entreprises innovantes", "PME", "Taille inconnue", "Signalés innovants par l'acheteur"];
+    sortie.innerHTML = `<p class="meta">${t.contracts.toLocaleString("fr-FR")} contrats (${t.first_year}–${t.last_year}), ${t.buyers.toLocaleString("fr-FR")} acheteurs dont ${t.buyers_unmapped.toLocaleString("fr-FR")} non rattachés à un ministère,
+      ${t.labelled_companies.toLocaleString("fr-FR")} entreprises étiquetées innovantes ; ${t.unusable.toLocaleString("fr-FR")} lignes sans montant ou titulaire exploitable, comptées à part.</p>` +
+      courbes("Part remportée par les entreprises innovantes, par année", connues.map(r => r.year), [
+        {nom: "Entreprises innovantes (étiquetées)", classe: "serie-innovantes", valeurs: connues.map(r => r.innovative_share)},
+        {nom: "Signalés innovants par l'acheteur", classe: "serie-signales", valeurs: connues.map(r => r.flagged_share)},
+        {nom: "Trajectoire de l'État (2,4 % → 4 % en 2027)", classe: "serie-cible", valeurs: connues.map(r => r.target_share)}]) +
+      tableau("Par année", ["Année", ...tetes, "Cible"], lignes(annees.rows, true), "baro-annees") +
+      barres("Part des entreprises innovantes par ministère ou famille d'acheteurs" + (choisie ? ` (${choisie})` : ""), Object.fromEntries(ministeres.rows.map(r => [r.ministry, r.innovative_share || 0])), pourcent) +
+      tableau("Par ministère ou famille d'acheteurs", ["Ministère", ...tetes], lignes(ministeres.rows), "baro-ministeres") +
+      barres("Part des entreprises innovantes par région" + (choisie ? ` (${choisie})` : ""), Object.fromEntries(regions.rows.map(r => [r.region, r.innovative_share || 0])), pourcent) +
+      tableau("Par région", ["Région", ...tetes], lignes(regions.rows), "baro-regions") +
+      (annees.unmapped_buyers.length ? tableau("Acheteurs non rattachés les plus importants", ["Identifiant", "Nom", "Contrats", "Montant"],
+        annees.unmapped_buyers.slice(0, 10).map(b => `<tr><td>${esc(b.buyer_id)}</td><td>${esc(b.name)}</td><td>${b.contracts}</td><td>${esc(euros(Math.round(b.amount)))}</td></tr>`)) : "");
+  } catch (e){ sortie.innerHTML = alerte(e.message); }
+}
+$("voir-barometre").addEventListener("click", ev => occupe(ev.currentTarget, chargerBarometre));
+$("baro-csv").addEventListener("click", ev => telecharger(ev.currentTarget, "/barometer/export?format=csv&" + paramsBarometre("ministry,year"), "barometre.csv"));
+$("baro-xlsx").addEventListener("click", ev => telecharger(ev.currentTarget, "/barometer/export?format=xlsx&" + paramsBarometre("ministry,year"), "barometre.xlsx"));
 async function chargerStats(){
   if (moi.role === "buyer") return;
   const s = await api("/stats");
