@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi import Query as QueryParam
 from fastapi.responses import Response
 
-from matcher.app import Engine, NotFoundError, shortlists
+from matcher.app import Engine, NotFoundError, outcomes, shortlists
 from matcher.app.export import SHORTLIST_COLUMNS, csv_bytes, shortlist_rows, xlsx_bytes
 from matcher.app.feedback import verdict_counts
 from matcher.app.vocabulary import ShortlistEntry
@@ -91,6 +91,7 @@ def export_buyer_shortlist(
     needs, entries = _shortlist(engine, buyer_id, k, filters)
     name = next((n.buyer_name for n in needs if n.buyer_name), "")
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in buyer_id)[:60]
+    outcomes.snapshot_shortlist(engine, buyer_id, entries, f"export-{format}", principal.label)  # the list as sent, dated
     return _download(shortlist_rows(engine, buyer_id, name, entries), format, f"liste-{safe}")
 
 
@@ -134,6 +135,8 @@ def export_all_shortlists(
     cross = shortlists.all_shortlists(engine, k, filters=filters, cap=cap, trade_off=trade_off)
     names = {b: n for b, n, _ in engine.catalogue.buyers()}
     rows = [row for b, (_, entries) in cross.lists.items() for row in shortlist_rows(engine, b, names.get(b, ""), entries)]
+    for b, (_, entries) in cross.lists.items():  # each ministry's list as sent, dated
+        outcomes.snapshot_shortlist(engine, b, entries, f"export-{format}", principal.label)
     return _download(rows, format, "listes-ministeres")
 
 

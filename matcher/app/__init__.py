@@ -10,6 +10,8 @@ One module per group of use cases, each a function of an ``Engine`` (or of the s
 - ``imports`` / ``export``: files into the catalogue, shortlists into CSV and XLSX;
 - ``indexing``: the published index kept in step with the catalogue;
 - ``learning``: evaluate, train, promote; ``ops``: keys, backup and restore;
+- ``barometer``: the DECP imported for the share of purchases won by innovative companies;
+  ``outcomes``: the lists sent kept as snapshots, the awards they led to, the funnel;
 - ``vocabulary``: the records, queries and rules the edges speak (re-exported types).
 """
 

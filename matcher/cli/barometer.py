@@ -126,6 +126,31 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+_STAGE_TITLES = ("Listées", "Jugées pertinentes", "Contactées", "Rencontrées", "Contractualisées", "Marché attribué")
+
+
+def cmd_outcomes(args: argparse.Namespace) -> int:
+    from matcher.app import open_catalogue, outcomes
+
+    settings = settings_from(args)
+    catalogue = open_catalogue(settings)
+    found = outcomes.detect_outcomes(settings, catalogue)
+    print(
+        f"Résultats : {found.snapshots} listes envoyées examinées, {found.found} marchés attribués à des start-up listées "
+        f"après la date de la liste, dont {found.new} nouveaux.",
+        file=sys.stderr,
+    )
+    rows = outcomes.funnel(catalogue, args.buyer)
+    if args.json:
+        print(json.dumps({"detection": vars(found), "funnel": rows}, ensure_ascii=False, indent=1))
+        return 0
+    print(" | ".join(["Organisation", "Listes", *_STAGE_TITLES]))
+    print(" | ".join("---" for _ in range(len(_STAGE_TITLES) + 2)))
+    for row in rows:
+        print(" | ".join([row["buyer_id"], str(row["lists"]), *(str(row[s]) for s in outcomes.STAGES)]))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("barometer", help="the barometer: share of purchases won by innovative companies and SMEs (DECP)")
     commands = p.add_subparsers(dest="barometer_command", required=True)
@@ -147,3 +172,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--year", type=int)
     c.add_argument("--json", action="store_true", help="print exactly one JSON object")
     c.set_defaults(func=cmd_show)
+    c = commands.add_parser("outcomes", help="link the awards imported to the lists sent before them; print the funnel per organisation")
+    c.add_argument("--buyer", help="one organisation only")
+    c.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    c.set_defaults(func=cmd_outcomes)

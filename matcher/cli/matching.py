@@ -72,9 +72,13 @@ def cmd_shortlist(args: argparse.Namespace) -> int:
         missing = set(wanted) - {b[0] for b in buyers}
         if missing:
             raise SystemExit(f"buyer: unknown buyer id(s) {', '.join(sorted(missing))} (see `matcher buyers`)")
+    from matcher.app import outcomes
+
     rows = []
     for buyer_id, _, n_needs in buyers:
         needs, entries = shortlists.shortlist(engine, buyer_id, args.k)
+        if args.csv or args.xlsx:  # a list that leaves as a file is kept as sent, dated
+            outcomes.snapshot_shortlist(engine, buyer_id, entries, "cli", "ligne de commande")
         name = next((n.buyer_name for n in needs if n.buyer_name), "")  # the service's rule: the export is the same file
         print(f"\n=== Liste de start-up pertinentes — {name or buyer_id} ({count_fr(n_needs, 'besoin', 'besoins')}) ===")
         print(f"{'rang':>4}  {'start-up':<34} {'score':>6}  {'région':<28} besoins couverts")

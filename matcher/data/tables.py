@@ -101,6 +101,44 @@ imports_table = sa.Table(
     sa.Column("rejected", sa.Integer, nullable=False),
 )
 
+#: every list sent to a ministry (an export of its shortlist), kept as a dated snapshot
+list_snapshots_table = sa.Table(
+    "list_snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("buyer_id", sa.String(200), nullable=False, index=True),
+    sa.Column("kind", sa.String(40), nullable=False),  # how it left: "export-csv", "export-xlsx", "cli" …
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("versions", sa.JSON, nullable=False),
+)
+#: the start-ups of a snapshot, in their order, with the needs each covered
+list_entries_table = sa.Table(
+    "list_entries",
+    metadata,
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("list_snapshots.id"), primary_key=True),
+    sa.Column("rank", sa.Integer, primary_key=True),
+    sa.Column("supplier_id", sa.String(200), nullable=False, index=True),
+    sa.Column("siren", sa.String(9), nullable=True, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("needs", sa.JSON, nullable=False),  # [[need_id, rank in that need's ranking], …]
+)
+#: awards by a listed organisation's buyers to a listed start-up, notified after the list's date
+outcomes_table = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("list_snapshots.id"), primary_key=True),
+    sa.Column("supplier_id", sa.String(200), primary_key=True),
+    sa.Column("award_key", sa.String(400), primary_key=True),  # the barometer's contract key
+    sa.Column("buyer_siret", sa.String(30), nullable=False),
+    sa.Column("objet", sa.Text, nullable=False),
+    sa.Column("amount", sa.Float, nullable=True),
+    sa.Column("notified", sa.Date, nullable=False),
+    sa.Column("delay_days", sa.Integer, nullable=False),
+    sa.Column("detected_at", sa.DateTime, nullable=False),
+)
+
 
 def now() -> dt.datetime:
     """Now, in naive UTC (how the tables store times): the catalogue's clock."""
