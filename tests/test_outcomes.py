@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from matcher.app import Engine, outcomes
 from matcher.barometer.store import BarometerStore
 from matcher.cli import main
+from matcher.data.feedback import write_feedback_benchmark
 from matcher.data.lists import snapshots, stored_outcomes
 from matcher.settings import Settings
 from service.app import create_app
@@ -93,6 +94,12 @@ def test_a_list_sent_then_awards_imported_later_show_what_it_led_to(served, tmp_
         "awarded": 1,
     }
     assert outcomes.funnel(engine.catalogue, "min-armees") == []  # another organisation sees none of it
+    qrels = client.get("/feedback/qrels.tsv", headers=staff).text
+    assert f"{need}\t{first.supplier_id}\t3" in qrels.splitlines()  # the award outranks the « pitched » verdict: a label for retraining
+    bench = tmp_path / "feedback-bench"
+    write_feedback_benchmark(engine.catalogue, bench)
+    awarded = (bench / "slices.tsv").read_text(encoding="utf-8").splitlines()
+    assert awarded[0] == "need_id\tslice" and {line.split("\t")[0] for line in awarded[1:]} == {n for n, _ in first.needs}
     assert main(["--data-dir", str(settings.data_dir), "barometer", "outcomes", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["detection"]["new"] == 0 and report["funnel"][0]["awarded"] == 1

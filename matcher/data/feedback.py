@@ -4,6 +4,10 @@ Each verdict is stored with who gave it, when, and the encoder / index / reranke
 that produced the ranking. The learning loop retrains from them: ``qrels_rows`` turns the
 latest verdict on each (recorded need, start-up) pair into a ``qrels.tsv`` grade of
 ``../shared/FORMATS.md`` (0 not relevant, 1 relevant, 2 shortlisted or pitched, 3 contracted).
+An award detected for a listed start-up (``matcher.data.lists``, an *outcome*) is the highest
+grade, 3, for each need it was listed for, whatever verdict was recorded; the feedback benchmark
+names those needs in its ``awarded`` slice, so that ``matcher evaluate`` reports the rank of the
+start-ups that later won.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from matcher.data.catalogue import Catalogue
-from matcher.data.tables import feedback_table, now
+from matcher.data.tables import feedback_table, list_entries_table, now, outcomes_table
 
 #: verdict → qrels grade
 VERDICTS: dict[str, int] = {"not_relevant": 0, "relevant": 1, "shortlisted": 2, "pitched": 2, "contracted": 3}
@@ -99,7 +103,24 @@ def qrels_rows(catalogue: Catalogue) -> list[tuple[str, str, int]]:
     with catalogue.engine.connect() as conn:
         for need_id, supplier_id, grade in conn.execute(query):
             latest[(need_id, supplier_id)] = int(grade)
+    for need_id, supplier_id in outcome_pairs(catalogue):
+        latest[(need_id, supplier_id)] = OUTCOME_GRADE
     return [(n, s, g) for (n, s), g in sorted(latest.items())]
+
+
+#: the grade of an award detected for a listed start-up: contracted, the highest
+OUTCOME_GRADE = 3
+
+
+def outcome_pairs(catalogue: Catalogue) -> set[tuple[str, str]]:
+    """``(need_id, supplier_id)`` of every need a start-up was listed for before an award detected for it."""
+    query = sa.select(list_entries_table.c.needs, outcomes_table.c.supplier_id).join(
+        list_entries_table,
+        (list_entries_table.c.snapshot_id == outcomes_table.c.snapshot_id)
+        & (list_entries_table.c.supplier_id == outcomes_table.c.supplier_id),
+    )
+    with catalogue.engine.connect() as conn:
+        return {(str(need_id), supplier_id) for needs, supplier_id in conn.execute(query) for need_id, _ in needs}
 
 
 def write_feedback_benchmark(catalogue: Catalogue, folder: str | Path) -> tuple[int, int]:
@@ -124,6 +145,12 @@ def write_feedback_benchmark(catalogue: Catalogue, folder: str | Path) -> tuple[
     (folder / "qrels.tsv").write_text(
         "need_id\tsupplier_id\trelevance\n" + "".join(f"{n}\t{s}\t{g}\n" for n, s, g in lines), encoding="utf-8"
     )
+    awarded = sorted({n for n, _ in outcome_pairs(catalogue)} & kept)
+    slices = folder / "slices.tsv"
+    if awarded:  # the needs whose listed start-up later won an award: « rank of the start-up that later won »
+        slices.write_text("need_id\tslice\n" + "".join(f"{n}\tawarded\n" for n in awarded), encoding="utf-8")
+    else:
+        slices.unlink(missing_ok=True)
     return len(needs), len(lines)
 
 
