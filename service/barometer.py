@@ -1,4 +1,5 @@
-"""The barometer over HTTP (staff): the figures as JSON, and their export as CSV or XLSX."""
+"""The barometer over HTTP: its figures as JSON and their export (staff); what the lists sent led to —
+the funnel and the awards detected (staff: every organisation; a buyer: its own)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi import Query as QueryParam
 from fastapi.responses import Response
 
-from matcher.app import barometer
+from matcher.app import barometer, outcomes
 from matcher.app.export import csv_bytes, xlsx_bytes
 from matcher.settings import Settings
 
-from .auth import Staff
-from .deps import get_settings
-from .schemas import ERROR_RESPONSES, BarometerOut
+from .auth import Caller, Staff, check_buyer
+from .deps import EngineDep, OptionalBuyerParam, get_settings
+from .schemas import ERROR_RESPONSES, BarometerOut, FunnelOut, OutcomesOut
 
 router = APIRouter(tags=["barometer"], responses=ERROR_RESPONSES)
 
@@ -104,3 +105,26 @@ def barometer_export(
     else:
         content, media = csv_bytes(header, rows), "text/csv; charset=utf-8"
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{stem}.{format}"'})
+
+
+def _organisation(principal: Caller, buyer_id: str | None) -> str | None:
+    """The organisation a caller asks about: staff any (``None``: all), a buyer its own only (404 for another's)."""
+    if buyer_id is not None:
+        check_buyer(principal, buyer_id)
+        return buyer_id
+    return None if principal.is_staff else principal.buyer_id
+
+
+@router.get("/outcomes/funnel", response_model=FunnelOut)
+def outcomes_funnel(principal: Caller, engine: EngineDep, buyer_id: OptionalBuyerParam = None) -> dict[str, Any]:
+    """Per organisation, the start-ups of the lists sent: listed → judged pertinent → contacted → pitched →
+    contracted (verdicts) → awarded (awards detected after the list's date). A buyer key: its organisation's."""
+    rows = outcomes.funnel(engine.catalogue, _organisation(principal, buyer_id))
+    return {"stages": list(outcomes.STAGES), "data": rows, "count": len(rows)}
+
+
+@router.get("/outcomes", response_model=OutcomesOut)
+def outcomes_list(principal: Caller, engine: EngineDep, buyer_id: OptionalBuyerParam = None) -> dict[str, Any]:
+    """The awards detected for listed start-ups, earliest first, with their delay after the list (a buyer key: its organisation's)."""
+    rows = outcomes.outcome_rows(engine.catalogue, _organisation(principal, buyer_id))
+    return {"data": rows, "count": len(rows)}

@@ -56,3 +56,9 @@ FiltersDep = Annotated[Filters, Depends(get_filters)]
 KParam = Annotated[int, QueryParam(ge=1, le=MAX_K, description="number of results")]
 #: an id in a URL path, put in its canonical form (``matcher.data.fields.canonical_id``) or refused with 422
 IdParam = Annotated[str, PathParam(min_length=1, max_length=200), AfterValidator(canonical_api_id)]
+#: an optional buyer organisation in a query string, canonical too
+OptionalBuyerParam = Annotated[
+    str | None,
+    QueryParam(min_length=1, max_length=200, description="one buyer organisation (a buyer key: its own)"),
+    AfterValidator(lambda v: None if v is None else canonical_api_id(v)),
+]

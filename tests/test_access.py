@@ -64,6 +64,12 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
     ("get", "/barometer?by=ministry,year&state=true", None, {"own": 403, "staff": 200}),
     ("get", "/barometer?by=planete", None, {"staff": 422}),
     ("get", "/barometer/export?format=xlsx", None, {"none": 401, "own": 403, "staff": 200, "admin": 200}),
+    # what the lists led to: staff see every organisation, a buyer its own (another's is not found)
+    ("get", "/outcomes/funnel", None, {"none": 401, "own": 200, "staff": 200, "admin": 200}),
+    ("get", f"/outcomes/funnel?buyer_id={A}", None, {"own": 200, "staff": 200}),
+    ("get", f"/outcomes/funnel?buyer_id={B}", None, {"other": 404, "staff": 200}),
+    ("get", "/outcomes", None, {"none": 401, "own": 200, "staff": 200}),
+    ("get", f"/outcomes?buyer_id={B}", None, {"other": 404, "staff": 200}),
     ("post", "/feedback", {**FEEDBACK, "need_id": A_NEED}, {"none": 401, "own": 201, "staff": 201}),
     ("post", "/feedback", {**FEEDBACK, "need_id": B_NEED}, {"other": 404, "staff": 201}),
     ("post", "/feedback", {**FEEDBACK, "query_text": "drones", "buyer_id": B}, {"other": 404, "staff": 201}),

@@ -94,6 +94,13 @@ def test_a_list_sent_then_awards_imported_later_show_what_it_led_to(served, tmp_
         "awarded": 1,
     }
     assert outcomes.funnel(engine.catalogue, "min-armees") == []  # another organisation sees none of it
+    api = client.get("/outcomes/funnel", headers=buyer).json()
+    assert api["stages"][-1] == "awarded" and api["data"] == [row]  # the buyer's own organisation
+    [detected] = client.get("/outcomes?buyer_id=min-sante", headers=staff).json()["data"]
+    assert (detected["supplier_id"], detected["amount"], detected["delay_days"]) == (first.supplier_id, 80_000, outcome.delay_days)
+    armees = {"Authorization": f"Bearer {client.app.state.keys.create('Acheteur Armées', 'buyer', 'min-armees')[1]}"}
+    assert client.get("/outcomes", headers=armees).json()["count"] == 0  # the wall: another organisation sees none of it
+    assert client.get("/outcomes/funnel?buyer_id=min-sante", headers=armees).status_code == 404
     qrels = client.get("/feedback/qrels.tsv", headers=staff).text
     assert f"{need}\t{first.supplier_id}\t3" in qrels.splitlines()  # the award outranks the « pitched » verdict: a label for retraining
     bench = tmp_path / "feedback-bench"

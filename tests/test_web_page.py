@@ -208,12 +208,18 @@ def test_staff_read_the_barometer_chart_tables_and_export(server, browser, tmp_p
     store.add_labels([(LABELLED, "i-Lab", "test", 2020)])
     store.close()
     context, page = login(browser, base, tokens["staff"])
+    assert page.request.get(
+        base + "/buyers/min-sante/shortlist/export?format=csv", headers={"Authorization": f"Bearer {tokens['staff']}"}
+    ).ok  # a list sent
     screen(page, "barometre")
     page.wait_for_selector("#barometre-resultats svg.courbes circle.serie-cible")  # one year here: one point per series
     years = page.locator("#baro-annees tbody tr").first.locator("td").all_inner_texts()
     assert years[0] == "2024" and years[3] == "20 %" and years[-1] == "2,4 %"  # the share beside the trajectory, in French
     ministries = page.locator("#baro-ministeres tbody tr").first.locator("td").all_inner_texts()
     assert ministries[0] == "Économie et Finances" and ministries[3] == "20 %"
+    assert (
+        page.locator("#baro-entonnoir tbody tr td").first.inner_text() == "Ministère de la Santé et de la Prévention"
+    )  # the lists' funnel
     page.select_option("#baro-perimetre", "false")  # every buyer: the town's award joins
     page.click("#voir-barometre")
     page.locator("#baro-ministeres td", has_text="Collectivités territoriales").wait_for()

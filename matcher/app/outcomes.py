@@ -114,6 +114,28 @@ def detect_outcomes(settings: Settings, catalogue: Catalogue) -> Detection:
     return Detection(len(lists), len(found), record_outcomes(catalogue, found))
 
 
+def outcome_rows(catalogue: Catalogue, buyer_id: str | None = None) -> list[dict[str, Any]]:
+    """The awards detected for listed start-ups (one organisation's when ``buyer_id`` is given), earliest first."""
+    owners = {s.snapshot_id: (s.buyer_id, s.at) for s in snapshots(catalogue, buyer_id)}
+    names = {s.supplier_id: s.name for s in catalogue.suppliers()}
+    return [
+        {
+            "buyer_id": owners[o.snapshot_id][0],
+            "snapshot_id": o.snapshot_id,
+            "listed_at": owners[o.snapshot_id][1].isoformat(timespec="seconds"),
+            "supplier_id": o.supplier_id,
+            "name": names.get(o.supplier_id, ""),
+            "buyer_siret": o.buyer_siret,
+            "objet": o.objet,
+            "amount": o.amount,
+            "notified": o.notified.isoformat(),
+            "delay_days": o.delay_days,
+        }
+        for o in stored_outcomes(catalogue, buyer_id)
+        if o.snapshot_id in owners
+    ]
+
+
 def funnel(catalogue: Catalogue, buyer_id: str | None = None) -> list[dict[str, Any]]:
     """Per organisation (one when ``buyer_id`` is given): how many listed start-ups reached each stage."""
     lists = snapshots(catalogue, buyer_id)

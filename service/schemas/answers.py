@@ -303,6 +303,41 @@ class BarometerOut(BaseModel):
     unmapped_buyers: list[UnmappedBuyerOut]
 
 
+class FunnelRowOut(BaseModel):
+    buyer_id: str
+    lists: int = Field(description="lists sent (snapshots)")
+    listed: int
+    pertinent: int
+    contacted: int
+    pitched: int
+    contracted: int
+    awarded: int = Field(description="listed start-ups that won an award of the organisation after the list's date")
+
+
+class FunnelOut(BaseModel):
+    stages: list[str]
+    data: list[FunnelRowOut]
+    count: int
+
+
+class OutcomeOut(BaseModel):
+    buyer_id: str
+    snapshot_id: int
+    listed_at: str
+    supplier_id: str
+    name: str
+    buyer_siret: str
+    objet: str
+    amount: float | None
+    notified: str
+    delay_days: int
+
+
+class OutcomesOut(BaseModel):
+    data: list[OutcomeOut]
+    count: int
+
+
 class StoredFeedbackOut(BaseModel):
     id: int
     need_id: str | None

@@ -283,8 +283,12 @@ async function chargerBarometre(){
   const sortie = $("barometre-resultats");
   try {
     const [annees, ministeres, regions] = await Promise.all(["year", "ministry", "region"].map(par => api("/barometer?" + paramsBarometre(par))));
+    const entonnoir = await api("/outcomes/funnel");
+    const noms = Object.fromEntries((await api("/buyers")).data.map(b => [b.buyer_id, b.buyer_name || b.buyer_id]));
+    const suivi = entonnoir.count ? tableau("Ce que les listes envoyées ont donné (start-up par étape)", ["Ministère", "Listes envoyées", "Listées", "Jugées pertinentes", "Contactées", "Rencontrées", "Contractualisées", "Marché attribué"],
+      entonnoir.data.map(r => `<tr><td>${esc(noms[r.buyer_id] || r.buyer_id)}</td>${[r.lists, r.listed, r.pertinent, r.contacted, r.pitched, r.contracted, r.awarded].map(v => `<td>${v}</td>`).join("")}</tr>`), "baro-entonnoir") : "";
     const t = annees.totals;
-    if (!t.contracts){ sortie.innerHTML = alerte("Aucun marché importé pour l'instant : l'équipe importe les données essentielles avec « matcher barometer import ».", "info"); return; }
+    if (!t.contracts){ sortie.innerHTML = alerte("Aucun marché importé pour l'instant : l'équipe importe les données essentielles avec « matcher barometer import ».", "info") + suivi; return; }
     const choisie = $("baro-annee").value, connues = annees.rows.filter(r => r.year !== null);
     $("baro-annee").innerHTML = `<option value="">Toutes</option>` + connues.map(r => `<option value="${r.year}">${r.year}</option>`).join("");
     $("baro-annee").value = choisie;
@@ -302,7 +306,7 @@ async function chargerBarometre(){
       tableau("Par ministère ou famille d'acheteurs", ["Ministère", ...tetes], lignes(ministeres.rows), "baro-ministeres") +
       barres("Part des entreprises innovantes par région" + (choisie ? ` (${choisie})` : ""), Object.fromEntries(regions.rows.map(r => [r.region, r.innovative_share || 0])), pourcent) +
       tableau("Par région", ["Région", ...tetes], lignes(regions.rows), "baro-regions") +
-      (annees.unmapped_buyers.length ? tableau("Acheteurs non rattachés les plus importants", ["Identifiant", "Nom", "Contrats", "Montant"],
+      suivi + (annees.unmapped_buyers.length ? tableau("Acheteurs non rattachés les plus importants", ["Identifiant", "Nom", "Contrats", "Montant"],
         annees.unmapped_buyers.slice(0, 10).map(b => `<tr><td>${esc(b.buyer_id)}</td><td>${esc(b.name)}</td><td>${b.contracts}</td><td>${esc(euros(Math.round(b.amount)))}</td></tr>`)) : "");
   } catch (e){ sortie.innerHTML = alerte(e.message); }
 }
